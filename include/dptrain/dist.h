@@ -1,0 +1,50 @@
+/* Exact, rank-count-invariant gradient reduction.
+
+   Each micro-batch's gradient sum is computed in float32 the same way wherever it runs. To add
+   them up independently of how they are dealt to ranks and threads, every value is converted to
+   fixed point with a per-tensor power-of-two scale and summed as int64, whose addition is
+   associative: MPI_SUM over int64 gives the same bits for any rank count.
+
+   The scale of tensor t is 2^e_t with e_t = 62 - ceil(log2(A_t)) - ceil(log2(M)), where A_t is
+   the largest magnitude of tensor t in any micro-batch gradient (an exact MPI_MAX) and M the
+   micro-batch count of the step, so no partial sum can overflow. Rounding each value to the
+   nearest multiple of 2^-e_t errs by at most 2^-(e_t+1) <= A_t * M * 2^-62; over M micro-batches
+   the sum errs by at most A_t * M^2 * 2^-62, below float32's resolution of A_t (2^-24) for any
+   M <= 2^19. */
+#ifndef DPTRAIN_DIST_H
+#define DPTRAIN_DIST_H
+
+#include <mpi.h>
+#include <stdint.h>
+
+#include "dptrain/error.h"
+#include "dptrain/model.h"
+
+typedef struct dpt_reducer {
+    const dpt_model *model;
+    MPI_Comm comm;
+    int capacity;         /* micro-batch gradient buffers this rank holds */
+    float **micro_grads;  /* capacity buffers of model->nparams floats */
+    double *micro_loss;   /* summed loss of each micro-batch */
+    long *micro_correct;  /* correct predictions of each micro-batch */
+    float *maxabs;        /* per tensor, plus a last slot set when a value is not finite */
+    int64_t *sum;         /* nparams fixed-point sums, then the loss and correct counters */
+} dpt_reducer;
+
+int dpt_reducer_init(dpt_reducer *r, const dpt_model *m, MPI_Comm comm, int capacity,
+                     dpt_err *err);
+void dpt_reducer_free(dpt_reducer *r);
+
+/* The step's totals after dpt_reducer_mean. */
+typedef struct dpt_step_totals {
+    double loss;  /* summed over the batch */
+    long correct; /* over the batch */
+    int finite;   /* 0 if any loss or gradient value was NaN or infinite */
+} dpt_step_totals;
+
+/* Combines the `local` micro-batch buffers of this rank with those of every other rank of the
+   communicator (M micro-batches in all) into grads = (sum of all) / batch. Collective. */
+int dpt_reducer_mean(dpt_reducer *r, int local, int M, int batch, float *grads,
+                     dpt_step_totals *totals, dpt_err *err);
+
+#endif

@@ -1,0 +1,51 @@
+/* Optimizers over the flat parameter buffer, with PyTorch's semantics, and learning-rate
+   schedules. */
+#ifndef DPTRAIN_OPTIM_H
+#define DPTRAIN_OPTIM_H
+
+#include <stddef.h>
+
+#include "dptrain/error.h"
+
+typedef enum dpt_optim_kind { DPT_SGD, DPT_ADAM, DPT_ADAGRAD } dpt_optim_kind;
+
+typedef struct dpt_optim_config {
+    dpt_optim_kind kind;
+    double momentum;     /* SGD */
+    int nesterov;        /* SGD, needs momentum > 0 */
+    double weight_decay; /* added to the gradient as wd * param (L2), as PyTorch does */
+    double beta1, beta2; /* Adam */
+    double eps;          /* Adam 1e-8, Adagrad 1e-10 (PyTorch's defaults) */
+} dpt_optim_config;
+
+typedef struct dpt_optim {
+    dpt_optim_config cfg;
+    size_t n;
+    long step;       /* steps taken so far */
+    float *state[2]; /* SGD: momentum buffer; Adam: m, v; Adagrad: sum of squares */
+} dpt_optim;
+
+/* Parses "sgd", "adam" or "adagrad". */
+int dpt_optim_kind_parse(const char *text, dpt_optim_kind *kind, dpt_err *err);
+const char *dpt_optim_kind_name(dpt_optim_kind kind);
+int dpt_optim_init(dpt_optim *o, const dpt_optim_config *cfg, size_t n, dpt_err *err);
+void dpt_optim_free(dpt_optim *o);
+/* One step: params -= lr * update(grads). */
+void dpt_optim_step(dpt_optim *o, float *params, const float *grads, double lr);
+
+/* Learning rate per epoch: constant; "exp:G" (lr * G^epoch, PyTorch's ExponentialLR);
+   "step:S:G" (lr * G^(epoch / S)); "cosine" (to 0 over the run, CosineAnnealingLR). */
+typedef enum dpt_sched_kind { DPT_SCHED_CONST, DPT_SCHED_EXP, DPT_SCHED_STEP, DPT_SCHED_COSINE } dpt_sched_kind;
+
+typedef struct dpt_sched {
+    dpt_sched_kind kind;
+    double gamma;
+    int step_size;
+    char text[64]; /* as the user wrote it */
+} dpt_sched;
+
+int dpt_sched_parse(const char *text, dpt_sched *s, dpt_err *err);
+/* The learning rate of epoch `epoch` (0-based) of a run of `epochs` epochs. */
+double dpt_sched_lr(const dpt_sched *s, double lr0, int epoch, int epochs);
+
+#endif

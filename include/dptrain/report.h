@@ -1,0 +1,40 @@
+/* What training shows a person and writes for scripts: a live progress line on a terminal,
+   one line per epoch, and the JSON summary. */
+#ifndef DPTRAIN_REPORT_H
+#define DPTRAIN_REPORT_H
+
+#include <stdio.h>
+
+#include "dptrain/model.h"
+#include "dptrain/train.h"
+
+typedef struct dpt_progress {
+    int live;             /* standard error is a terminal */
+    double epoch_start, last_draw;
+} dpt_progress;
+
+double dpt_now(void);
+void dpt_progress_start(dpt_progress *p);
+/* Redraws at most five times a second. */
+void dpt_progress_update(dpt_progress *p, int epoch, int epochs, int step, int steps,
+                         double loss, double acc, long samples);
+void dpt_progress_clear(dpt_progress *p);
+
+void dpt_report_epoch(FILE *f, const dpt_epoch_record *r, int epochs);
+
+/* SHA-256 of the parameters as little-endian float32 bytes, in hex. */
+void dpt_param_sha256(const float *params, size_t n, char hex[65]);
+
+typedef struct dpt_run_summary {
+    const dpt_train_config *cfg;
+    const dpt_model *model;
+    const dpt_epoch_record *history;
+    int epochs_done;
+    int world_size, threads;
+    double mean, std;
+    const char *param_sha256;
+} dpt_run_summary;
+
+void dpt_report_json(FILE *f, const dpt_run_summary *s);
+
+#endif

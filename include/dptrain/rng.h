@@ -1,0 +1,31 @@
+/* Counter-based random numbers: value i of a stream is a pure function of (key, i), so any rank
+   can produce any part of any stream without communication or shared state. */
+#ifndef DPTRAIN_RNG_H
+#define DPTRAIN_RNG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* What a stream is for; part of every key so the streams of one seed never overlap. */
+enum dpt_stream { DPT_STREAM_SPLIT = 1, DPT_STREAM_INIT, DPT_STREAM_EPOCH_ORDER };
+
+typedef struct dpt_rng {
+    uint64_t key;
+    uint64_t counter;
+} dpt_rng;
+
+/* SplitMix64's finalizer: a bijective avalanche on 64 bits. */
+uint64_t dpt_mix64(uint64_t x);
+
+/* The stream for (seed, purpose, index), e.g. (seed, DPT_STREAM_EPOCH_ORDER, epoch). */
+dpt_rng dpt_rng_stream(uint64_t seed, enum dpt_stream purpose, uint64_t index);
+
+uint64_t dpt_rng_next(dpt_rng *rng);
+/* Uniform in [0, 1) with 53 random bits. */
+double dpt_rng_uniform(dpt_rng *rng);
+/* Uniform integer in [0, n), unbiased (Lemire's method); n > 0. */
+uint32_t dpt_rng_below(dpt_rng *rng, uint32_t n);
+/* Fisher-Yates shuffle of a[0..n). */
+void dpt_rng_shuffle(dpt_rng *rng, uint32_t *a, size_t n);
+
+#endif

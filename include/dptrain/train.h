@@ -1,0 +1,43 @@
+/* The training loop: data-parallel over the ranks of a communicator, micro-batches shared out
+   over threads, exact gradient reduction, rank 0 evaluating and reporting. */
+#ifndef DPTRAIN_TRAIN_H
+#define DPTRAIN_TRAIN_H
+
+#include <mpi.h>
+#include <stdint.h>
+
+#include "dptrain/data.h"
+#include "dptrain/error.h"
+#include "dptrain/optim.h"
+
+typedef struct dpt_train_config {
+    const char *model; /* preset name or spec text */
+    dpt_data_options data;
+    int epochs, batch, micro_batch;
+    dpt_optim_kind opt;
+    dpt_optim_config optim;
+    double lr;
+    dpt_sched sched;
+    uint64_t seed;
+    int threads;      /* per rank; 0: the node's cores shared evenly among its ranks */
+    const char *out;  /* folder for results, or NULL */
+    int json;         /* print one JSON object as the last line of standard output */
+    const char *command_line;
+} dpt_train_config;
+
+/* Defaults of every setting; the CLI overrides them. */
+void dpt_train_config_defaults(dpt_train_config *cfg);
+
+/* What one epoch measured. Train loss and accuracy are the means over the epoch's samples;
+   seconds is the wall time of the training steps alone (evaluation excluded). */
+typedef struct dpt_epoch_record {
+    int epoch; /* 1-based */
+    double train_loss, train_acc, val_loss, val_acc, test_loss, test_acc, lr, seconds,
+        samples_per_s;
+} dpt_epoch_record;
+
+/* Trains as configured; collective over comm. Rank 0 prints the progress, one line per epoch and
+   (with cfg->json) the JSON summary. */
+int dpt_train(const dpt_train_config *cfg, MPI_Comm comm, dpt_err *err);
+
+#endif

@@ -1,0 +1,37 @@
+/* dptrain: the command-line entry point. */
+#include <mpi.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "args.h"
+
+static const char usage[] =
+    "usage: dptrain COMMAND [options]\n"
+    "\n"
+    "Data-parallel training of small image classifiers on MNIST-like data, bit-identical at\n"
+    "any rank count. Run under `mpirun -np N` (or `srun`) for N ranks.\n"
+    "\n"
+    "Commands:\n"
+    "  train   train a model (dptrain train --help)\n"
+    "  info    print a model's layers and parameter counts (dptrain info --help)\n";
+
+int main(int argc, char **argv) {
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "info") == 0) return dpt_cmd_info(argc - 1, argv + 1);
+    if (strcmp(argv[1], "train") != 0) {
+        fprintf(stderr, "dptrain: unknown command '%s'; see dptrain --help\n", argv[1]);
+        return 2;
+    }
+    MPI_Init(&argc, &argv);
+    int rc = dpt_cmd_train(argc - 1, argv + 1);
+    if (rc == 1) {
+        int size;
+        MPI_Comm_size(MPI_COMM_WORLD, &size);
+        if (size > 1) MPI_Abort(MPI_COMM_WORLD, 1);
+    }
+    MPI_Finalize();
+    return rc;
+}

@@ -1,0 +1,154 @@
+/* dptrain train: options to a dpt_train_config, then the run. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <mpi.h>
+
+#include "args.h"
+#include "dptrain/train.h"
+
+static const char usage[] =
+    "usage: [mpirun -np N] dptrain train [options]\n"
+    "\n"
+    "Trains one model, data-parallel over the MPI ranks; the same seed gives the same weights\n"
+    "at any rank or thread count.\n"
+    "\n"
+    "Model and data:\n"
+    "  --model NAME|SPEC   preset (mlp300, cnn2710, cnn8-16-32, cnn50-100) or layer spec such\n"
+    "                      as 'conv(16,3,pad=1) relu maxpool(2) flatten linear(10)'\n"
+    "                      (see `dptrain info --help`)                    [cnn2710]\n"
+    "  --data DIR          folder with the four MNIST-format IDX files, raw or .gz [data/mnist]\n"
+    "  --val N             validation samples held out of the 60,000 training images [5000]\n"
+    "  --split-seed S      seed of the train/validation split               [0]\n"
+    "  --normalize HOW     mnist (mean 0.1307, std 0.3081) or computed (from the training\n"
+    "                      split)                                           [mnist]\n"
+    "Training:\n"
+    "  --epochs N          epochs                                           [5]\n"
+    "  --batch B           samples per optimizer step, whatever the rank count [64]\n"
+    "  --micro-batch M     samples per forward/backward pass; the unit dealt to ranks and\n"
+    "                      threads. Results depend on M, never on ranks or threads [32]\n"
+    "  --opt NAME          sgd, adam or adagrad                             [sgd]\n"
+    "  --lr X              learning rate                                    [0.01]\n"
+    "  --momentum X        SGD momentum                                     [0]\n"
+    "  --nesterov          Nesterov momentum (SGD with --momentum > 0)\n"
+    "  --wd X              weight decay, added to the gradient as X*param   [0]\n"
+    "  --beta1 X, --beta2 X  Adam's moment decay rates                      [0.9, 0.999]\n"
+    "  --eps X             Adam/Adagrad denominator term       [1e-8 Adam, 1e-10 Adagrad]\n"
+    "  --sched S           learning-rate schedule per epoch: const, exp:GAMMA (lr*GAMMA^epoch),\n"
+    "                      step:EPOCHS:GAMMA, cosine                        [const]\n"
+    "  --seed S            seed of initialization and sample order          [1]\n"
+    "Running:\n"
+    "  --threads T         threads per rank (micro-batches shared out among them)\n"
+    "                      [the node's cores divided by its ranks]\n"
+    "  --out DIR           write DIR/seed-<S>/result.json                   [nothing written]\n"
+    "  --json              print the run as one JSON object, the last line of standard output\n"
+    "  -h, --help          this help\n"
+    "\n"
+    "Each epoch prints train loss/accuracy (means over the epoch's batches), validation and test\n"
+    "loss/accuracy, the learning rate, the training wall time and samples/s. On a terminal a\n"
+    "live progress line shows the current epoch.\n";
+
+enum {
+    OPT_MODEL = 256, OPT_DATA, OPT_VAL, OPT_SPLIT_SEED, OPT_NORMALIZE, OPT_EPOCHS, OPT_BATCH,
+    OPT_MICRO, OPT_OPT, OPT_LR, OPT_MOMENTUM, OPT_NESTEROV, OPT_WD, OPT_BETA1, OPT_BETA2, OPT_EPS,
+    OPT_SCHED, OPT_SEED, OPT_THREADS, OPT_OUT, OPT_JSON
+};
+
+static const struct option options[] = {
+    {"model", required_argument, 0, OPT_MODEL},     {"data", required_argument, 0, OPT_DATA},
+    {"val", required_argument, 0, OPT_VAL},
+    {"split-seed", required_argument, 0, OPT_SPLIT_SEED},
+    {"normalize", required_argument, 0, OPT_NORMALIZE},
+    {"epochs", required_argument, 0, OPT_EPOCHS},   {"batch", required_argument, 0, OPT_BATCH},
+    {"micro-batch", required_argument, 0, OPT_MICRO}, {"opt", required_argument, 0, OPT_OPT},
+    {"lr", required_argument, 0, OPT_LR},           {"momentum", required_argument, 0, OPT_MOMENTUM},
+    {"nesterov", no_argument, 0, OPT_NESTEROV},     {"wd", required_argument, 0, OPT_WD},
+    {"beta1", required_argument, 0, OPT_BETA1},     {"beta2", required_argument, 0, OPT_BETA2},
+    {"eps", required_argument, 0, OPT_EPS},         {"sched", required_argument, 0, OPT_SCHED},
+    {"seed", required_argument, 0, OPT_SEED},       {"threads", required_argument, 0, OPT_THREADS},
+    {"out", required_argument, 0, OPT_OUT},         {"json", no_argument, 0, OPT_JSON},
+    {"help", no_argument, 0, 'h'},                  {0, 0, 0, 0},
+};
+
+static int parse_option(int c, const char *v, dpt_train_config *cfg, dpt_err *err) {
+    int i;
+    switch (c) {
+    case OPT_MODEL: cfg->model = v; return 0;
+    case OPT_DATA: cfg->data.dir = v; return 0;
+    case OPT_VAL:
+        if (dpt_arg_int("--val", v, 0, &i, err)) return -1;
+        cfg->data.val = (uint32_t)i;
+        return 0;
+    case OPT_SPLIT_SEED: return dpt_arg_u64("--split-seed", v, &cfg->data.split_seed, err);
+    case OPT_NORMALIZE:
+        if (strcmp(v, "mnist") != 0 && strcmp(v, "computed") != 0)
+            return dpt_fail(err, "--normalize %s: expected mnist or computed", v);
+        cfg->data.compute_norm = strcmp(v, "computed") == 0;
+        return 0;
+    case OPT_EPOCHS: return dpt_arg_int("--epochs", v, 1, &cfg->epochs, err);
+    case OPT_BATCH: return dpt_arg_int("--batch", v, 1, &cfg->batch, err);
+    case OPT_MICRO: return dpt_arg_int("--micro-batch", v, 1, &cfg->micro_batch, err);
+    case OPT_OPT: return dpt_optim_kind_parse(v, &cfg->opt, err);
+    case OPT_LR: return dpt_arg_double("--lr", v, 0, 1e6, &cfg->lr, err);
+    case OPT_MOMENTUM: return dpt_arg_double("--momentum", v, 0, 1, &cfg->optim.momentum, err);
+    case OPT_NESTEROV: cfg->optim.nesterov = 1; return 0;
+    case OPT_WD: return dpt_arg_double("--wd", v, 0, 1e6, &cfg->optim.weight_decay, err);
+    case OPT_BETA1: return dpt_arg_double("--beta1", v, 0, 0.999999, &cfg->optim.beta1, err);
+    case OPT_BETA2: return dpt_arg_double("--beta2", v, 0, 0.999999999, &cfg->optim.beta2, err);
+    case OPT_EPS: return dpt_arg_double("--eps", v, 1e-30, 1, &cfg->optim.eps, err);
+    case OPT_SCHED: return dpt_sched_parse(v, &cfg->sched, err);
+    case OPT_SEED: return dpt_arg_u64("--seed", v, &cfg->seed, err);
+    case OPT_THREADS: return dpt_arg_int("--threads", v, 1, &cfg->threads, err);
+    case OPT_OUT: cfg->out = v; return 0;
+    case OPT_JSON: cfg->json = 1; return 0;
+    }
+    return dpt_fail(err, "unknown option; see dptrain train --help");
+}
+
+static void join_command_line(int argc, char **argv, char *buf, size_t size) {
+    size_t len = 0;
+    buf[0] = 0;
+    for (int i = 0; i < argc && len + 2 < size; i++)
+        len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? " " : "dptrain ", argv[i]);
+}
+
+int dpt_cmd_train(int argc, char **argv) {
+    dpt_train_config cfg;
+    dpt_train_config_defaults(&cfg);
+    char command_line[4096];
+    join_command_line(argc, argv, command_line, sizeof command_line);
+    cfg.command_line = command_line;
+    int rank;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    dpt_err err = {{0}};
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        if (c == 'h') {
+            if (rank == 0) fputs(usage, stdout);
+            return 0;
+        }
+        if (c == '?') {
+            if (rank == 0)
+                fprintf(stderr, "dptrain train: unknown option or missing value '%s'; see "
+                                "dptrain train --help\n", argv[optind - 1]);
+            return 2;
+        }
+        if (parse_option(c, optarg, &cfg, &err)) {
+            if (rank == 0) fprintf(stderr, "dptrain train: %s\n", err.msg);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        if (rank == 0)
+            fprintf(stderr, "dptrain train: unexpected argument '%s'; see dptrain train --help\n",
+                    argv[optind]);
+        return 2;
+    }
+    if (dpt_train(&cfg, MPI_COMM_WORLD, &err)) {
+        fprintf(stderr, "dptrain train: %s\n", err.msg);
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,14 @@
+#include "dptrain/error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+int dpt_fail(dpt_err *err, const char *fmt, ...) {
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}

@@ -1,0 +1,56 @@
+/* Linear: out = in W^T + b, with W stored (out, in) as in PyTorch. The input is read as a flat
+   vector per sample, so a Linear may follow a convolution without a flatten. */
+#include <cblas.h>
+
+#include "dptrain/layer.h"
+
+enum { ARG_OUT };
+
+static int setup(dpt_layer *l, dpt_err *err) {
+    int units;
+    if (dpt_layer_int_arg(l, ARG_OUT, 1, err, &units)) return -1;
+    int in = (int)dpt_shape_size(l->in);
+    l->out = (dpt_shape){units, 1, 1};
+    l->ntensors = 2;
+    dpt_tensor_set(&l->tensors[0], "weight", 0, 2, (int[]){units, in});
+    dpt_tensor_set(&l->tensors[1], "bias", (size_t)units * in, 1, (int[]){units});
+    return 0;
+}
+
+static void init(const dpt_layer *l, float *params, dpt_rng *rng) {
+    dpt_init_uniform_fan_in(params, l->nparams, dpt_shape_size(l->in), rng);
+}
+
+static void forward(const dpt_layer *l, const float *params, const float *in, float *out,
+                    float *scratch, int n) {
+    (void)scratch;
+    const int nin = (int)dpt_shape_size(l->in), nout = l->out.c;
+    const float *W = params, *b = params + (size_t)nout * nin;
+    for (int s = 0; s < n; s++)
+        for (int o = 0; o < nout; o++) out[(size_t)s * nout + o] = b[o];
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, nout, nin, 1.0f, in, nin, W, nin, 1.0f, out, nout);
+}
+
+static void backward(const dpt_layer *l, const float *params, float *grads, const float *in,
+                     const float *out, const float *dout, float *din, float *scratch, int n) {
+    (void)out, (void)scratch;
+    const int nin = (int)dpt_shape_size(l->in), nout = l->out.c;
+    float *dW = grads, *db = grads + (size_t)nout * nin;
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nout, nin, n, 1.0f, dout, nout, in, nin, 0.0f, dW,
+                nin);
+    for (int o = 0; o < nout; o++) db[o] = 0;
+    for (int s = 0; s < n; s++)
+        for (int o = 0; o < nout; o++) db[o] += dout[(size_t)s * nout + o];
+    if (din)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, nin, nout, 1.0f, dout, nout, params, nin,
+                    0.0f, din, nin);
+}
+
+const dpt_layer_kind dpt_linear_kind = {
+    .name = "linear",
+    .args = {{"out", 1, 0}},
+    .setup = setup,
+    .init = init,
+    .forward = forward,
+    .backward = backward,
+};

@@ -1,0 +1,41 @@
+#include "dptrain/rng.h"
+
+#define GOLDEN_GAMMA 0x9e3779b97f4a7c15ULL
+
+uint64_t dpt_mix64(uint64_t x) {
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+dpt_rng dpt_rng_stream(uint64_t seed, enum dpt_stream purpose, uint64_t index) {
+    uint64_t key = dpt_mix64(seed + GOLDEN_GAMMA);
+    key = dpt_mix64(key ^ ((uint64_t)purpose * GOLDEN_GAMMA));
+    key = dpt_mix64(key ^ (index + 1) * 0xd1b54a32d192ed03ULL);
+    return (dpt_rng){.key = key, .counter = 0};
+}
+
+uint64_t dpt_rng_next(dpt_rng *rng) {
+    rng->counter++;
+    return dpt_mix64(rng->key + rng->counter * GOLDEN_GAMMA);
+}
+
+double dpt_rng_uniform(dpt_rng *rng) { return (double)(dpt_rng_next(rng) >> 11) * 0x1.0p-53; }
+
+uint32_t dpt_rng_below(dpt_rng *rng, uint32_t n) {
+    uint64_t m = (uint64_t)(uint32_t)dpt_rng_next(rng) * n;
+    if ((uint32_t)m < n) {
+        uint32_t threshold = (uint32_t)-n % n;
+        while ((uint32_t)m < threshold) m = (uint64_t)(uint32_t)dpt_rng_next(rng) * n;
+    }
+    return (uint32_t)(m >> 32);
+}
+
+void dpt_rng_shuffle(dpt_rng *rng, uint32_t *a, size_t n) {
+    for (size_t i = n; i > 1; i--) {
+        uint32_t j = dpt_rng_below(rng, (uint32_t)i);
+        uint32_t t = a[i - 1];
+        a[i - 1] = a[j];
+        a[j] = t;
+    }
+}
