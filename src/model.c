@@ -149,7 +149,7 @@ int dpt_model_build(const char *text, dpt_shape input, int classes, dpt_model *m
         goto fail;
     }
     dpt_shape last = m->layers[m->nlayers - 1].out;
-    if (dpt_shape_size(last) != (size_t)classes) {
+    if (classes > 0 && dpt_shape_size(last) != (size_t)classes) {
         dpt_fail(err, "model spec: the last layer gives %zu outputs per sample, the data has %d "
                       "classes", dpt_shape_size(last), classes);
         goto fail;

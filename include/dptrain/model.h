@@ -30,7 +30,7 @@ typedef struct dpt_model {
 
 /* `text` is a preset name (see dpt_model_presets) or a spec such as
    "conv(16,3,pad=1) relu maxpool(2) flatten linear(10)". The last layer must give `classes`
-   outputs per sample. */
+   outputs per sample (any number when classes is 0). */
 int dpt_model_build(const char *text, dpt_shape input, int classes, dpt_model *m, dpt_err *err);
 void dpt_model_free(dpt_model *m);
 

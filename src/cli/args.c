@@ -29,8 +29,10 @@ int dpt_arg_double(const char *opt, const char *text, double min, double max, do
                    dpt_err *err) {
     char *end;
     double v = strtod(text, &end);
-    if (end == text || *end || !isfinite(v) || v < min || v > max)
+    if (end == text || *end || !isfinite(v) || v < min || v > max) {
+        if (isinf(max)) return dpt_fail(err, "%s %s: expected a number >= %g", opt, text, min);
         return dpt_fail(err, "%s %s: expected a number in [%g, %g]", opt, text, min, max);
+    }
     *out = v;
     return 0;
 }

@@ -1,5 +1,6 @@
 /* dptrain train: options to a dpt_train_config, then the run. */
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,10 +91,10 @@ static int parse_option(int c, const char *v, dpt_train_config *cfg, dpt_err *er
     case OPT_BATCH: return dpt_arg_int("--batch", v, 1, &cfg->batch, err);
     case OPT_MICRO: return dpt_arg_int("--micro-batch", v, 1, &cfg->micro_batch, err);
     case OPT_OPT: return dpt_optim_kind_parse(v, &cfg->opt, err);
-    case OPT_LR: return dpt_arg_double("--lr", v, 0, 1e6, &cfg->lr, err);
+    case OPT_LR: return dpt_arg_double("--lr", v, 0, INFINITY, &cfg->lr, err);
     case OPT_MOMENTUM: return dpt_arg_double("--momentum", v, 0, 1, &cfg->optim.momentum, err);
     case OPT_NESTEROV: cfg->optim.nesterov = 1; return 0;
-    case OPT_WD: return dpt_arg_double("--wd", v, 0, 1e6, &cfg->optim.weight_decay, err);
+    case OPT_WD: return dpt_arg_double("--wd", v, 0, INFINITY, &cfg->optim.weight_decay, err);
     case OPT_BETA1: return dpt_arg_double("--beta1", v, 0, 0.999999, &cfg->optim.beta1, err);
     case OPT_BETA2: return dpt_arg_double("--beta2", v, 0, 0.999999999, &cfg->optim.beta2, err);
     case OPT_EPS: return dpt_arg_double("--eps", v, 1e-30, 1, &cfg->optim.eps, err);

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Bad input gets one line naming the place and the problem, and a non-zero exit.
+source "$(dirname "$0")/lib.sh"
+T="$DPTRAIN train --epochs 1"
+expect_error 2 "--lr abc: expected a number" $T --lr abc
+expect_error 2 "--batch 0: expected a whole number >= 1" $T --batch 0
+expect_error 2 "unknown option or missing value '--frobnicate'" $T --frobnicate
+expect_error 2 "--opt lbfgs: unknown optimizer" $T --opt lbfgs
+expect_error 2 "--sched exp:2: GAMMA must be in" $T --sched exp:2
+expect_error 1 "--nesterov needs --opt sgd with --momentum > 0" $T --data "$DATA" --nesterov
+expect_error 1 "$WORK/none/train-images-idx3-ubyte: no such file" $T --data "$WORK/none"
+
+# A truncated IDX file: one line naming the file and the problem.
+mkdir "$WORK/cut"
+for f in "$DATA"/*; do ln -s "$(readlink -f "$f")" "$WORK/cut/$(basename "$f")"; done
+rm "$WORK/cut"/train-images-idx3-ubyte*
+head -c 1000000 "$DATA/train-images-idx3-ubyte" >"$WORK/cut/train-images-idx3-ubyte"
+expect_error 1 "$WORK/cut/train-images-idx3-ubyte: truncated: header promises 60000 items \(47040000 bytes\)" \
+  $T --data "$WORK/cut"
+
+# Divergence stops the run with the epoch and step, not a page of NaNs.
+expect_error 1 "training diverged at epoch 1, step [0-9]+ of 860" \
+  $T --data "$DATA" --lr 1e30
+echo "PASS"

@@ -1,0 +1,127 @@
+/* The exact fixed-point reduction: the same bits whatever order the micro-batch gradients come
+   in, within the documented bound of the exact sum, and NaN detection. */
+#include <math.h>
+#include <mpi.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "dptrain/dist.h"
+
+enum { MICRO = 12, BATCH = 12 * 32 };
+
+static dpt_model model;
+static dpt_reducer reducer;
+
+static int setup(void **state) {
+    (void)state;
+    dpt_err err;
+    if (dpt_model_build("conv(4,3) relu linear(10)", (dpt_shape){1, 5, 5}, 10, &model, &err))
+        return -1;
+    return dpt_reducer_init(&reducer, &model, MPI_COMM_SELF, MICRO, &err);
+}
+
+static int teardown(void **state) {
+    (void)state;
+    dpt_reducer_free(&reducer);
+    dpt_model_free(&model);
+    return 0;
+}
+
+/* Gradients spanning twelve orders of magnitude, like a real network's layers. */
+static void fill(float **g) {
+    dpt_rng rng = dpt_rng_stream(3, DPT_STREAM_INIT, 0);
+    for (int j = 0; j < MICRO; j++) {
+        for (size_t i = 0; i < model.nparams; i++) {
+            double mag = pow(10, -9 + 12 * dpt_rng_uniform(&rng));
+            g[j][i] = (float)((dpt_rng_uniform(&rng) - 0.5) * mag);
+        }
+        reducer.micro_loss[j] = 10 * dpt_rng_uniform(&rng);
+        reducer.micro_correct[j] = j;
+    }
+}
+
+static void reduce(float *out, dpt_step_totals *tot) {
+    dpt_err err;
+    assert_int_equal(dpt_reducer_mean(&reducer, MICRO, MICRO, BATCH, out, tot, &err), 0);
+}
+
+static void test_order_does_not_change_a_bit(void **state) {
+    (void)state;
+    fill(reducer.micro_grads);
+    float *a = malloc(sizeof(float) * model.nparams), *b = malloc(sizeof(float) * model.nparams);
+    dpt_step_totals ta, tb;
+    reduce(a, &ta);
+    for (int j = 0; j < MICRO / 2; j++) { /* reverse the buffers */
+        float *t = reducer.micro_grads[j];
+        reducer.micro_grads[j] = reducer.micro_grads[MICRO - 1 - j];
+        reducer.micro_grads[MICRO - 1 - j] = t;
+        double l = reducer.micro_loss[j];
+        reducer.micro_loss[j] = reducer.micro_loss[MICRO - 1 - j];
+        reducer.micro_loss[MICRO - 1 - j] = l;
+    }
+    reduce(b, &tb);
+    assert_memory_equal(a, b, sizeof(float) * model.nparams);
+    assert_memory_equal(&ta.loss, &tb.loss, sizeof ta.loss);
+    assert_int_equal(ta.correct, MICRO * (MICRO - 1) / 2);
+    assert_true(ta.finite);
+    free(a), free(b);
+}
+
+static void test_within_the_documented_bound(void **state) {
+    (void)state;
+    fill(reducer.micro_grads);
+    float *got = malloc(sizeof(float) * model.nparams);
+    dpt_step_totals tot;
+    reduce(got, &tot);
+    for (int t = 0; t < model.nparams_tensors; t++) {
+        const dpt_param *p = &model.params[t];
+        double most = 0;
+        for (int j = 0; j < MICRO; j++)
+            for (size_t i = 0; i < p->count; i++)
+                most = fmax(most, fabs(reducer.micro_grads[j][p->offset + i]));
+        /* sum error <= A * M^2 * 2^-62, then float rounding of the mean */
+        const double bound = most * MICRO * MICRO * 0x1p-62 / BATCH;
+        for (size_t i = 0; i < p->count; i++) {
+            double exact = 0;
+            for (int j = 0; j < MICRO; j++) exact += reducer.micro_grads[j][p->offset + i];
+            exact /= BATCH;
+            double err = fabs(got[p->offset + i] - exact);
+            if (err > bound + fabs(exact) * 0x1p-24)
+                fail_msg("%s[%zu]: %.9g vs exact %.9g", p->name, i, (double)got[p->offset + i],
+                         exact);
+        }
+    }
+    free(got);
+}
+
+static void test_non_finite_values_are_reported(void **state) {
+    (void)state;
+    fill(reducer.micro_grads);
+    float *got = malloc(sizeof(float) * model.nparams);
+    dpt_step_totals tot;
+    reducer.micro_grads[5][17] = NAN;
+    reduce(got, &tot);
+    assert_false(tot.finite);
+    fill(reducer.micro_grads);
+    reducer.micro_loss[2] = INFINITY;
+    reduce(got, &tot);
+    assert_false(tot.finite);
+    free(got);
+}
+
+int main(int argc, char **argv) {
+    MPI_Init(&argc, &argv);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_order_does_not_change_a_bit),
+        cmocka_unit_test(test_within_the_documented_bound),
+        cmocka_unit_test(test_non_finite_values_are_reported),
+    };
+    int failed = cmocka_run_group_tests_name("reduce", tests, setup, teardown);
+    MPI_Finalize();
+    return failed;
+}
