@@ -18,8 +18,10 @@ int dpt_reducer_init(dpt_reducer *r, const dpt_model *m, MPI_Comm comm, int capa
     r->micro_loss = calloc((size_t)capacity, sizeof *r->micro_loss);
     r->micro_correct = calloc((size_t)capacity, sizeof *r->micro_correct);
     r->maxabs = calloc((size_t)m->nparams_tensors + 1, sizeof *r->maxabs);
+    r->micro_maxabs = calloc((size_t)capacity * (m->nparams_tensors + 1), sizeof *r->micro_maxabs);
     r->sum = calloc(m->nparams + 2, sizeof *r->sum);
-    int ok = r->micro_grads && r->micro_loss && r->micro_correct && r->maxabs && r->sum;
+    int ok = r->micro_grads && r->micro_loss && r->micro_correct && r->maxabs && r->micro_maxabs &&
+             r->sum;
     for (int i = 0; ok && i < capacity; i++)
         ok = (r->micro_grads[i] = malloc(sizeof(float) * (m->nparams ? m->nparams : 1))) != NULL;
     if (!ok) {
@@ -35,6 +37,7 @@ void dpt_reducer_free(dpt_reducer *r) {
     free(r->micro_loss);
     free(r->micro_correct);
     free(r->maxabs);
+    free(r->micro_maxabs);
     free(r->sum);
     memset(r, 0, sizeof *r);
 }
@@ -53,28 +56,34 @@ static int scale_exponent(float maxabs, int headroom) {
     return headroom - e;
 }
 
+void dpt_reducer_scan(dpt_reducer *r, int j) {
+    const dpt_model *m = r->model;
+    const int T = m->nparams_tensors;
+    float *most = r->micro_maxabs + (size_t)j * (T + 1);
+    int nonfinite = !isfinite(r->micro_loss[j]);
+    for (int t = 0; t < T; t++) {
+        const float *g = r->micro_grads[j] + m->params[t].offset;
+        float a = 0;
+        for (size_t i = 0; i < m->params[t].count; i++) {
+            float v = fabsf(g[i]);
+            a = v > a ? v : a;
+            nonfinite |= !(v <= FLT_MAX); /* NaN or infinite */
+        }
+        most[t] = a;
+    }
+    most[T] = nonfinite;
+}
+
 int dpt_reducer_mean(dpt_reducer *r, int local, int M, int batch, float *grads,
                      dpt_step_totals *totals, dpt_err *err) {
     const dpt_model *m = r->model;
     const int T = m->nparams_tensors;
-    float nonfinite = 0;
-    for (int j = 0; j < local; j++)
-        if (!isfinite(r->micro_loss[j])) nonfinite = 1;
-#pragma omp parallel for schedule(dynamic) reduction(max : nonfinite)
-    for (int t = 0; t < T; t++) {
-        const dpt_param *p = &m->params[t];
+    for (int t = 0; t <= T; t++) {
         float most = 0;
-        for (int j = 0; j < local; j++) {
-            const float *g = r->micro_grads[j] + p->offset;
-            for (size_t i = 0; i < p->count; i++) {
-                float a = fabsf(g[i]);
-                if (!(a <= FLT_MAX)) nonfinite = 1;
-                else if (a > most) most = a;
-            }
-        }
+        for (int j = 0; j < local; j++)
+            most = fmaxf(most, r->micro_maxabs[(size_t)j * (T + 1) + t]);
         r->maxabs[t] = most;
     }
-    r->maxabs[T] = nonfinite;
     if (MPI_Allreduce(MPI_IN_PLACE, r->maxabs, T + 1, MPI_FLOAT, MPI_MAX, r->comm) != MPI_SUCCESS)
         return dpt_fail(err, "MPI_Allreduce of the gradient scales failed");
     totals->finite = r->maxabs[T] == 0;
@@ -83,17 +92,17 @@ int dpt_reducer_mean(dpt_reducer *r, int local, int M, int batch, float *grads,
 #pragma omp parallel for schedule(dynamic)
     for (int t = 0; t < T; t++) {
         const dpt_param *p = &m->params[t];
-        const int e = scale_exponent(r->maxabs[t], headroom);
+        const double scale = ldexp(1.0, scale_exponent(r->maxabs[t], headroom));
         int64_t *sum = r->sum + p->offset;
         for (size_t i = 0; i < p->count; i++) sum[i] = 0;
         for (int j = 0; j < local; j++) {
             const float *g = r->micro_grads[j] + p->offset;
-            for (size_t i = 0; i < p->count; i++) sum[i] += llrint(ldexp(g[i], e));
+            for (size_t i = 0; i < p->count; i++) sum[i] += (int64_t)(g[i] * scale);
         }
     }
     int64_t loss = 0, correct = 0;
     for (int j = 0; j < local; j++) {
-        loss += llrint(r->micro_loss[j] * LOSS_SCALE);
+        loss += (int64_t)(r->micro_loss[j] * LOSS_SCALE);
         correct += r->micro_correct[j];
     }
     r->sum[m->nparams] = loss;
@@ -104,9 +113,10 @@ int dpt_reducer_mean(dpt_reducer *r, int local, int M, int batch, float *grads,
 #pragma omp parallel for schedule(dynamic)
     for (int t = 0; t < T; t++) {
         const dpt_param *p = &m->params[t];
-        const int e = scale_exponent(r->maxabs[t], headroom);
-        for (size_t i = 0; i < p->count; i++)
-            grads[p->offset + i] = (float)(ldexp((double)r->sum[p->offset + i], -e) / batch);
+        const double factor = ldexp(1.0, -scale_exponent(r->maxabs[t], headroom)) / batch;
+        const int64_t *sum = r->sum + p->offset;
+        float *g = grads + p->offset;
+        for (size_t i = 0; i < p->count; i++) g[i] = (float)((double)sum[i] * factor);
     }
     totals->loss = (double)r->sum[m->nparams] / LOSS_SCALE;
     totals->correct = (long)r->sum[m->nparams + 1];

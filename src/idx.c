@@ -36,7 +36,8 @@ static int read_header(gzFile f, const char *path, int ndims, dpt_idx *out, dpt_
     uint8_t magic[4];
     long long got = read_fully(f, path, magic, 4, err);
     if (got < 0) return -1;
-    if (got < 4) return dpt_fail(err, "%s: file too short for an IDX header (%lld bytes)", path, got);
+    if (got < 4)
+        return dpt_fail(err, "%s: file too short for an IDX header (%lld bytes)", path, got);
     if (magic[0] != 0 || magic[1] != 0)
         return dpt_fail(err, "%s: not an IDX file (magic bytes %02x %02x, expected 00 00)", path,
                         magic[0], magic[1]);
@@ -74,8 +75,8 @@ int dpt_idx_read(const char *path, int ndims, dpt_idx *out, dpt_err *err) {
     if (rc == 0) {
         uint64_t want = (uint64_t)out->dims[0] * out->item_size;
         uint64_t header = 4 + 4 * (uint64_t)ndims;
-        uint64_t most = gzdirect(f) ? (uint64_t)st.st_size - header
-                                    : (uint64_t)st.st_size * DEFLATE_MAX_RATIO;
+        uint64_t most =
+            gzdirect(f) ? (uint64_t)st.st_size - header : (uint64_t)st.st_size * DEFLATE_MAX_RATIO;
         if (want > most) {
             rc = dpt_fail(err,
                           "%s: truncated: header promises %u items (%llu bytes), the file can "

@@ -2,8 +2,8 @@
 
 #include <math.h>
 
-double dpt_softmax_xent(const float *logits, const int *labels, int n, int classes,
-                        float *dlogits, long *correct) {
+double dpt_softmax_xent(const float *logits, const int *labels, int n, int classes, float *dlogits,
+                        long *correct) {
     double total = 0;
     for (int s = 0; s < n; s++) {
         const float *z = logits + (long)s * classes;

@@ -81,7 +81,8 @@ static int parse_layer(const char **p, int index, dpt_layer *l, dpt_err *err) {
             l->arg[slot] = v;
             s = end;
             while (*s == ' ') s++;
-            if (*s == ',') s++;
+            if (*s == ',')
+                s++;
             else if (*s != ')')
                 return dpt_fail(err, "model spec, layer %d (%s): expected ',' or ')' at '%.20s'",
                                 index, name, s);
@@ -144,14 +145,18 @@ int dpt_model_build(const char *text, dpt_shape input, int classes, dpt_model *m
         m->nlayers++;
     }
     if (m->nlayers == 0) {
-        dpt_fail(err, "model spec '%s' has no layers (presets: mlp300 cnn2710 cnn8-16-32 "
-                      "cnn50-100)", text);
+        dpt_fail(err,
+                 "model spec '%s' has no layers (presets: mlp300 cnn2710 cnn8-16-32 "
+                 "cnn50-100)",
+                 text);
         goto fail;
     }
     dpt_shape last = m->layers[m->nlayers - 1].out;
     if (classes > 0 && dpt_shape_size(last) != (size_t)classes) {
-        dpt_fail(err, "model spec: the last layer gives %zu outputs per sample, the data has %d "
-                      "classes", dpt_shape_size(last), classes);
+        dpt_fail(err,
+                 "model spec: the last layer gives %zu outputs per sample, the data has %d "
+                 "classes",
+                 dpt_shape_size(last), classes);
         goto fail;
     }
     for (int i = 0; i < m->nlayers; i++) m->nparams_tensors += m->layers[i].ntensors;
@@ -210,8 +215,8 @@ int dpt_workspace_init(dpt_workspace *ws, const dpt_model *m, int capacity, dpt_
         }
     }
     size_t n = (size_t)capacity;
-    size_t floats = n * (acts + 2 * widest + dpt_shape_size(m->layers[m->nlayers - 1].out)) +
-                    scratch;
+    size_t floats =
+        n * (acts + 2 * widest + dpt_shape_size(m->layers[m->nlayers - 1].out)) + scratch;
     ws->act = malloc(sizeof(float *) * (size_t)(m->nlayers + 1));
     ws->block = malloc(sizeof(float) * floats + sizeof(int) * n);
     if (!ws->act || !ws->block) {

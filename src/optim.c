@@ -15,7 +15,9 @@ int dpt_optim_kind_parse(const char *text, dpt_optim_kind *kind, dpt_err *err) {
     return dpt_fail(err, "--opt %s: unknown optimizer (sgd, adam, adagrad)", text);
 }
 
-const char *dpt_optim_kind_name(dpt_optim_kind kind) { return kind_names[kind]; }
+const char *dpt_optim_kind_name(dpt_optim_kind kind) {
+    return kind_names[kind];
+}
 
 int dpt_optim_init(dpt_optim *o, const dpt_optim_config *cfg, size_t n, dpt_err *err) {
     memset(o, 0, sizeof *o);
@@ -52,8 +54,8 @@ static void sgd(dpt_optim *o, float *p, const float *g, float lr) {
 }
 
 static void adam(dpt_optim *o, float *p, const float *g, double lr) {
-    const float wd = (float)o->cfg.weight_decay, b1 = (float)o->cfg.beta1,
-                b2 = (float)o->cfg.beta2, eps = (float)o->cfg.eps;
+    const float wd = (float)o->cfg.weight_decay, b1 = (float)o->cfg.beta1, b2 = (float)o->cfg.beta2,
+                eps = (float)o->cfg.eps;
     const double t = (double)o->step + 1;
     const float step_size = (float)(lr / (1 - pow(o->cfg.beta1, t)));
     const float root_bc2 = (float)sqrt(1 - pow(o->cfg.beta2, t));
@@ -78,9 +80,15 @@ static void adagrad(dpt_optim *o, float *p, const float *g, float lr) {
 
 void dpt_optim_step(dpt_optim *o, float *params, const float *grads, double lr) {
     switch (o->cfg.kind) {
-    case DPT_SGD: sgd(o, params, grads, (float)lr); break;
-    case DPT_ADAM: adam(o, params, grads, lr); break;
-    case DPT_ADAGRAD: adagrad(o, params, grads, (float)lr); break;
+    case DPT_SGD:
+        sgd(o, params, grads, (float)lr);
+        break;
+    case DPT_ADAM:
+        adam(o, params, grads, lr);
+        break;
+    case DPT_ADAGRAD:
+        adagrad(o, params, grads, (float)lr);
+        break;
     }
     o->step++;
 }

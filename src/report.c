@@ -20,16 +20,17 @@ void dpt_progress_start(dpt_progress *p) {
     p->last_draw = 0;
 }
 
-void dpt_progress_update(dpt_progress *p, int epoch, int epochs, int step, int steps,
-                         double loss, double acc, long samples) {
+void dpt_progress_update(dpt_progress *p, int epoch, int epochs, int step, int steps, double loss,
+                         double acc, long samples) {
     if (!p->live) return;
     double now = dpt_now();
     if (now - p->last_draw < 0.2 && step != steps) return;
     p->last_draw = now;
     double elapsed = now - p->epoch_start, rate = elapsed > 0 ? samples / elapsed : 0;
     int eta = step > 0 ? (int)(elapsed * (steps - step) / step) : 0;
-    fprintf(stderr, "\r\033[Kepoch %d/%d  batch %d/%d  loss %.4f  acc %.4f  %.0f samples/s  "
-                    "ETA %d:%02d",
+    fprintf(stderr,
+            "\r\033[Kepoch %d/%d  batch %d/%d  loss %.4f  acc %.4f  %.0f samples/s  "
+            "ETA %d:%02d",
             epoch, epochs, step, steps, loss, acc, rate, eta / 60, eta % 60);
     fflush(stderr);
 }
@@ -42,8 +43,8 @@ void dpt_report_epoch(FILE *f, const dpt_epoch_record *r, int epochs) {
     fprintf(f,
             "epoch %d/%d  train loss %.4f acc %.4f | val loss %.4f acc %.4f | test loss %.4f "
             "acc %.4f | lr %.4g | %.1f s, %.0f samples/s\n",
-            r->epoch, epochs, r->train_loss, r->train_acc, r->val_loss, r->val_acc,
-            r->test_loss, r->test_acc, r->lr, r->seconds, r->samples_per_s);
+            r->epoch, epochs, r->train_loss, r->train_acc, r->val_loss, r->val_acc, r->test_loss,
+            r->test_acc, r->lr, r->seconds, r->samples_per_s);
     fflush(f);
 }
 
@@ -57,16 +58,21 @@ static void json_string(FILE *f, const char *s) {
     fputc('"', f);
     for (; s && *s; s++) {
         unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-        else if (c < 0x20) fprintf(f, "\\u%04x", c);
-        else fputc(c, f);
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
     }
     fputc('"', f);
 }
 
 static void json_number(FILE *f, double v) {
-    if (isfinite(v)) fprintf(f, "%.10g", v);
-    else fputs("null", f);
+    if (isfinite(v))
+        fprintf(f, "%.10g", v);
+    else
+        fputs("null", f);
 }
 
 static void json_epoch(FILE *f, const dpt_epoch_record *r) {
@@ -74,10 +80,14 @@ static void json_epoch(FILE *f, const dpt_epoch_record *r) {
     const struct {
         const char *key;
         double v;
-    } fields[] = {{"train_loss", r->train_loss}, {"train_acc", r->train_acc},
-                  {"val_loss", r->val_loss},     {"val_acc", r->val_acc},
-                  {"test_loss", r->test_loss},   {"test_acc", r->test_acc},
-                  {"lr", r->lr},                 {"seconds", r->seconds},
+    } fields[] = {{"train_loss", r->train_loss},
+                  {"train_acc", r->train_acc},
+                  {"val_loss", r->val_loss},
+                  {"val_acc", r->val_acc},
+                  {"test_loss", r->test_loss},
+                  {"test_acc", r->test_acc},
+                  {"lr", r->lr},
+                  {"seconds", r->seconds},
                   {"samples_per_s", r->samples_per_s}};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         fprintf(f, ",\"%s\":", fields[i].key);
@@ -99,15 +109,18 @@ void dpt_report_json(FILE *f, const dpt_run_summary *s) {
             c->data.compute_norm ? "computed" : "mnist", s->mean, s->std);
     fprintf(f, ",\"epochs\":%d,\"batch\":%d,\"micro_batch\":%d,\"opt\":\"%s\",\"lr\":%.10g",
             c->epochs, c->batch, c->micro_batch, dpt_optim_kind_name(c->opt), c->lr);
-    fprintf(f, ",\"momentum\":%.10g,\"nesterov\":%s,\"wd\":%.10g,\"beta1\":%.10g,"
-               "\"beta2\":%.10g,\"eps\":%.10g,\"sched\":",
+    fprintf(f,
+            ",\"momentum\":%.10g,\"nesterov\":%s,\"wd\":%.10g,\"beta1\":%.10g,"
+            "\"beta2\":%.10g,\"eps\":%.10g,\"sched\":",
             c->optim.momentum, c->optim.nesterov ? "true" : "false", c->optim.weight_decay,
             c->optim.beta1, c->optim.beta2, c->optim.eps);
     json_string(f, c->sched.text);
-    fprintf(f, ",\"seed\":%llu,\"threads\":%d,\"ranks\":%d,\"out\":",
-            (unsigned long long)c->seed, s->threads, s->world_size);
-    if (c->out) json_string(f, c->out);
-    else fputs("null", f);
+    fprintf(f, ",\"seed\":%llu,\"threads\":%d,\"ranks\":%d,\"out\":", (unsigned long long)c->seed,
+            s->threads, s->world_size);
+    if (c->out)
+        json_string(f, c->out);
+    else
+        fputs("null", f);
     fputs(",\"command_line\":", f);
     json_string(f, c->command_line);
     fputs("},\"history\":[", f);
@@ -116,8 +129,10 @@ void dpt_report_json(FILE *f, const dpt_run_summary *s) {
         json_epoch(f, &s->history[i]);
     }
     fputs("],\"final\":", f);
-    if (s->epochs_done) json_epoch(f, &s->history[s->epochs_done - 1]);
-    else fputs("null", f);
+    if (s->epochs_done)
+        json_epoch(f, &s->history[s->epochs_done - 1]);
+    else
+        fputs("null", f);
     fprintf(f, ",\"params\":%zu,\"param_sha256\":\"%s\"}\n", s->model->nparams, s->param_sha256);
     fflush(f);
 }

@@ -20,7 +20,9 @@ uint64_t dpt_rng_next(dpt_rng *rng) {
     return dpt_mix64(rng->key + rng->counter * GOLDEN_GAMMA);
 }
 
-double dpt_rng_uniform(dpt_rng *rng) { return (double)(dpt_rng_next(rng) >> 11) * 0x1.0p-53; }
+double dpt_rng_uniform(dpt_rng *rng) {
+    return (double)(dpt_rng_next(rng) >> 11) * 0x1.0p-53;
+}
 
 uint32_t dpt_rng_below(dpt_rng *rng, uint32_t n) {
     uint64_t m = (uint64_t)(uint32_t)dpt_rng_next(rng) * n;

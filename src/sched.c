@@ -28,10 +28,14 @@ int dpt_sched_parse(const char *text, dpt_sched *s, dpt_err *err) {
 
 double dpt_sched_lr(const dpt_sched *s, double lr0, int epoch, int epochs) {
     switch (s->kind) {
-    case DPT_SCHED_EXP: return lr0 * pow(s->gamma, epoch);
-    case DPT_SCHED_STEP: return lr0 * pow(s->gamma, epoch / s->step_size);
-    case DPT_SCHED_COSINE: return lr0 * 0.5 * (1 + cos(3.14159265358979323846 * epoch / (epochs > 0 ? epochs : 1)));
-    case DPT_SCHED_CONST: break;
+    case DPT_SCHED_EXP:
+        return lr0 * pow(s->gamma, epoch);
+    case DPT_SCHED_STEP:
+        return lr0 * pow(s->gamma, epoch / s->step_size);
+    case DPT_SCHED_COSINE:
+        return lr0 * 0.5 * (1 + cos(3.14159265358979323846 * epoch / (epochs > 0 ? epochs : 1)));
+    case DPT_SCHED_CONST:
+        break;
     }
     return lr0;
 }

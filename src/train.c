@@ -123,16 +123,16 @@ static int trainer_init(trainer *t, const dpt_train_config *cfg, MPI_Comm comm, 
 }
 
 /* Forward, loss and backward of micro-batch `mi` of the batch starting at order[first]. */
-static void micro_step(trainer *t, dpt_workspace *ws, const uint32_t *batch, int b, int mi,
-                       int j) {
+static void micro_step(trainer *t, dpt_workspace *ws, const uint32_t *batch, int b, int mi, int j) {
     const int m = ws->capacity, start = mi * m, n = b - start < m ? b - start : m;
     dpt_data_gather(&t->data, &t->data.train, batch + start, 0, (size_t)n, ws->act[0], ws->labels);
     dpt_model_forward(&t->model, t->params, ws, n);
     t->reducer.micro_correct[j] = 0;
     t->reducer.micro_loss[j] =
-        dpt_softmax_xent(dpt_model_logits(&t->model, ws), ws->labels, n, DPT_CLASSES,
-                         ws->dlogits, &t->reducer.micro_correct[j]);
+        dpt_softmax_xent(dpt_model_logits(&t->model, ws), ws->labels, n, DPT_CLASSES, ws->dlogits,
+                         &t->reducer.micro_correct[j]);
     dpt_model_backward(&t->model, t->params, t->reducer.micro_grads[j], ws, n);
+    dpt_reducer_scan(&t->reducer, j);
 }
 
 /* One optimizer step on the b samples batch[0..b): this rank computes a contiguous block of the
@@ -140,9 +140,11 @@ static void micro_step(trainer *t, dpt_workspace *ws, const uint32_t *batch, int
 static int train_step(trainer *t, const uint32_t *batch, int b, double lr, dpt_step_totals *tot,
                       dpt_err *err) {
     const int m = t->ws[0].capacity, M = (b + m - 1) / m;
-    const int lo = (int)((long)M * t->rank / t->size), hi = (int)((long)M * (t->rank + 1) / t->size);
+    const int lo = (int)((long)M * t->rank / t->size),
+              hi = (int)((long)M * (t->rank + 1) / t->size);
 #pragma omp parallel for schedule(dynamic, 1)
-    for (int j = 0; j < hi - lo; j++) micro_step(t, &t->ws[omp_get_thread_num()], batch, b, lo + j, j);
+    for (int j = 0; j < hi - lo; j++)
+        micro_step(t, &t->ws[omp_get_thread_num()], batch, b, lo + j, j);
     if (dpt_reducer_mean(&t->reducer, hi - lo, M, b, t->grads, tot, err)) return -1;
     if (tot->finite) dpt_optim_step(&t->optim, t->params, t->grads, lr);
     return 0;
@@ -192,8 +194,9 @@ static int train_epoch(trainer *t, int epoch, dpt_epoch_record *rec, dpt_err *er
         if (train_step(t, t->order + first, b, rec->lr, &tot, err)) return -1;
         if (!tot.finite) {
             dpt_progress_clear(&progress);
-            return dpt_fail(err, "training diverged at epoch %d, step %d of %d: the loss or a "
-                                 "gradient is NaN or infinite (lr %g); try a smaller --lr",
+            return dpt_fail(err,
+                            "training diverged at epoch %d, step %d of %d: the loss or a "
+                            "gradient is NaN or infinite (lr %g); try a smaller --lr",
                             epoch + 1, s + 1, steps, rec->lr);
         }
         loss += tot.loss;
@@ -220,20 +223,26 @@ int dpt_train(const dpt_train_config *cfg, MPI_Comm comm, dpt_err *err) {
     trainer t;
     int rc = trainer_init(&t, cfg, comm, err);
     if (rc == 0 && t.rank == 0)
-        fprintf(stdout, "model %s: %zu parameters | %u train, %u val, %u test samples | %d rank%s "
-                        "x %d thread%s | batch %d in micro-batches of %d\n",
-                t.model.spec, t.model.nparams, t.data.train.n, t.data.val.n, t.data.test.n,
-                t.size, t.size > 1 ? "s" : "", t.threads, t.threads > 1 ? "s" : "", cfg->batch,
+        fprintf(stdout,
+                "model %s: %zu parameters | %u train, %u val, %u test samples | %d rank%s "
+                "x %d thread%s | batch %d in micro-batches of %d\n",
+                t.model.spec, t.model.nparams, t.data.train.n, t.data.val.n, t.data.test.n, t.size,
+                t.size > 1 ? "s" : "", t.threads, t.threads > 1 ? "s" : "", cfg->batch,
                 t.ws[0].capacity);
     int done = 0;
-    for (; rc == 0 && done < cfg->epochs; done++)
-        rc = train_epoch(&t, done, &t.history[done], err);
+    for (; rc == 0 && done < cfg->epochs; done++) rc = train_epoch(&t, done, &t.history[done], err);
     if (rc == 0 && t.rank == 0 && cfg->json) {
         char sha[65];
         dpt_param_sha256(t.params, t.model.nparams, sha);
-        dpt_run_summary s = {.cfg = cfg, .model = &t.model, .history = t.history,
-                             .epochs_done = done, .world_size = t.size, .threads = t.threads,
-                             .mean = t.data.mean, .std = t.data.std, .param_sha256 = sha};
+        dpt_run_summary s = {.cfg = cfg,
+                             .model = &t.model,
+                             .history = t.history,
+                             .epochs_done = done,
+                             .world_size = t.size,
+                             .threads = t.threads,
+                             .mean = t.data.mean,
+                             .std = t.data.std,
+                             .param_sha256 = sha};
         dpt_report_json(stdout, &s);
     }
     trainer_free(&t);

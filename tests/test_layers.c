@@ -26,7 +26,8 @@ static double objective(const dpt_layer *l, const float *params, const float *x,
                         const float *R, float *scratch, int n) {
     l->kind->forward(l, params, x, out, scratch, n);
     double L = 0;
-    for (size_t i = 0, N = (size_t)n * dpt_shape_size(l->out); i < N; i++) L += (double)R[i] * out[i];
+    for (size_t i = 0, N = (size_t)n * dpt_shape_size(l->out); i < N; i++)
+        L += (double)R[i] * out[i];
     return L;
 }
 
@@ -118,7 +119,9 @@ static const gradcheck_case cases[] = {
     {"flatten", {2, 3, 3}, 2},
 };
 
-static void test_layer_case(void **state) { gradcheck(*state); }
+static void test_layer_case(void **state) {
+    gradcheck(*state);
+}
 
 static void test_softmax_xent_gradient(void **state) {
     (void)state;

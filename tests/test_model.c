@@ -54,7 +54,8 @@ static void expect_spec_error(const char *spec, const char *problem) {
     dpt_model m;
     dpt_err err = {{0}};
     assert_int_equal(dpt_model_build(spec, MNIST, 10, &m, &err), -1);
-    if (!strstr(err.msg, problem)) fail_msg("'%s': message '%s' lacks '%s'", spec, err.msg, problem);
+    if (!strstr(err.msg, problem))
+        fail_msg("'%s': message '%s' lacks '%s'", spec, err.msg, problem);
 }
 
 static void test_spec_errors(void **state) {
@@ -99,8 +100,8 @@ static void test_init_matches_pytorch_bounds(void **state) {
 }
 
 /* Loss of the whole model on a fixed batch, in double. */
-static double model_loss(const dpt_model *m, const float *params, dpt_workspace *ws,
-                         const float *x, const int *y, int n, int with_grad) {
+static double model_loss(const dpt_model *m, const float *params, dpt_workspace *ws, const float *x,
+                         const int *y, int n, int with_grad) {
     memcpy(ws->act[0], x, sizeof(float) * n * dpt_shape_size(m->input));
     memcpy(ws->labels, y, sizeof(int) * n);
     dpt_model_forward(m, params, ws, n);

@@ -7,10 +7,10 @@
 
    The scale of tensor t is 2^e_t with e_t = 62 - ceil(log2(A_t)) - ceil(log2(M)), where A_t is
    the largest magnitude of tensor t in any micro-batch gradient (an exact MPI_MAX) and M the
-   micro-batch count of the step, so no partial sum can overflow. Rounding each value to the
-   nearest multiple of 2^-e_t errs by at most 2^-(e_t+1) <= A_t * M * 2^-62; over M micro-batches
-   the sum errs by at most A_t * M^2 * 2^-62, below float32's resolution of A_t (2^-24) for any
-   M <= 2^19. */
+   micro-batch count of the step, so no partial sum can overflow. Truncating each value to a
+   multiple of 2^-e_t errs by less than 2^-e_t <= A_t * M * 2^-61; over M micro-batches the sum
+   errs by less than A_t * M^2 * 2^-61, below float32's resolution of A_t (2^-24) for any
+   M <= 2^18. */
 #ifndef DPTRAIN_DIST_H
 #define DPTRAIN_DIST_H
 
@@ -23,16 +23,16 @@
 typedef struct dpt_reducer {
     const dpt_model *model;
     MPI_Comm comm;
-    int capacity;         /* micro-batch gradient buffers this rank holds */
-    float **micro_grads;  /* capacity buffers of model->nparams floats */
-    double *micro_loss;   /* summed loss of each micro-batch */
-    long *micro_correct;  /* correct predictions of each micro-batch */
-    float *maxabs;        /* per tensor, plus a last slot set when a value is not finite */
-    int64_t *sum;         /* nparams fixed-point sums, then the loss and correct counters */
+    int capacity;        /* micro-batch gradient buffers this rank holds */
+    float **micro_grads; /* capacity buffers of model->nparams floats */
+    double *micro_loss;  /* summed loss of each micro-batch */
+    long *micro_correct; /* correct predictions of each micro-batch */
+    float *maxabs;       /* per tensor, plus a last slot set when a value is not finite */
+    float *micro_maxabs; /* the same for each micro-batch buffer, from dpt_reducer_scan */
+    int64_t *sum;        /* nparams fixed-point sums, then the loss and correct counters */
 } dpt_reducer;
 
-int dpt_reducer_init(dpt_reducer *r, const dpt_model *m, MPI_Comm comm, int capacity,
-                     dpt_err *err);
+int dpt_reducer_init(dpt_reducer *r, const dpt_model *m, MPI_Comm comm, int capacity, dpt_err *err);
 void dpt_reducer_free(dpt_reducer *r);
 
 /* The step's totals after dpt_reducer_mean. */
@@ -41,6 +41,10 @@ typedef struct dpt_step_totals {
     long correct; /* over the batch */
     int finite;   /* 0 if any loss or gradient value was NaN or infinite */
 } dpt_step_totals;
+
+/* Records the per-tensor magnitudes of micro-batch buffer j (and whether any value or its loss
+   is NaN or infinite); called by the thread that computed it, while it is still in cache. */
+void dpt_reducer_scan(dpt_reducer *r, int j);
 
 /* Combines the `local` micro-batch buffers of this rank with those of every other rank of the
    communicator (M micro-batches in all) into grads = (sum of all) / batch. Collective. */

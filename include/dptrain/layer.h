@@ -16,7 +16,9 @@ typedef struct dpt_shape {
     int c, h, w;
 } dpt_shape;
 
-static inline size_t dpt_shape_size(dpt_shape s) { return (size_t)s.c * s.h * s.w; }
+static inline size_t dpt_shape_size(dpt_shape s) {
+    return (size_t)s.c * s.h * s.w;
+}
 
 /* One named parameter tensor of a layer, e.g. a convolution's weight (out, in, kh, kw). */
 typedef struct dpt_tensor {

@@ -44,8 +44,8 @@ void dpt_model_init(const dpt_model *m, float *params, uint64_t seed);
    once so the training loop never allocates. */
 typedef struct dpt_workspace {
     int capacity;
-    float **act;         /* nlayers + 1 arrays: act[0] is the input, act[i+1] layer i's output */
-    float *dlogits;      /* gradient of the summed loss with respect to the last output */
+    float **act;            /* nlayers + 1 arrays: act[0] is the input, act[i+1] layer i's output */
+    float *dlogits;         /* gradient of the summed loss with respect to the last output */
     float *grad_a, *grad_b; /* ping-pong gradients with respect to activations */
     float *scratch;
     int *labels;

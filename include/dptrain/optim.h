@@ -35,7 +35,12 @@ void dpt_optim_step(dpt_optim *o, float *params, const float *grads, double lr);
 
 /* Learning rate per epoch: constant; "exp:G" (lr * G^epoch, PyTorch's ExponentialLR);
    "step:S:G" (lr * G^(epoch / S)); "cosine" (to 0 over the run, CosineAnnealingLR). */
-typedef enum dpt_sched_kind { DPT_SCHED_CONST, DPT_SCHED_EXP, DPT_SCHED_STEP, DPT_SCHED_COSINE } dpt_sched_kind;
+typedef enum dpt_sched_kind {
+    DPT_SCHED_CONST,
+    DPT_SCHED_EXP,
+    DPT_SCHED_STEP,
+    DPT_SCHED_COSINE
+} dpt_sched_kind;
 
 typedef struct dpt_sched {
     dpt_sched_kind kind;

@@ -9,15 +9,15 @@
 #include "dptrain/train.h"
 
 typedef struct dpt_progress {
-    int live;             /* standard error is a terminal */
+    int live; /* standard error is a terminal */
     double epoch_start, last_draw;
 } dpt_progress;
 
 double dpt_now(void);
 void dpt_progress_start(dpt_progress *p);
 /* Redraws at most five times a second. */
-void dpt_progress_update(dpt_progress *p, int epoch, int epochs, int step, int steps,
-                         double loss, double acc, long samples);
+void dpt_progress_update(dpt_progress *p, int epoch, int epochs, int step, int steps, double loss,
+                         double acc, long samples);
 void dpt_progress_clear(dpt_progress *p);
 
 void dpt_report_epoch(FILE *f, const dpt_epoch_record *r, int epochs);

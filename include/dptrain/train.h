@@ -19,9 +19,9 @@ typedef struct dpt_train_config {
     double lr;
     dpt_sched sched;
     uint64_t seed;
-    int threads;      /* per rank; 0: the node's cores shared evenly among its ranks */
-    const char *out;  /* folder for results, or NULL */
-    int json;         /* print one JSON object as the last line of standard output */
+    int threads;     /* per rank; 0: the node's cores shared evenly among its ranks */
+    const char *out; /* folder for results, or NULL */
+    int json;        /* print one JSON object as the last line of standard output */
     const char *command_line;
 } dpt_train_config;
 

@@ -30,8 +30,10 @@ static void print_preset(const char *name, const char *spec, void *ctx) {
 }
 
 static void shape_text(dpt_shape s, char *buf, size_t n) {
-    if (s.h == 1 && s.w == 1) snprintf(buf, n, "%d", s.c);
-    else snprintf(buf, n, "%dx%dx%d", s.c, s.h, s.w);
+    if (s.h == 1 && s.w == 1)
+        snprintf(buf, n, "%d", s.c);
+    else
+        snprintf(buf, n, "%dx%dx%d", s.c, s.h, s.w);
 }
 
 int dpt_cmd_info(int argc, char **argv) {
@@ -45,7 +47,9 @@ int dpt_cmd_info(int argc, char **argv) {
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         switch (c) {
-        case 'm': model = optarg; break;
+        case 'm':
+            model = optarg;
+            break;
         case 'i':
             if (sscanf(optarg, "%dx%dx%d", &input.c, &input.h, &input.w) != 3 || input.c < 1 ||
                 input.h < 1 || input.w < 1) {
@@ -58,8 +62,10 @@ int dpt_cmd_info(int argc, char **argv) {
             dpt_model_presets(print_preset, stdout);
             return 0;
         default:
-            fprintf(stderr, "dptrain info: unknown option or missing value '%s'; see dptrain "
-                            "info --help\n", argv[optind - 1]);
+            fprintf(stderr,
+                    "dptrain info: unknown option or missing value '%s'; see dptrain "
+                    "info --help\n",
+                    argv[optind - 1]);
             return 2;
         }
     }

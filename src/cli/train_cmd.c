@@ -51,58 +51,110 @@ static const char usage[] =
     "live progress line shows the current epoch.\n";
 
 enum {
-    OPT_MODEL = 256, OPT_DATA, OPT_VAL, OPT_SPLIT_SEED, OPT_NORMALIZE, OPT_EPOCHS, OPT_BATCH,
-    OPT_MICRO, OPT_OPT, OPT_LR, OPT_MOMENTUM, OPT_NESTEROV, OPT_WD, OPT_BETA1, OPT_BETA2, OPT_EPS,
-    OPT_SCHED, OPT_SEED, OPT_THREADS, OPT_OUT, OPT_JSON
+    OPT_MODEL = 256,
+    OPT_DATA,
+    OPT_VAL,
+    OPT_SPLIT_SEED,
+    OPT_NORMALIZE,
+    OPT_EPOCHS,
+    OPT_BATCH,
+    OPT_MICRO,
+    OPT_OPT,
+    OPT_LR,
+    OPT_MOMENTUM,
+    OPT_NESTEROV,
+    OPT_WD,
+    OPT_BETA1,
+    OPT_BETA2,
+    OPT_EPS,
+    OPT_SCHED,
+    OPT_SEED,
+    OPT_THREADS,
+    OPT_OUT,
+    OPT_JSON
 };
 
 static const struct option options[] = {
-    {"model", required_argument, 0, OPT_MODEL},     {"data", required_argument, 0, OPT_DATA},
+    {"model", required_argument, 0, OPT_MODEL},
+    {"data", required_argument, 0, OPT_DATA},
     {"val", required_argument, 0, OPT_VAL},
     {"split-seed", required_argument, 0, OPT_SPLIT_SEED},
     {"normalize", required_argument, 0, OPT_NORMALIZE},
-    {"epochs", required_argument, 0, OPT_EPOCHS},   {"batch", required_argument, 0, OPT_BATCH},
-    {"micro-batch", required_argument, 0, OPT_MICRO}, {"opt", required_argument, 0, OPT_OPT},
-    {"lr", required_argument, 0, OPT_LR},           {"momentum", required_argument, 0, OPT_MOMENTUM},
-    {"nesterov", no_argument, 0, OPT_NESTEROV},     {"wd", required_argument, 0, OPT_WD},
-    {"beta1", required_argument, 0, OPT_BETA1},     {"beta2", required_argument, 0, OPT_BETA2},
-    {"eps", required_argument, 0, OPT_EPS},         {"sched", required_argument, 0, OPT_SCHED},
-    {"seed", required_argument, 0, OPT_SEED},       {"threads", required_argument, 0, OPT_THREADS},
-    {"out", required_argument, 0, OPT_OUT},         {"json", no_argument, 0, OPT_JSON},
-    {"help", no_argument, 0, 'h'},                  {0, 0, 0, 0},
+    {"epochs", required_argument, 0, OPT_EPOCHS},
+    {"batch", required_argument, 0, OPT_BATCH},
+    {"micro-batch", required_argument, 0, OPT_MICRO},
+    {"opt", required_argument, 0, OPT_OPT},
+    {"lr", required_argument, 0, OPT_LR},
+    {"momentum", required_argument, 0, OPT_MOMENTUM},
+    {"nesterov", no_argument, 0, OPT_NESTEROV},
+    {"wd", required_argument, 0, OPT_WD},
+    {"beta1", required_argument, 0, OPT_BETA1},
+    {"beta2", required_argument, 0, OPT_BETA2},
+    {"eps", required_argument, 0, OPT_EPS},
+    {"sched", required_argument, 0, OPT_SCHED},
+    {"seed", required_argument, 0, OPT_SEED},
+    {"threads", required_argument, 0, OPT_THREADS},
+    {"out", required_argument, 0, OPT_OUT},
+    {"json", no_argument, 0, OPT_JSON},
+    {"help", no_argument, 0, 'h'},
+    {0, 0, 0, 0},
 };
 
 static int parse_option(int c, const char *v, dpt_train_config *cfg, dpt_err *err) {
     int i;
     switch (c) {
-    case OPT_MODEL: cfg->model = v; return 0;
-    case OPT_DATA: cfg->data.dir = v; return 0;
+    case OPT_MODEL:
+        cfg->model = v;
+        return 0;
+    case OPT_DATA:
+        cfg->data.dir = v;
+        return 0;
     case OPT_VAL:
         if (dpt_arg_int("--val", v, 0, &i, err)) return -1;
         cfg->data.val = (uint32_t)i;
         return 0;
-    case OPT_SPLIT_SEED: return dpt_arg_u64("--split-seed", v, &cfg->data.split_seed, err);
+    case OPT_SPLIT_SEED:
+        return dpt_arg_u64("--split-seed", v, &cfg->data.split_seed, err);
     case OPT_NORMALIZE:
         if (strcmp(v, "mnist") != 0 && strcmp(v, "computed") != 0)
             return dpt_fail(err, "--normalize %s: expected mnist or computed", v);
         cfg->data.compute_norm = strcmp(v, "computed") == 0;
         return 0;
-    case OPT_EPOCHS: return dpt_arg_int("--epochs", v, 1, &cfg->epochs, err);
-    case OPT_BATCH: return dpt_arg_int("--batch", v, 1, &cfg->batch, err);
-    case OPT_MICRO: return dpt_arg_int("--micro-batch", v, 1, &cfg->micro_batch, err);
-    case OPT_OPT: return dpt_optim_kind_parse(v, &cfg->opt, err);
-    case OPT_LR: return dpt_arg_double("--lr", v, 0, INFINITY, &cfg->lr, err);
-    case OPT_MOMENTUM: return dpt_arg_double("--momentum", v, 0, 1, &cfg->optim.momentum, err);
-    case OPT_NESTEROV: cfg->optim.nesterov = 1; return 0;
-    case OPT_WD: return dpt_arg_double("--wd", v, 0, INFINITY, &cfg->optim.weight_decay, err);
-    case OPT_BETA1: return dpt_arg_double("--beta1", v, 0, 0.999999, &cfg->optim.beta1, err);
-    case OPT_BETA2: return dpt_arg_double("--beta2", v, 0, 0.999999999, &cfg->optim.beta2, err);
-    case OPT_EPS: return dpt_arg_double("--eps", v, 1e-30, 1, &cfg->optim.eps, err);
-    case OPT_SCHED: return dpt_sched_parse(v, &cfg->sched, err);
-    case OPT_SEED: return dpt_arg_u64("--seed", v, &cfg->seed, err);
-    case OPT_THREADS: return dpt_arg_int("--threads", v, 1, &cfg->threads, err);
-    case OPT_OUT: cfg->out = v; return 0;
-    case OPT_JSON: cfg->json = 1; return 0;
+    case OPT_EPOCHS:
+        return dpt_arg_int("--epochs", v, 1, &cfg->epochs, err);
+    case OPT_BATCH:
+        return dpt_arg_int("--batch", v, 1, &cfg->batch, err);
+    case OPT_MICRO:
+        return dpt_arg_int("--micro-batch", v, 1, &cfg->micro_batch, err);
+    case OPT_OPT:
+        return dpt_optim_kind_parse(v, &cfg->opt, err);
+    case OPT_LR:
+        return dpt_arg_double("--lr", v, 0, INFINITY, &cfg->lr, err);
+    case OPT_MOMENTUM:
+        return dpt_arg_double("--momentum", v, 0, 1, &cfg->optim.momentum, err);
+    case OPT_NESTEROV:
+        cfg->optim.nesterov = 1;
+        return 0;
+    case OPT_WD:
+        return dpt_arg_double("--wd", v, 0, INFINITY, &cfg->optim.weight_decay, err);
+    case OPT_BETA1:
+        return dpt_arg_double("--beta1", v, 0, 0.999999, &cfg->optim.beta1, err);
+    case OPT_BETA2:
+        return dpt_arg_double("--beta2", v, 0, 0.999999999, &cfg->optim.beta2, err);
+    case OPT_EPS:
+        return dpt_arg_double("--eps", v, 1e-30, 1, &cfg->optim.eps, err);
+    case OPT_SCHED:
+        return dpt_sched_parse(v, &cfg->sched, err);
+    case OPT_SEED:
+        return dpt_arg_u64("--seed", v, &cfg->seed, err);
+    case OPT_THREADS:
+        return dpt_arg_int("--threads", v, 1, &cfg->threads, err);
+    case OPT_OUT:
+        cfg->out = v;
+        return 0;
+    case OPT_JSON:
+        cfg->json = 1;
+        return 0;
     }
     return dpt_fail(err, "unknown option; see dptrain train --help");
 }
@@ -132,8 +184,10 @@ int dpt_cmd_train(int argc, char **argv) {
         }
         if (c == '?') {
             if (rank == 0)
-                fprintf(stderr, "dptrain train: unknown option or missing value '%s'; see "
-                                "dptrain train --help\n", argv[optind - 1]);
+                fprintf(stderr,
+                        "dptrain train: unknown option or missing value '%s'; see "
+                        "dptrain train --help\n",
+                        argv[optind - 1]);
             return 2;
         }
         if (parse_option(c, optarg, &cfg, &err)) {

@@ -9,7 +9,9 @@ static int same_shape(dpt_layer *l, dpt_err *err) {
     return 0;
 }
 
-static size_t count(const dpt_layer *l, int n) { return (size_t)n * dpt_shape_size(l->in); }
+static size_t count(const dpt_layer *l, int n) {
+    return (size_t)n * dpt_shape_size(l->in);
+}
 
 static void relu_forward(const dpt_layer *l, const float *params, const float *in, float *out,
                          float *scratch, int n) {
@@ -30,9 +32,9 @@ static void sigmoid_forward(const dpt_layer *l, const float *params, const float
     for (size_t i = 0, N = count(l, n); i < N; i++) out[i] = 1.0f / (1.0f + expf(-in[i]));
 }
 
-static void sigmoid_backward(const dpt_layer *l, const float *params, float *grads,
-                             const float *in, const float *out, const float *dout, float *din,
-                             float *scratch, int n) {
+static void sigmoid_backward(const dpt_layer *l, const float *params, float *grads, const float *in,
+                             const float *out, const float *dout, float *din, float *scratch,
+                             int n) {
     (void)params, (void)grads, (void)in, (void)scratch;
     if (din)
         for (size_t i = 0, N = count(l, n); i < N; i++) din[i] = dout[i] * out[i] * (1 - out[i]);

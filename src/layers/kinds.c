@@ -8,7 +8,7 @@ extern const dpt_layer_kind dpt_linear_kind, dpt_conv_kind, dpt_maxpool_kind, dp
     dpt_sigmoid_kind, dpt_tanh_kind, dpt_flatten_kind;
 
 static const dpt_layer_kind *const kinds[] = {
-    &dpt_linear_kind, &dpt_conv_kind, &dpt_maxpool_kind, &dpt_relu_kind,
+    &dpt_linear_kind,  &dpt_conv_kind, &dpt_maxpool_kind, &dpt_relu_kind,
     &dpt_sigmoid_kind, &dpt_tanh_kind, &dpt_flatten_kind,
 };
 
@@ -18,7 +18,9 @@ const dpt_layer_kind *dpt_layer_kind_find(const char *name) {
     return NULL;
 }
 
-const char *dpt_layer_kind_names(void) { return "linear conv maxpool relu sigmoid tanh flatten"; }
+const char *dpt_layer_kind_names(void) {
+    return "linear conv maxpool relu sigmoid tanh flatten";
+}
 
 int dpt_layer_int_arg(const dpt_layer *l, int i, int min, dpt_err *err, int *value) {
     double v = l->arg[i];

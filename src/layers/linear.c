@@ -28,7 +28,8 @@ static void forward(const dpt_layer *l, const float *params, const float *in, fl
     const float *W = params, *b = params + (size_t)nout * nin;
     for (int s = 0; s < n; s++)
         for (int o = 0; o < nout; o++) out[(size_t)s * nout + o] = b[o];
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, nout, nin, 1.0f, in, nin, W, nin, 1.0f, out, nout);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, nout, nin, 1.0f, in, nin, W, nin, 1.0f,
+                out, nout);
 }
 
 static void backward(const dpt_layer *l, const float *params, float *grads, const float *in,
@@ -36,14 +37,14 @@ static void backward(const dpt_layer *l, const float *params, float *grads, cons
     (void)out, (void)scratch;
     const int nin = (int)dpt_shape_size(l->in), nout = l->out.c;
     float *dW = grads, *db = grads + (size_t)nout * nin;
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nout, nin, n, 1.0f, dout, nout, in, nin, 0.0f, dW,
-                nin);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nout, nin, n, 1.0f, dout, nout, in, nin,
+                0.0f, dW, nin);
     for (int o = 0; o < nout; o++) db[o] = 0;
     for (int s = 0; s < n; s++)
         for (int o = 0; o < nout; o++) db[o] += dout[(size_t)s * nout + o];
     if (din)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, nin, nout, 1.0f, dout, nout, params, nin,
-                    0.0f, din, nin);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, nin, nout, 1.0f, dout, nout,
+                    params, nin, 0.0f, din, nin);
 }
 
 const dpt_layer_kind dpt_linear_kind = {

@@ -19,8 +19,16 @@ static int setup(dpt_layer *l, dpt_err *err) {
     return 0;
 }
 
-/* Index into the input plane of the window's first maximum. */
-static int argmax(const float *plane, int W, int y0, int x0, int k) {
+/* Index into the input plane of the first maximum of the window at output (oy, ox); the
+   common 2x2, stride-2 window has a straight-line path. */
+static inline int window_argmax(const float *plane, int W, int oy, int ox, int k, int stride) {
+    const int y0 = oy * stride, x0 = ox * stride;
+    if (k == 2 && stride == 2) {
+        const int a = y0 * W + x0, c = a + W;
+        const int top = plane[a + 1] > plane[a] ? a + 1 : a;
+        const int bottom = plane[c + 1] > plane[c] ? c + 1 : c;
+        return plane[bottom] > plane[top] ? bottom : top;
+    }
     int best = y0 * W + x0;
     for (int i = 0; i < k; i++)
         for (int j = 0; j < k; j++) {
@@ -40,7 +48,7 @@ static void forward(const dpt_layer *l, const float *params, const float *in, fl
         float *dst = out + p * OH * OW;
         for (int oy = 0; oy < OH; oy++)
             for (int ox = 0; ox < OW; ox++)
-                dst[oy * OW + ox] = plane[argmax(plane, W, oy * stride, ox * stride, k)];
+                dst[oy * OW + ox] = plane[window_argmax(plane, W, oy, ox, k, stride)];
     }
 }
 
@@ -56,7 +64,7 @@ static void backward(const dpt_layer *l, const float *params, float *grads, cons
         float *dplane = din + p * H * W;
         for (int oy = 0; oy < OH; oy++)
             for (int ox = 0; ox < OW; ox++)
-                dplane[argmax(plane, W, oy * stride, ox * stride, k)] += dsrc[oy * OW + ox];
+                dplane[window_argmax(plane, W, oy, ox, k, stride)] += dsrc[oy * OW + ox];
     }
 }
 
