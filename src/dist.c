@@ -7,6 +7,29 @@
 
 /* Loss sums travel as fixed point too: 2^32 keeps ~9 decimal places for sums below 2^30. */
 #define LOSS_SCALE 0x1.0p32
+#define FLOAT_INFINITY_BITS 0x7f800000u
+/* Work of the reduction loops is dealt to threads in spans of at most this many values. */
+#define SPAN_VALUES 16384
+
+/* Cuts the parameter tensors into spans of at most SPAN_VALUES values. */
+static int make_spans(dpt_reducer *r) {
+    const dpt_model *m = r->model;
+    int n = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        n = 0;
+        for (int t = 0; t < m->nparams_tensors; t++)
+            for (size_t at = 0; at < m->params[t].count; at += SPAN_VALUES, n++)
+                if (pass)
+                    r->spans[n] = (dpt_span){.tensor = t,
+                                             .offset = m->params[t].offset + at,
+                                             .count = m->params[t].count - at < SPAN_VALUES
+                                                          ? m->params[t].count - at
+                                                          : SPAN_VALUES};
+        if (!pass && !(r->spans = malloc(sizeof *r->spans * (size_t)(n ? n : 1)))) return -1;
+    }
+    r->nspans = n;
+    return 0;
+}
 
 int dpt_reducer_init(dpt_reducer *r, const dpt_model *m, MPI_Comm comm, int capacity,
                      dpt_err *err) {
@@ -22,6 +45,7 @@ int dpt_reducer_init(dpt_reducer *r, const dpt_model *m, MPI_Comm comm, int capa
     r->sum = calloc(m->nparams + 2, sizeof *r->sum);
     int ok = r->micro_grads && r->micro_loss && r->micro_correct && r->maxabs && r->micro_maxabs &&
              r->sum;
+    ok = ok && make_spans(r) == 0;
     for (int i = 0; ok && i < capacity; i++)
         ok = (r->micro_grads[i] = malloc(sizeof(float) * (m->nparams ? m->nparams : 1))) != NULL;
     if (!ok) {
@@ -38,6 +62,7 @@ void dpt_reducer_free(dpt_reducer *r) {
     free(r->micro_correct);
     free(r->maxabs);
     free(r->micro_maxabs);
+    free(r->spans);
     free(r->sum);
     memset(r, 0, sizeof *r);
 }
@@ -48,30 +73,60 @@ static int ceil_log2(long x) {
     return e;
 }
 
-/* e such that values up to maxabs, times 2^e, fit in `headroom` bits. */
-static int scale_exponent(float maxabs, int headroom) {
-    if (maxabs == 0) return 0;
+/* e such that values up to the magnitude with float bits `bits`, times 2^e, fit in `headroom`
+   bits. */
+static int scale_exponent(uint32_t bits, int headroom) {
+    if (bits == 0) return 0;
+    float maxabs;
+    memcpy(&maxabs, &bits, sizeof maxabs);
     int e;
     frexpf(maxabs, &e); /* maxabs < 2^e */
     return headroom - e;
 }
 
+/* The hot loops, compiled twice on x86-64: for any CPU and for AVX-512 (chosen at run time).
+   Every operation in them is exact (magnitude bits, power-of-two scaling, integer sums) or
+   correctly rounded (int64 to double, double to float), so both give the same bits. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define HOT_LOOP __attribute__((target_clones("default", "arch=x86-64-v4")))
+#else
+#define HOT_LOOP
+#endif
+
+/* The largest |g[i]| as float bits: for non-negative floats the bit patterns order like the
+   values, and every NaN or infinity sorts above every finite value. */
+HOT_LOOP static uint32_t max_magnitude_bits(const float *restrict g, size_t n) {
+    uint32_t most = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t bits;
+        memcpy(&bits, &g[i], sizeof bits);
+        bits &= 0x7fffffffu;
+        most = bits > most ? bits : most;
+    }
+    return most;
+}
+
+/* sum = (first ? 0 : sum) + g * scale, truncated to integers. */
+HOT_LOOP static void quantize_add(int64_t *restrict sum, const float *restrict g, size_t n,
+                                  double scale, int first) {
+    if (first)
+        for (size_t i = 0; i < n; i++) sum[i] = (int64_t)((double)g[i] * scale);
+    else
+        for (size_t i = 0; i < n; i++) sum[i] += (int64_t)((double)g[i] * scale);
+}
+
+HOT_LOOP static void dequantize(float *restrict g, const int64_t *restrict sum, size_t n,
+                                double factor) {
+    for (size_t i = 0; i < n; i++) g[i] = (float)((double)sum[i] * factor);
+}
+
 void dpt_reducer_scan(dpt_reducer *r, int j) {
     const dpt_model *m = r->model;
     const int T = m->nparams_tensors;
-    float *most = r->micro_maxabs + (size_t)j * (T + 1);
-    int nonfinite = !isfinite(r->micro_loss[j]);
-    for (int t = 0; t < T; t++) {
-        const float *g = r->micro_grads[j] + m->params[t].offset;
-        float a = 0;
-        for (size_t i = 0; i < m->params[t].count; i++) {
-            float v = fabsf(g[i]);
-            a = v > a ? v : a;
-            nonfinite |= !(v <= FLT_MAX); /* NaN or infinite */
-        }
-        most[t] = a;
-    }
-    most[T] = nonfinite;
+    uint32_t *most = r->micro_maxabs + (size_t)j * (T + 1);
+    for (int t = 0; t < T; t++)
+        most[t] = max_magnitude_bits(r->micro_grads[j] + m->params[t].offset, m->params[t].count);
+    most[T] = !isfinite(r->micro_loss[j]);
 }
 
 int dpt_reducer_mean(dpt_reducer *r, int local, int M, int batch, float *grads,
@@ -79,26 +134,29 @@ int dpt_reducer_mean(dpt_reducer *r, int local, int M, int batch, float *grads,
     const dpt_model *m = r->model;
     const int T = m->nparams_tensors;
     for (int t = 0; t <= T; t++) {
-        float most = 0;
-        for (int j = 0; j < local; j++)
-            most = fmaxf(most, r->micro_maxabs[(size_t)j * (T + 1) + t]);
+        uint32_t most = 0;
+        for (int j = 0; j < local; j++) {
+            uint32_t bits = r->micro_maxabs[(size_t)j * (T + 1) + t];
+            most = bits > most ? bits : most;
+        }
         r->maxabs[t] = most;
     }
-    if (MPI_Allreduce(MPI_IN_PLACE, r->maxabs, T + 1, MPI_FLOAT, MPI_MAX, r->comm) != MPI_SUCCESS)
+    if (MPI_Allreduce(MPI_IN_PLACE, r->maxabs, T + 1, MPI_UINT32_T, MPI_MAX, r->comm) !=
+        MPI_SUCCESS)
         return dpt_fail(err, "MPI_Allreduce of the gradient scales failed");
     totals->finite = r->maxabs[T] == 0;
+    for (int t = 0; t < T; t++)
+        if (r->maxabs[t] >= FLOAT_INFINITY_BITS) totals->finite = 0;
     if (!totals->finite) return 0;
     const int headroom = 62 - ceil_log2(M);
 #pragma omp parallel for schedule(dynamic)
-    for (int t = 0; t < T; t++) {
-        const dpt_param *p = &m->params[t];
-        const double scale = ldexp(1.0, scale_exponent(r->maxabs[t], headroom));
-        int64_t *sum = r->sum + p->offset;
-        for (size_t i = 0; i < p->count; i++) sum[i] = 0;
-        for (int j = 0; j < local; j++) {
-            const float *g = r->micro_grads[j] + p->offset;
-            for (size_t i = 0; i < p->count; i++) sum[i] += (int64_t)(g[i] * scale);
-        }
+    for (int s = 0; s < r->nspans; s++) {
+        const dpt_span *span = &r->spans[s];
+        const double scale = ldexp(1.0, scale_exponent(r->maxabs[span->tensor], headroom));
+        int64_t *sum = r->sum + span->offset;
+        if (local == 0) memset(sum, 0, sizeof *sum * span->count);
+        for (int j = 0; j < local; j++)
+            quantize_add(sum, r->micro_grads[j] + span->offset, span->count, scale, j == 0);
     }
     int64_t loss = 0, correct = 0;
     for (int j = 0; j < local; j++) {
@@ -111,12 +169,11 @@ int dpt_reducer_mean(dpt_reducer *r, int local, int M, int batch, float *grads,
         MPI_SUCCESS)
         return dpt_fail(err, "MPI_Allreduce of the gradients failed");
 #pragma omp parallel for schedule(dynamic)
-    for (int t = 0; t < T; t++) {
-        const dpt_param *p = &m->params[t];
-        const double factor = ldexp(1.0, -scale_exponent(r->maxabs[t], headroom)) / batch;
-        const int64_t *sum = r->sum + p->offset;
-        float *g = grads + p->offset;
-        for (size_t i = 0; i < p->count; i++) g[i] = (float)((double)sum[i] * factor);
+    for (int s = 0; s < r->nspans; s++) {
+        const dpt_span *span = &r->spans[s];
+        const double factor =
+            ldexp(1.0, -scale_exponent(r->maxabs[span->tensor], headroom)) / batch;
+        dequantize(grads + span->offset, r->sum + span->offset, span->count, factor);
     }
     totals->loss = (double)r->sum[m->nparams] / LOSS_SCALE;
     totals->correct = (long)r->sum[m->nparams + 1];

@@ -1,3 +1,4 @@
+/* Each update is element-wise, so sharing the elements out over threads changes no bit. */
 #include "dptrain/optim.h"
 
 #include <math.h>
@@ -43,6 +44,7 @@ void dpt_optim_free(dpt_optim *o) {
 static void sgd(dpt_optim *o, float *p, const float *g, float lr) {
     const float wd = (float)o->cfg.weight_decay, mu = (float)o->cfg.momentum;
     float *buf = o->state[0];
+#pragma omp parallel for schedule(static)
     for (size_t i = 0; i < o->n; i++) {
         float d = g[i] + wd * p[i];
         if (buf) {
@@ -60,6 +62,7 @@ static void adam(dpt_optim *o, float *p, const float *g, double lr) {
     const float step_size = (float)(lr / (1 - pow(o->cfg.beta1, t)));
     const float root_bc2 = (float)sqrt(1 - pow(o->cfg.beta2, t));
     float *m = o->state[0], *v = o->state[1];
+#pragma omp parallel for schedule(static)
     for (size_t i = 0; i < o->n; i++) {
         float d = g[i] + wd * p[i];
         m[i] = b1 * m[i] + (1 - b1) * d;
@@ -71,6 +74,7 @@ static void adam(dpt_optim *o, float *p, const float *g, double lr) {
 static void adagrad(dpt_optim *o, float *p, const float *g, float lr) {
     const float wd = (float)o->cfg.weight_decay, eps = (float)o->cfg.eps;
     float *sum = o->state[0];
+#pragma omp parallel for schedule(static)
     for (size_t i = 0; i < o->n; i++) {
         float d = g[i] + wd * p[i];
         sum[i] += d * d;

@@ -20,6 +20,12 @@
 #include "dptrain/error.h"
 #include "dptrain/model.h"
 
+/* A run of values of one parameter tensor: the unit of work of the reduction's loops. */
+typedef struct dpt_span {
+    int tensor;
+    size_t offset, count;
+} dpt_span;
+
 typedef struct dpt_reducer {
     const dpt_model *model;
     MPI_Comm comm;
@@ -27,8 +33,11 @@ typedef struct dpt_reducer {
     float **micro_grads; /* capacity buffers of model->nparams floats */
     double *micro_loss;  /* summed loss of each micro-batch */
     long *micro_correct; /* correct predictions of each micro-batch */
-    float *maxabs;       /* per tensor, plus a last slot set when a value is not finite */
-    float *micro_maxabs; /* the same for each micro-batch buffer, from dpt_reducer_scan */
+    uint32_t *maxabs;       /* per tensor, the float bits of the largest magnitude; a last
+                               slot is set when a loss is not finite */
+    uint32_t *micro_maxabs; /* the same for each micro-batch buffer, from dpt_reducer_scan */
+    dpt_span *spans;
+    int nspans;
     int64_t *sum;        /* nparams fixed-point sums, then the loss and correct counters */
 } dpt_reducer;
 
