@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dptrain/digest.h"
 #include "dptrain/idx.h"
 #include "dptrain/rng.h"
 
@@ -111,6 +112,16 @@ int dpt_data_load(const dpt_data_options *opt, dpt_data *data, dpt_err *err) {
     /* One allocation holds both parts: validation first, then training. */
     data->val = (dpt_split){.set = tr, .idx = shuffled, .n = opt->val};
     data->train = (dpt_split){.set = tr, .idx = shuffled + opt->val, .n = tr->count - opt->val};
+    const dpt_images *sets[] = {tr, te};
+    const void *parts[4];
+    size_t sizes[4];
+    for (int i = 0; i < 2; i++) {
+        parts[2 * i] = sets[i]->pixels;
+        sizes[2 * i] = (size_t)sets[i]->count * sets[i]->height * sets[i]->width;
+        parts[2 * i + 1] = sets[i]->labels;
+        sizes[2 * i + 1] = sets[i]->count;
+    }
+    dpt_sha256_hex(parts, sizes, 4, data->digest);
     data->mean = MNIST_MEAN;
     data->std = MNIST_STD;
     if (opt->compute_norm) compute_norm(data);

@@ -1,9 +1,12 @@
+#define _GNU_SOURCE
 #include "dptrain/dist.h"
 
 #include <float.h>
 #include <math.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Loss sums travel as fixed point too: 2^32 keeps ~9 decimal places for sums below 2^30. */
 #define LOSS_SCALE 0x1.0p32
@@ -31,10 +34,11 @@ static int make_spans(dpt_reducer *r) {
     return 0;
 }
 
-int dpt_reducer_init(dpt_reducer *r, const dpt_model *m, MPI_Comm comm, int capacity,
-                     dpt_err *err) {
+int dpt_reducer_init(dpt_reducer *r, const dpt_model *m, dpt_reduce_mode mode, MPI_Comm comm,
+                     int capacity, dpt_err *err) {
     memset(r, 0, sizeof *r);
     r->model = m;
+    r->mode = mode;
     r->comm = comm;
     r->capacity = capacity;
     r->micro_grads = calloc((size_t)capacity, sizeof *r->micro_grads);
@@ -120,6 +124,37 @@ HOT_LOOP static void dequantize(float *restrict g, const int64_t *restrict sum, 
     for (size_t i = 0; i < n; i++) g[i] = (float)((double)sum[i] * factor);
 }
 
+/* The plain path: float sums in micro-batch order, then MPI_SUM over floats, whose result
+   depends on how the micro-batches were dealt to ranks. */
+static int float_mean(dpt_reducer *r, int local, int batch, float *grads, dpt_step_totals *totals,
+                      dpt_err *err) {
+    const size_t n = r->model->nparams;
+    double counters[2] = {0, 0};
+#pragma omp parallel for schedule(dynamic)
+    for (int s = 0; s < r->nspans; s++) {
+        const dpt_span *span = &r->spans[s];
+        float *g = grads + span->offset;
+        for (size_t i = 0; i < span->count; i++) g[i] = 0;
+        for (int j = 0; j < local; j++) {
+            const float *src = r->micro_grads[j] + span->offset;
+            for (size_t i = 0; i < span->count; i++) g[i] += src[i];
+        }
+    }
+    for (int j = 0; j < local; j++) {
+        counters[0] += r->micro_loss[j];
+        counters[1] += (double)r->micro_correct[j];
+    }
+    if (MPI_Allreduce(MPI_IN_PLACE, grads, (int)n, MPI_FLOAT, MPI_SUM, r->comm) != MPI_SUCCESS ||
+        MPI_Allreduce(MPI_IN_PLACE, counters, 2, MPI_DOUBLE, MPI_SUM, r->comm) != MPI_SUCCESS)
+        return dpt_fail(err, "MPI_Allreduce of the gradients failed");
+    const float inv = 1.0f / (float)batch;
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) grads[i] *= inv;
+    totals->loss = counters[0];
+    totals->correct = (long)counters[1];
+    return 0;
+}
+
 void dpt_reducer_scan(dpt_reducer *r, int j) {
     const dpt_model *m = r->model;
     const int T = m->nparams_tensors;
@@ -148,6 +183,7 @@ int dpt_reducer_mean(dpt_reducer *r, int local, int M, int batch, float *grads,
     for (int t = 0; t < T; t++)
         if (r->maxabs[t] >= FLOAT_INFINITY_BITS) totals->finite = 0;
     if (!totals->finite) return 0;
+    if (r->mode == DPT_REDUCE_FLOAT) return float_mean(r, local, batch, grads, totals, err);
     const int headroom = 62 - ceil_log2(M);
 #pragma omp parallel for schedule(dynamic)
     for (int s = 0; s < r->nspans; s++) {
@@ -178,4 +214,70 @@ int dpt_reducer_mean(dpt_reducer *r, int local, int M, int batch, float *grads,
     totals->loss = (double)r->sum[m->nparams] / LOSS_SCALE;
     totals->correct = (long)r->sum[m->nparams + 1];
     return 0;
+}
+
+int dpt_dist_any_failed(MPI_Comm comm, int failed, int *report) {
+    int rank, size, first;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &size);
+    int mine = failed ? rank : size;
+    MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm);
+    *report = failed && first == rank;
+    return first < size;
+}
+
+int dpt_dist_same_everywhere(MPI_Comm comm, const uint64_t *values, const char *const *what,
+                             int n, dpt_err *err) {
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    uint64_t root[8];
+    if (n > 8) n = 8;
+    memcpy(root, values, sizeof *values * (size_t)n);
+    MPI_Bcast(root, n, MPI_UINT64_T, 0, comm);
+    int differs = -1;
+    for (int i = 0; i < n && differs < 0; i++)
+        if (root[i] != values[i]) differs = i;
+    int report;
+    if (!dpt_dist_any_failed(comm, differs >= 0, &report)) return 0;
+    if (report)
+        return dpt_fail(err, "rank %d: its %s differs from rank 0's; every rank must run the same "
+                             "build with the same options and data",
+                        rank, what[differs]);
+    err->msg[0] = 0;
+    return -1;
+}
+
+int dpt_dist_groups(MPI_Comm world, int ranks_per_group, MPI_Comm *group, int *index, int *count,
+                    dpt_err *err) {
+    int rank, size;
+    MPI_Comm_rank(world, &rank);
+    MPI_Comm_size(world, &size);
+    if (ranks_per_group < 1 || size % ranks_per_group != 0)
+        return dpt_fail(err, "--ranks-per-seed %d does not divide the %d ranks", ranks_per_group,
+                        size);
+    *index = rank / ranks_per_group;
+    *count = size / ranks_per_group;
+    if (MPI_Comm_split(world, *index, rank, group) != MPI_SUCCESS)
+        return dpt_fail(err, "MPI_Comm_split into seed groups failed");
+    return 0;
+}
+
+void dpt_dist_layout(MPI_Comm world, dpt_layout *layout) {
+    MPI_Comm node;
+    int node_rank = 0;
+    layout->ranks_on_node = 1;
+    MPI_Comm_size(world, &layout->ranks);
+    if (MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
+        MPI_Comm_size(node, &layout->ranks_on_node);
+        MPI_Comm_rank(node, &node_rank);
+        MPI_Comm_free(&node);
+    }
+    int leader = node_rank == 0;
+    MPI_Allreduce(&leader, &layout->nodes, 1, MPI_INT, MPI_SUM, world);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) < cores)
+        cores = CPU_COUNT(&set);
+    long t = cores / layout->ranks_on_node;
+    layout->default_threads = t < 1 ? 1 : (int)t;
 }

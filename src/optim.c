@@ -20,12 +20,18 @@ const char *dpt_optim_kind_name(dpt_optim_kind kind) {
     return kind_names[kind];
 }
 
+double dpt_optim_default_eps(dpt_optim_kind kind) { return kind == DPT_ADAGRAD ? 1e-10 : 1e-8; }
+
 int dpt_optim_init(dpt_optim *o, const dpt_optim_config *cfg, size_t n, dpt_err *err) {
     memset(o, 0, sizeof *o);
     o->cfg = *cfg;
     o->n = n;
     if (cfg->nesterov && (cfg->kind != DPT_SGD || cfg->momentum <= 0))
         return dpt_fail(err, "--nesterov needs --opt sgd with --momentum > 0");
+    if (cfg->kind != DPT_SGD && !(cfg->eps > 0))
+        return dpt_fail(err, "--eps must be > 0 for %s", kind_names[cfg->kind]);
+    if (cfg->kind != DPT_SGD && !(cfg->eps > 0))
+        return dpt_fail(err, "--eps must be > 0 for %s", kind_names[cfg->kind]);
     int buffers = cfg->kind == DPT_ADAM ? 2 : (cfg->kind == DPT_SGD && cfg->momentum == 0 ? 0 : 1);
     for (int i = 0; i < buffers; i++)
         if (!(o->state[i] = calloc(n ? n : 1, sizeof(float)))) {

@@ -1,12 +1,8 @@
 #include "dptrain/report.h"
 
 #include <math.h>
-#include <openssl/evp.h>
 #include <time.h>
 #include <unistd.h>
-
-_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
-               "param_sha256 hashes the buffer as stored: little-endian hosts only");
 
 double dpt_now(void) {
     struct timespec ts;
@@ -14,14 +10,14 @@ double dpt_now(void) {
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-void dpt_progress_start(dpt_progress *p) {
-    p->live = isatty(STDERR_FILENO);
+void dpt_progress_start(dpt_progress *p, int show) {
+    p->live = show && isatty(STDERR_FILENO);
     p->epoch_start = dpt_now();
     p->last_draw = 0;
 }
 
-void dpt_progress_update(dpt_progress *p, int epoch, int epochs, int step, int steps, double loss,
-                         double acc, long samples) {
+void dpt_progress_update(dpt_progress *p, const char *tag, int epoch, int epochs, int step,
+                         int steps, double loss, double acc, long samples) {
     if (!p->live) return;
     double now = dpt_now();
     if (now - p->last_draw < 0.2 && step != steps) return;
@@ -29,9 +25,9 @@ void dpt_progress_update(dpt_progress *p, int epoch, int epochs, int step, int s
     double elapsed = now - p->epoch_start, rate = elapsed > 0 ? samples / elapsed : 0;
     int eta = step > 0 ? (int)(elapsed * (steps - step) / step) : 0;
     fprintf(stderr,
-            "\r\033[Kepoch %d/%d  batch %d/%d  loss %.4f  acc %.4f  %.0f samples/s  "
+            "\r\033[K%sepoch %d/%d  batch %d/%d  loss %.4f  acc %.4f  %.0f samples/s  "
             "ETA %d:%02d",
-            epoch, epochs, step, steps, loss, acc, rate, eta / 60, eta % 60);
+            tag, epoch, epochs, step, steps, loss, acc, rate, eta / 60, eta % 60);
     fflush(stderr);
 }
 
@@ -39,19 +35,13 @@ void dpt_progress_clear(dpt_progress *p) {
     if (p->live) fprintf(stderr, "\r\033[K");
 }
 
-void dpt_report_epoch(FILE *f, const dpt_epoch_record *r, int epochs) {
+void dpt_report_epoch(FILE *f, const char *tag, const dpt_epoch_record *r, int epochs) {
     fprintf(f,
-            "epoch %d/%d  train loss %.4f acc %.4f | val loss %.4f acc %.4f | test loss %.4f "
+            "%sepoch %d/%d  train loss %.4f acc %.4f | val loss %.4f acc %.4f | test loss %.4f "
             "acc %.4f | lr %.4g | %.1f s, %.0f samples/s\n",
-            r->epoch, epochs, r->train_loss, r->train_acc, r->val_loss, r->val_acc, r->test_loss,
+            tag, r->epoch, epochs, r->train_loss, r->train_acc, r->val_loss, r->val_acc, r->test_loss,
             r->test_acc, r->lr, r->seconds, r->samples_per_s);
     fflush(f);
-}
-
-void dpt_param_sha256(const float *params, size_t n, char hex[65]) {
-    unsigned char md[32];
-    EVP_Digest(params, n * sizeof *params, md, NULL, EVP_sha256(), NULL);
-    for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", md[i]);
 }
 
 static void json_string(FILE *f, const char *s) {
@@ -115,6 +105,8 @@ void dpt_report_json(FILE *f, const dpt_run_summary *s) {
             c->optim.momentum, c->optim.nesterov ? "true" : "false", c->optim.weight_decay,
             c->optim.beta1, c->optim.beta2, c->optim.eps);
     json_string(f, c->sched.text);
+    fprintf(f, ",\"reduce\":\"%s\",\"data_sha256\":\"%s\"",
+            c->reduce == DPT_REDUCE_EXACT ? "exact" : "float", s->data_digest);
     fprintf(f, ",\"seed\":%llu,\"threads\":%d,\"ranks\":%d,\"out\":", (unsigned long long)c->seed,
             s->threads, s->world_size);
     if (c->out)

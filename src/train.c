@@ -4,13 +4,12 @@
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "dptrain/dist.h"
+#include "dptrain/digest.h"
+#include "dptrain/fsutil.h"
 #include "dptrain/loss.h"
 #include "dptrain/model.h"
 #include "dptrain/report.h"
@@ -27,6 +26,8 @@ void dpt_train_config_defaults(dpt_train_config *cfg) {
     cfg->lr = 0.01;
     dpt_sched_parse("const", &cfg->sched, NULL);
     cfg->seed = 1;
+    cfg->threads = 1;
+    cfg->tag = "";
 }
 
 /* Everything one training run holds; allocated before the first step, freed after the last. */
@@ -45,23 +46,6 @@ typedef struct trainer {
     long *chunk_correct;
     dpt_epoch_record *history;
 } trainer;
-
-/* Threads per rank: the node's cores shared evenly among the ranks on it, within the cores this
-   process may run on (mpirun may have bound it to fewer). */
-static int default_threads(MPI_Comm comm) {
-    MPI_Comm node;
-    int on_node = 1;
-    if (MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
-        MPI_Comm_size(node, &on_node);
-        MPI_Comm_free(&node);
-    }
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) < cores)
-        cores = CPU_COUNT(&set);
-    long t = cores / on_node;
-    return t < 1 ? 1 : (int)t;
-}
 
 static void trainer_free(trainer *t) {
     for (int i = 0; t->ws && i < t->threads; i++) dpt_workspace_free(&t->ws[i]);
@@ -84,7 +68,7 @@ static int trainer_init(trainer *t, const dpt_train_config *cfg, MPI_Comm comm, 
     t->comm = comm;
     MPI_Comm_rank(comm, &t->rank);
     MPI_Comm_size(comm, &t->size);
-    t->threads = cfg->threads > 0 ? cfg->threads : default_threads(comm);
+    t->threads = cfg->threads;
     /* Threads share out micro-batches; each GEMM runs on one BLAS thread, because OpenBLAS
        gives different bits for the same product at different thread counts. */
     openblas_set_num_threads(1);
@@ -113,10 +97,9 @@ static int trainer_init(trainer *t, const dpt_train_config *cfg, MPI_Comm comm, 
         return dpt_fail(err, "out of memory for a model of %zu parameters", n);
     for (int i = 0; i < t->threads; i++)
         if (dpt_workspace_init(&t->ws[i], &t->model, m, err)) return -1;
-    if (dpt_reducer_init(&t->reducer, &t->model, comm, local_most, err)) return -1;
+    if (dpt_reducer_init(&t->reducer, &t->model, cfg->reduce, comm, local_most, err)) return -1;
     dpt_optim_config oc = cfg->optim;
     oc.kind = cfg->opt;
-    if (oc.eps == 0) oc.eps = cfg->opt == DPT_ADAGRAD ? 1e-10 : 1e-8;
     if (dpt_optim_init(&t->optim, &oc, n, err)) return -1;
     dpt_model_init(&t->model, t->params, cfg->seed);
     return 0;
@@ -176,15 +159,44 @@ static void evaluate(trainer *t, const dpt_split *split, double *loss, double *a
     *acc = split->n ? (double)correct / split->n : NAN;
 }
 
-static int train_epoch(trainer *t, int epoch, dpt_epoch_record *rec, dpt_err *err) {
+/* The settings that decide the result, as text: every rank must hold the same. */
+static void config_text(const trainer *t, char *buf, size_t size) {
+    const dpt_train_config *c = t->cfg;
+    snprintf(buf, size,
+             "%s|val %u|split %llu|norm %d|epochs %d|batch %d|micro %d|opt %d|lr %.17g|mom %.17g|"
+             "nest %d|wd %.17g|b1 %.17g|b2 %.17g|eps %.17g|sched %s|reduce %d|seed %llu",
+             t->model.spec, c->data.val, (unsigned long long)c->data.split_seed,
+             c->data.compute_norm, c->epochs, c->batch, c->micro_batch, (int)c->opt, c->lr,
+             c->optim.momentum, c->optim.nesterov, c->optim.weight_decay, c->optim.beta1,
+             c->optim.beta2, c->optim.eps, c->sched.text, (int)c->reduce,
+             (unsigned long long)c->seed);
+}
+
+/* Every rank must start from the same configuration, data and parameters. */
+static int check_ranks_agree(const trainer *t, dpt_err *err) {
+    char text[2048], config[DPT_DIGEST_HEX], params[DPT_DIGEST_HEX];
+    config_text(t, text, sizeof text);
+    const void *parts[] = {text};
+    const size_t sizes[] = {strlen(text)};
+    dpt_sha256_hex(parts, sizes, 1, config);
+    dpt_param_sha256(t->params, t->model.nparams, params);
+    const uint64_t values[] = {dpt_digest_prefix(config), dpt_digest_prefix(t->data.digest),
+                               dpt_digest_prefix(params)};
+    const char *const what[] = {"configuration", "training data (SHA-256 of the IDX contents)",
+                                "initial parameters"};
+    return dpt_dist_same_everywhere(t->comm, values, what, 3, err);
+}
+
+static int train_epoch(trainer *t, int epoch, dpt_sched_state *sched, dpt_epoch_record *rec,
+                       dpt_err *err) {
     const dpt_train_config *cfg = t->cfg;
     const uint32_t N = t->data.train.n;
     const int steps = (int)((N + (uint32_t)cfg->batch - 1) / (uint32_t)cfg->batch);
     rec->epoch = epoch + 1;
-    rec->lr = dpt_sched_lr(&cfg->sched, cfg->lr, epoch, cfg->epochs);
+    rec->lr = sched->lr;
     dpt_data_epoch_order(cfg->seed, (uint32_t)epoch, t->order, N);
     dpt_progress progress;
-    dpt_progress_start(&progress);
+    dpt_progress_start(&progress, t->rank == 0);
     double loss = 0;
     long correct = 0, seen = 0;
     for (int s = 0; s < steps; s++) {
@@ -194,57 +206,85 @@ static int train_epoch(trainer *t, int epoch, dpt_epoch_record *rec, dpt_err *er
         if (train_step(t, t->order + first, b, rec->lr, &tot, err)) return -1;
         if (!tot.finite) {
             dpt_progress_clear(&progress);
+            if (t->rank != 0) return dpt_fail(err, "%s", ""); /* rank 0 reports it */
             return dpt_fail(err,
-                            "training diverged at epoch %d, step %d of %d: the loss or a "
+                            "%straining diverged at epoch %d, step %d of %d: the loss or a "
                             "gradient is NaN or infinite (lr %g); try a smaller --lr",
-                            epoch + 1, s + 1, steps, rec->lr);
+                            cfg->tag, epoch + 1, s + 1, steps, rec->lr);
         }
         loss += tot.loss;
         correct += tot.correct;
         seen += b;
-        if (t->rank == 0)
-            dpt_progress_update(&progress, epoch + 1, cfg->epochs, s + 1, steps, loss / seen,
-                                (double)correct / seen, seen);
+        dpt_progress_update(&progress, cfg->tag, epoch + 1, cfg->epochs, s + 1, steps,
+                            loss / seen, (double)correct / seen, seen);
     }
     rec->seconds = dpt_now() - progress.epoch_start;
     rec->samples_per_s = N / rec->seconds;
     rec->train_loss = loss / N;
     rec->train_acc = (double)correct / N;
     dpt_progress_clear(&progress);
+    /* Rank 0 evaluates and decides the next learning rate; the others wait for its word. */
     if (t->rank == 0) {
         evaluate(t, &t->data.val, &rec->val_loss, &rec->val_acc);
         evaluate(t, &t->data.test, &rec->test_loss, &rec->test_acc);
-        dpt_report_epoch(stdout, rec, cfg->epochs);
+        dpt_sched_next(&cfg->sched, cfg->lr, epoch, cfg->epochs, rec->val_loss, sched);
+        dpt_report_epoch(stdout, cfg->tag, rec, cfg->epochs);
     }
+    MPI_Bcast(&sched->lr, 1, MPI_DOUBLE, 0, t->comm);
     return 0;
+}
+
+/* The JSON summary: printed with --json, and written to OUT/seed-<s>/result.json with --out. */
+static int report_run(const trainer *t, int epochs_done, dpt_err *err) {
+    const dpt_train_config *cfg = t->cfg;
+    char sha[DPT_DIGEST_HEX];
+    dpt_param_sha256(t->params, t->model.nparams, sha);
+    dpt_run_summary s = {.cfg = cfg, .model = &t->model, .history = t->history,
+                         .epochs_done = epochs_done, .world_size = t->size, .threads = t->threads,
+                         .mean = t->data.mean, .std = t->data.std, .data_digest = t->data.digest,
+                         .param_sha256 = sha};
+    char *json = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&json, &len);
+    if (!mem) return dpt_fail(err, "out of memory for the JSON summary");
+    dpt_report_json(mem, &s);
+    fclose(mem);
+    int rc = 0;
+    if (cfg->json) {
+        fputs(json, stdout);
+        fflush(stdout);
+    }
+    if (cfg->out) {
+        char dir[4096], path[4200];
+        snprintf(dir, sizeof dir, "%s/seed-%llu", cfg->out, (unsigned long long)cfg->seed);
+        snprintf(path, sizeof path, "%s/result.json", dir);
+        rc = dpt_mkdir_p(dir, err) || dpt_write_file_atomic(path, json, err) ? -1 : 0;
+    }
+    free(json);
+    return rc;
 }
 
 int dpt_train(const dpt_train_config *cfg, MPI_Comm comm, dpt_err *err) {
     trainer t;
-    int rc = trainer_init(&t, cfg, comm, err);
-    if (rc == 0 && t.rank == 0)
-        fprintf(stdout,
-                "model %s: %zu parameters | %u train, %u val, %u test samples | %d rank%s "
-                "x %d thread%s | batch %d in micro-batches of %d\n",
-                t.model.spec, t.model.nparams, t.data.train.n, t.data.val.n, t.data.test.n, t.size,
-                t.size > 1 ? "s" : "", t.threads, t.threads > 1 ? "s" : "", cfg->batch,
-                t.ws[0].capacity);
-    int done = 0;
-    for (; rc == 0 && done < cfg->epochs; done++) rc = train_epoch(&t, done, &t.history[done], err);
-    if (rc == 0 && t.rank == 0 && cfg->json) {
-        char sha[65];
-        dpt_param_sha256(t.params, t.model.nparams, sha);
-        dpt_run_summary s = {.cfg = cfg,
-                             .model = &t.model,
-                             .history = t.history,
-                             .epochs_done = done,
-                             .world_size = t.size,
-                             .threads = t.threads,
-                             .mean = t.data.mean,
-                             .std = t.data.std,
-                             .param_sha256 = sha};
-        dpt_report_json(stdout, &s);
+    int rc = trainer_init(&t, cfg, comm, err), report;
+    if (dpt_dist_any_failed(comm, rc != 0, &report)) {
+        if (!report) err->msg[0] = 0;
+        trainer_free(&t);
+        return -1;
     }
+    rc = check_ranks_agree(&t, err);
+    if (rc == 0 && t.rank == 0)
+        printf("%smodel %s: %zu parameters | %u train, %u val, %u test samples | batch %d in "
+               "micro-batches of %d over %d rank%s x %d thread%s\n",
+               cfg->tag, t.model.spec, t.model.nparams, t.data.train.n, t.data.val.n,
+               t.data.test.n, cfg->batch, t.ws[0].capacity, t.size, t.size > 1 ? "s" : "",
+               t.threads, t.threads > 1 ? "s" : "");
+    dpt_sched_state sched;
+    dpt_sched_start(&cfg->sched, cfg->lr, &sched);
+    int done = 0;
+    for (; rc == 0 && done < cfg->epochs; done++)
+        rc = train_epoch(&t, done, &sched, &t.history[done], err);
+    if (rc == 0 && t.rank == 0) rc = report_run(&t, done, err);
     trainer_free(&t);
     return rc;
 }

@@ -82,26 +82,49 @@ static void test_adagrad(void **state) {
     assert_float_equal(run(c, 0.1, 1, g, 2), 0.9 + 0.1 / sqrt(2), TOL);
 }
 
-static void test_schedules(void **state) {
-    (void)state;
+/* The learning rate of epoch `epoch` when every validation loss is `val_loss`. */
+static double lr_at(const char *text, double lr0, int epoch, int epochs) {
     dpt_sched s;
     dpt_err err;
-    assert_int_equal(dpt_sched_parse("exp:0.95", &s, &err), 0);
-    assert_float_equal(dpt_sched_lr(&s, 0.01, 0, 5), 0.01, 1e-12);
-    assert_float_equal(dpt_sched_lr(&s, 0.01, 2, 5), 0.01 * 0.95 * 0.95, 1e-12);
-    assert_int_equal(dpt_sched_parse("step:3:0.1", &s, &err), 0);
-    assert_float_equal(dpt_sched_lr(&s, 1, 2, 10), 1, 1e-12);
-    assert_float_equal(dpt_sched_lr(&s, 1, 3, 10), 0.1, 1e-12);
-    assert_float_equal(dpt_sched_lr(&s, 1, 6, 10), 0.01, 1e-12);
-    assert_int_equal(dpt_sched_parse("cosine", &s, &err), 0);
-    assert_float_equal(dpt_sched_lr(&s, 1, 0, 4), 1, 1e-12);
-    assert_float_equal(dpt_sched_lr(&s, 1, 2, 4), 0.5, 1e-12);
-    assert_int_equal(dpt_sched_parse("const", &s, &err), 0);
-    assert_float_equal(dpt_sched_lr(&s, 0.3, 7, 10), 0.3, 1e-12);
+    assert_int_equal(dpt_sched_parse(text, &s, &err), 0);
+    dpt_sched_state st;
+    dpt_sched_start(&s, lr0, &st);
+    for (int e = 0; e < epoch; e++) dpt_sched_next(&s, lr0, e, epochs, 1.0, &st);
+    return st.lr;
+}
+
+static void test_schedules(void **state) {
+    (void)state;
+    assert_float_equal(lr_at("exp:0.95", 0.01, 0, 5), 0.01, 1e-12);
+    assert_float_equal(lr_at("exp:0.95", 0.01, 2, 5), 0.01 * 0.95 * 0.95, 1e-12);
+    assert_float_equal(lr_at("step:3:0.1", 1, 2, 10), 1, 1e-12);
+    assert_float_equal(lr_at("step:3:0.1", 1, 3, 10), 0.1, 1e-12);
+    assert_float_equal(lr_at("step:3:0.1", 1, 6, 10), 0.01, 1e-12);
+    assert_float_equal(lr_at("cosine", 1, 0, 4), 1, 1e-12);
+    assert_float_equal(lr_at("cosine", 1, 2, 4), 0.5, 1e-12);
+    assert_float_equal(lr_at("const", 0.3, 7, 10), 0.3, 1e-12);
+    dpt_sched s;
+    dpt_err err;
     assert_int_equal(dpt_sched_parse("exp:1.5", &s, &err), -1);
     assert_non_null(strstr(err.msg, "GAMMA"));
     assert_int_equal(dpt_sched_parse("linear", &s, &err), -1);
     assert_non_null(strstr(err.msg, "--sched linear"));
+}
+
+static void test_plateau(void **state) {
+    (void)state;
+    dpt_sched s;
+    dpt_err err;
+    assert_int_equal(dpt_sched_parse("plateau:0.5:1", &s, &err), 0);
+    dpt_sched_state st;
+    dpt_sched_start(&s, 0.1, &st);
+    /* improves, improves, flat (1 bad: within patience), flat (2 bad: halve), flat, flat */
+    const double losses[] = {1.0, 0.9, 0.9, 0.9, 0.95, 0.9};
+    const double expect[] = {0.1, 0.1, 0.1, 0.05, 0.05, 0.025};
+    for (int e = 0; e < 6; e++) {
+        dpt_sched_next(&s, 0.1, e, 10, losses[e], &st);
+        assert_float_equal(st.lr, expect[e], 1e-12);
+    }
 }
 
 int main(void) {
@@ -112,6 +135,7 @@ int main(void) {
         cmocka_unit_test(test_adam),
         cmocka_unit_test(test_adagrad),
         cmocka_unit_test(test_schedules),
+        cmocka_unit_test(test_plateau),
     };
     return cmocka_run_group_tests_name("optim", tests, NULL, NULL);
 }

@@ -22,7 +22,7 @@ static int setup(void **state) {
     dpt_err err;
     if (dpt_model_build("conv(4,3) relu linear(10)", (dpt_shape){1, 5, 5}, 10, &model, &err))
         return -1;
-    return dpt_reducer_init(&reducer, &model, MPI_COMM_SELF, MICRO, &err);
+    return dpt_reducer_init(&reducer, &model, DPT_REDUCE_EXACT, MPI_COMM_SELF, MICRO, &err);
 }
 
 static int teardown(void **state) {

@@ -34,6 +34,7 @@ typedef struct dpt_data {
     dpt_images train_file, test_file;
     dpt_split train, val, test;
     float mean, std;
+    char digest[65]; /* SHA-256 of the training then test pixels and labels */
 } dpt_data;
 
 int dpt_data_load(const dpt_data_options *opt, dpt_data *data, dpt_err *err);

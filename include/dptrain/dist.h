@@ -20,6 +20,11 @@
 #include "dptrain/error.h"
 #include "dptrain/model.h"
 
+typedef enum dpt_reduce_mode {
+    DPT_REDUCE_EXACT, /* fixed point, as above: the same bits at any rank count */
+    DPT_REDUCE_FLOAT  /* float32 sums and MPI_SUM over floats, for comparison */
+} dpt_reduce_mode;
+
 /* A run of values of one parameter tensor: the unit of work of the reduction's loops. */
 typedef struct dpt_span {
     int tensor;
@@ -28,6 +33,7 @@ typedef struct dpt_span {
 
 typedef struct dpt_reducer {
     const dpt_model *model;
+    dpt_reduce_mode mode;
     MPI_Comm comm;
     int capacity;        /* micro-batch gradient buffers this rank holds */
     float **micro_grads; /* capacity buffers of model->nparams floats */
@@ -41,7 +47,8 @@ typedef struct dpt_reducer {
     int64_t *sum;        /* nparams fixed-point sums, then the loss and correct counters */
 } dpt_reducer;
 
-int dpt_reducer_init(dpt_reducer *r, const dpt_model *m, MPI_Comm comm, int capacity, dpt_err *err);
+int dpt_reducer_init(dpt_reducer *r, const dpt_model *m, dpt_reduce_mode mode, MPI_Comm comm,
+                     int capacity, dpt_err *err);
 void dpt_reducer_free(dpt_reducer *r);
 
 /* The step's totals after dpt_reducer_mean. */
@@ -59,5 +66,27 @@ void dpt_reducer_scan(dpt_reducer *r, int j);
    communicator (M micro-batches in all) into grads = (sum of all) / batch. Collective. */
 int dpt_reducer_mean(dpt_reducer *r, int local, int M, int batch, float *grads,
                      dpt_step_totals *totals, dpt_err *err);
+
+/* Collective: whether any rank of comm failed. When one did, *report is set on exactly one rank
+   that failed (the lowest), which alone prints its message, so an error shows once. */
+int dpt_dist_any_failed(MPI_Comm comm, int failed, int *report);
+
+/* Collective: rank 0's value of each check against this rank's; fills err naming the first
+   check on which this rank differs ("rank 2: its training data differs from rank 0's"). Returns
+   -1 on every rank when any rank differs (err empty on all but the reporting rank). */
+int dpt_dist_same_everywhere(MPI_Comm comm, const uint64_t *values, const char *const *what,
+                             int n, dpt_err *err);
+
+/* Where the ranks run: how many, on how many nodes, and the threads per rank that share each
+   node's cores evenly among its ranks (within the cores this process may use). Collective. */
+typedef struct dpt_layout {
+    int ranks, nodes, ranks_on_node, default_threads;
+} dpt_layout;
+
+void dpt_dist_layout(MPI_Comm world, dpt_layout *layout);
+
+/* Splits world into groups of ranks_per_group consecutive ranks. */
+int dpt_dist_groups(MPI_Comm world, int ranks_per_group, MPI_Comm *group, int *index,
+                    int *count, dpt_err *err);
 
 #endif

@@ -28,29 +28,44 @@ typedef struct dpt_optim {
 /* Parses "sgd", "adam" or "adagrad". */
 int dpt_optim_kind_parse(const char *text, dpt_optim_kind *kind, dpt_err *err);
 const char *dpt_optim_kind_name(dpt_optim_kind kind);
+/* PyTorch's default eps: Adam 1e-8, Adagrad 1e-10. */
+double dpt_optim_default_eps(dpt_optim_kind kind);
 int dpt_optim_init(dpt_optim *o, const dpt_optim_config *cfg, size_t n, dpt_err *err);
 void dpt_optim_free(dpt_optim *o);
 /* One step: params -= lr * update(grads). */
 void dpt_optim_step(dpt_optim *o, float *params, const float *grads, double lr);
 
 /* Learning rate per epoch: constant; "exp:G" (lr * G^epoch, PyTorch's ExponentialLR);
-   "step:S:G" (lr * G^(epoch / S)); "cosine" (to 0 over the run, CosineAnnealingLR). */
+   "step:S:G" (lr * G^(epoch / S), StepLR); "cosine" (to 0 over the run, CosineAnnealingLR);
+   "plateau:F:P" (lr * F once the validation loss has not improved by 1e-4 relative for more
+   than P epochs, ReduceLROnPlateau's defaults otherwise). */
 typedef enum dpt_sched_kind {
     DPT_SCHED_CONST,
     DPT_SCHED_EXP,
     DPT_SCHED_STEP,
-    DPT_SCHED_COSINE
+    DPT_SCHED_COSINE,
+    DPT_SCHED_PLATEAU
 } dpt_sched_kind;
 
 typedef struct dpt_sched {
     dpt_sched_kind kind;
-    double gamma;
-    int step_size;
+    double gamma; /* exp, step: decay; plateau: factor */
+    int step_size; /* step: epochs per decay; plateau: patience */
     char text[64]; /* as the user wrote it */
 } dpt_sched;
 
+/* Where a schedule stands between epochs (rank 0 decides it, every rank follows). */
+typedef struct dpt_sched_state {
+    double lr;         /* of the coming epoch */
+    double best;       /* plateau: best validation loss so far */
+    int bad_epochs;    /* plateau: epochs since it improved */
+} dpt_sched_state;
+
 int dpt_sched_parse(const char *text, dpt_sched *s, dpt_err *err);
-/* The learning rate of epoch `epoch` (0-based) of a run of `epochs` epochs. */
-double dpt_sched_lr(const dpt_sched *s, double lr0, int epoch, int epochs);
+void dpt_sched_start(const dpt_sched *s, double lr0, dpt_sched_state *st);
+/* After epoch `epoch` (0-based) of `epochs` ended with validation loss val_loss: sets st->lr to
+   the next epoch's learning rate. */
+void dpt_sched_next(const dpt_sched *s, double lr0, int epoch, int epochs, double val_loss,
+                    dpt_sched_state *st);
 
 #endif

@@ -14,16 +14,14 @@ typedef struct dpt_progress {
 } dpt_progress;
 
 double dpt_now(void);
-void dpt_progress_start(dpt_progress *p);
+/* show: this rank draws (rank 0 only), and only when standard error is a terminal. */
+void dpt_progress_start(dpt_progress *p, int show);
 /* Redraws at most five times a second. */
-void dpt_progress_update(dpt_progress *p, int epoch, int epochs, int step, int steps, double loss,
-                         double acc, long samples);
+void dpt_progress_update(dpt_progress *p, const char *tag, int epoch, int epochs, int step,
+                         int steps, double loss, double acc, long samples);
 void dpt_progress_clear(dpt_progress *p);
 
-void dpt_report_epoch(FILE *f, const dpt_epoch_record *r, int epochs);
-
-/* SHA-256 of the parameters as little-endian float32 bytes, in hex. */
-void dpt_param_sha256(const float *params, size_t n, char hex[65]);
+void dpt_report_epoch(FILE *f, const char *tag, const dpt_epoch_record *r, int epochs);
 
 typedef struct dpt_run_summary {
     const dpt_train_config *cfg;
@@ -32,6 +30,7 @@ typedef struct dpt_run_summary {
     int epochs_done;
     int world_size, threads;
     double mean, std;
+    const char *data_digest;
     const char *param_sha256;
 } dpt_run_summary;
 

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "dptrain/data.h"
+#include "dptrain/dist.h"
 #include "dptrain/error.h"
 #include "dptrain/optim.h"
 
@@ -18,10 +19,12 @@ typedef struct dpt_train_config {
     dpt_optim_config optim;
     double lr;
     dpt_sched sched;
+    dpt_reduce_mode reduce;
     uint64_t seed;
-    int threads;     /* per rank; 0: the node's cores shared evenly among its ranks */
-    const char *out; /* folder for results, or NULL */
-    int json;        /* print one JSON object as the last line of standard output */
+    int threads;      /* per rank, at least 1 (see dpt_dist_layout for the default) */
+    const char *out;  /* results go to OUT/seed-<seed>/, or nowhere when NULL */
+    int json;         /* print the run as one JSON object on one line of standard output */
+    const char *tag;  /* prefix of every line this run prints, e.g. "seed 3: ", or "" */
     const char *command_line;
 } dpt_train_config;
 
@@ -37,7 +40,8 @@ typedef struct dpt_epoch_record {
 } dpt_epoch_record;
 
 /* Trains as configured; collective over comm. Rank 0 prints the progress, one line per epoch and
-   (with cfg->json) the JSON summary. */
+   (with cfg->json) the JSON summary, and writes the results. On failure err names the problem
+   on the one rank that reports it and is empty on the others. */
 int dpt_train(const dpt_train_config *cfg, MPI_Comm comm, dpt_err *err);
 
 #endif

@@ -40,10 +40,16 @@ static const char usage[] =
     "                      step:EPOCHS:GAMMA, cosine                        [const]\n"
     "  --seed S            seed of initialization and sample order          [1]\n"
     "Running:\n"
+    "  --seeds LIST        train one model per seed (e.g. 1-8 or 1,4,9), in groups of\n"
+    "                      --ranks-per-seed ranks; a group's results equal a separate run\n"
+    "  --ranks-per-seed R  ranks that train each seed of --seeds (must divide the rank count) [1]\n"
+    "  --reduce MODE       exact (fixed-point sums: the same bits at any rank count) or float\n"
+    "                      (a plain float32 allreduce, for comparison)     [exact]\n"
     "  --threads T         threads per rank (micro-batches shared out among them)\n"
-    "                      [the node's cores divided by its ranks]\n"
+    "                      [the node's cores (or this rank's bound cores) divided by its ranks]\n"
     "  --out DIR           write DIR/seed-<S>/result.json                   [nothing written]\n"
-    "  --json              print the run as one JSON object, the last line of standard output\n"
+    "  --json              print each run as one JSON object on one line: the last line of\n"
+    "                      standard output for a single run\n"
     "  -h, --help          this help\n"
     "\n"
     "Each epoch prints train loss/accuracy (means over the epoch's batches), validation and test\n"
@@ -51,27 +57,9 @@ static const char usage[] =
     "live progress line shows the current epoch.\n";
 
 enum {
-    OPT_MODEL = 256,
-    OPT_DATA,
-    OPT_VAL,
-    OPT_SPLIT_SEED,
-    OPT_NORMALIZE,
-    OPT_EPOCHS,
-    OPT_BATCH,
-    OPT_MICRO,
-    OPT_OPT,
-    OPT_LR,
-    OPT_MOMENTUM,
-    OPT_NESTEROV,
-    OPT_WD,
-    OPT_BETA1,
-    OPT_BETA2,
-    OPT_EPS,
-    OPT_SCHED,
-    OPT_SEED,
-    OPT_THREADS,
-    OPT_OUT,
-    OPT_JSON
+    OPT_MODEL = 256, OPT_DATA, OPT_VAL, OPT_SPLIT_SEED, OPT_NORMALIZE, OPT_EPOCHS, OPT_BATCH,
+    OPT_MICRO, OPT_OPT, OPT_LR, OPT_MOMENTUM, OPT_NESTEROV, OPT_WD, OPT_BETA1, OPT_BETA2, OPT_EPS,
+    OPT_SCHED, OPT_SEED, OPT_SEEDS, OPT_RANKS_PER_SEED, OPT_REDUCE, OPT_THREADS, OPT_OUT, OPT_JSON
 };
 
 static const struct option options[] = {
@@ -93,6 +81,9 @@ static const struct option options[] = {
     {"eps", required_argument, 0, OPT_EPS},
     {"sched", required_argument, 0, OPT_SCHED},
     {"seed", required_argument, 0, OPT_SEED},
+    {"seeds", required_argument, 0, OPT_SEEDS},
+    {"ranks-per-seed", required_argument, 0, OPT_RANKS_PER_SEED},
+    {"reduce", required_argument, 0, OPT_REDUCE},
     {"threads", required_argument, 0, OPT_THREADS},
     {"out", required_argument, 0, OPT_OUT},
     {"json", no_argument, 0, OPT_JSON},
@@ -100,61 +91,82 @@ static const struct option options[] = {
     {0, 0, 0, 0},
 };
 
-static int parse_option(int c, const char *v, dpt_train_config *cfg, dpt_err *err) {
+#define MAX_SEEDS 4096
+
+/* What the command line asks for beyond one run's configuration. */
+typedef struct request {
+    dpt_train_config cfg;
+    uint64_t seeds[MAX_SEEDS];
+    int nseeds; /* 0: just cfg.seed */
+    int ranks_per_seed;
+} request;
+
+/* "1-8", "3" or "1,4,9" (ranges and single seeds, comma-separated). */
+static int parse_seeds(const char *text, request *r, dpt_err *err) {
+    const char *p = text;
+    r->nseeds = 0;
+    while (*p) {
+        char *end;
+        unsigned long long lo = strtoull(p, &end, 10), hi = lo;
+        if (end == p || *p == '-') goto bad;
+        p = end;
+        if (*p == '-') {
+            hi = strtoull(p + 1, &end, 10);
+            if (end == p + 1 || hi < lo) goto bad;
+            p = end;
+        }
+        for (unsigned long long s = lo; s <= hi; s++) {
+            if (r->nseeds == MAX_SEEDS)
+                return dpt_fail(err, "--seeds %s: more than %d seeds", text, MAX_SEEDS);
+            r->seeds[r->nseeds++] = s;
+        }
+        if (*p == ',' && p[1]) p++;
+        else if (*p) goto bad;
+    }
+    if (r->nseeds) return 0;
+bad:
+    return dpt_fail(err, "--seeds %s: expected seeds such as 1-8 or 1,4,9", text);
+}
+
+static int parse_option(int c, const char *v, request *r, dpt_err *err) {
+    dpt_train_config *cfg = &r->cfg;
     int i;
     switch (c) {
-    case OPT_MODEL:
-        cfg->model = v;
-        return 0;
-    case OPT_DATA:
-        cfg->data.dir = v;
-        return 0;
+    case OPT_MODEL: cfg->model = v; return 0;
+    case OPT_DATA: cfg->data.dir = v; return 0;
     case OPT_VAL:
         if (dpt_arg_int("--val", v, 0, &i, err)) return -1;
         cfg->data.val = (uint32_t)i;
         return 0;
-    case OPT_SPLIT_SEED:
-        return dpt_arg_u64("--split-seed", v, &cfg->data.split_seed, err);
+    case OPT_SPLIT_SEED: return dpt_arg_u64("--split-seed", v, &cfg->data.split_seed, err);
     case OPT_NORMALIZE:
         if (strcmp(v, "mnist") != 0 && strcmp(v, "computed") != 0)
             return dpt_fail(err, "--normalize %s: expected mnist or computed", v);
         cfg->data.compute_norm = strcmp(v, "computed") == 0;
         return 0;
-    case OPT_EPOCHS:
-        return dpt_arg_int("--epochs", v, 1, &cfg->epochs, err);
-    case OPT_BATCH:
-        return dpt_arg_int("--batch", v, 1, &cfg->batch, err);
-    case OPT_MICRO:
-        return dpt_arg_int("--micro-batch", v, 1, &cfg->micro_batch, err);
-    case OPT_OPT:
-        return dpt_optim_kind_parse(v, &cfg->opt, err);
-    case OPT_LR:
-        return dpt_arg_double("--lr", v, 0, INFINITY, &cfg->lr, err);
-    case OPT_MOMENTUM:
-        return dpt_arg_double("--momentum", v, 0, 1, &cfg->optim.momentum, err);
-    case OPT_NESTEROV:
-        cfg->optim.nesterov = 1;
+    case OPT_EPOCHS: return dpt_arg_int("--epochs", v, 1, &cfg->epochs, err);
+    case OPT_BATCH: return dpt_arg_int("--batch", v, 1, &cfg->batch, err);
+    case OPT_MICRO: return dpt_arg_int("--micro-batch", v, 1, &cfg->micro_batch, err);
+    case OPT_OPT: return dpt_optim_kind_parse(v, &cfg->opt, err);
+    case OPT_LR: return dpt_arg_double("--lr", v, 0, INFINITY, &cfg->lr, err);
+    case OPT_MOMENTUM: return dpt_arg_double("--momentum", v, 0, 1, &cfg->optim.momentum, err);
+    case OPT_NESTEROV: cfg->optim.nesterov = 1; return 0;
+    case OPT_WD: return dpt_arg_double("--wd", v, 0, INFINITY, &cfg->optim.weight_decay, err);
+    case OPT_BETA1: return dpt_arg_double("--beta1", v, 0, 0.999999, &cfg->optim.beta1, err);
+    case OPT_BETA2: return dpt_arg_double("--beta2", v, 0, 0.999999999, &cfg->optim.beta2, err);
+    case OPT_EPS: return dpt_arg_double("--eps", v, 1e-30, 1, &cfg->optim.eps, err);
+    case OPT_SCHED: return dpt_sched_parse(v, &cfg->sched, err);
+    case OPT_SEED: return dpt_arg_u64("--seed", v, &cfg->seed, err);
+    case OPT_SEEDS: return parse_seeds(v, r, err);
+    case OPT_RANKS_PER_SEED: return dpt_arg_int("--ranks-per-seed", v, 1, &r->ranks_per_seed, err);
+    case OPT_REDUCE:
+        if (strcmp(v, "exact") != 0 && strcmp(v, "float") != 0)
+            return dpt_fail(err, "--reduce %s: expected exact or float", v);
+        cfg->reduce = strcmp(v, "float") == 0 ? DPT_REDUCE_FLOAT : DPT_REDUCE_EXACT;
         return 0;
-    case OPT_WD:
-        return dpt_arg_double("--wd", v, 0, INFINITY, &cfg->optim.weight_decay, err);
-    case OPT_BETA1:
-        return dpt_arg_double("--beta1", v, 0, 0.999999, &cfg->optim.beta1, err);
-    case OPT_BETA2:
-        return dpt_arg_double("--beta2", v, 0, 0.999999999, &cfg->optim.beta2, err);
-    case OPT_EPS:
-        return dpt_arg_double("--eps", v, 1e-30, 1, &cfg->optim.eps, err);
-    case OPT_SCHED:
-        return dpt_sched_parse(v, &cfg->sched, err);
-    case OPT_SEED:
-        return dpt_arg_u64("--seed", v, &cfg->seed, err);
-    case OPT_THREADS:
-        return dpt_arg_int("--threads", v, 1, &cfg->threads, err);
-    case OPT_OUT:
-        cfg->out = v;
-        return 0;
-    case OPT_JSON:
-        cfg->json = 1;
-        return 0;
+    case OPT_THREADS: return dpt_arg_int("--threads", v, 1, &cfg->threads, err);
+    case OPT_OUT: cfg->out = v; return 0;
+    case OPT_JSON: cfg->json = 1; return 0;
     }
     return dpt_fail(err, "unknown option; see dptrain train --help");
 }
@@ -166,31 +178,26 @@ static void join_command_line(int argc, char **argv, char *buf, size_t size) {
         len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? " " : "dptrain ", argv[i]);
 }
 
-int dpt_cmd_train(int argc, char **argv) {
-    dpt_train_config cfg;
-    dpt_train_config_defaults(&cfg);
-    char command_line[4096];
-    join_command_line(argc, argv, command_line, sizeof command_line);
-    cfg.command_line = command_line;
-    int rank;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+/* Parses the command line; returns 0 to run, 1 after --help, or 2 on a usage error (printed by
+   rank 0). */
+static int parse_command_line(int argc, char **argv, int rank, request *r) {
     dpt_err err = {{0}};
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         if (c == 'h') {
             if (rank == 0) fputs(usage, stdout);
-            return 0;
+            return 1;
         }
         if (c == '?') {
             if (rank == 0)
                 fprintf(stderr,
-                        "dptrain train: unknown option or missing value '%s'; see "
-                        "dptrain train --help\n",
+                        "dptrain train: unknown option or missing value '%s'; see dptrain train "
+                        "--help\n",
                         argv[optind - 1]);
             return 2;
         }
-        if (parse_option(c, optarg, &cfg, &err)) {
+        if (parse_option(c, optarg, r, &err)) {
             if (rank == 0) fprintf(stderr, "dptrain train: %s\n", err.msg);
             return 2;
         }
@@ -201,9 +208,57 @@ int dpt_cmd_train(int argc, char **argv) {
                     argv[optind]);
         return 2;
     }
-    if (dpt_train(&cfg, MPI_COMM_WORLD, &err)) {
-        fprintf(stderr, "dptrain train: %s\n", err.msg);
-        return 1;
-    }
     return 0;
+}
+
+int dpt_cmd_train(int argc, char **argv) {
+    static request r; /* large: the seed list */
+    dpt_train_config_defaults(&r.cfg);
+    r.ranks_per_seed = 1;
+    r.cfg.threads = 0; /* unless --threads: the layout's default */
+    char command_line[4096];
+    join_command_line(argc, argv, command_line, sizeof command_line);
+    r.cfg.command_line = command_line;
+    int rank;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    int rc = parse_command_line(argc, argv, rank, &r);
+    if (rc) return rc == 1 ? 0 : 2;
+    if (r.cfg.optim.eps == 0) r.cfg.optim.eps = dpt_optim_default_eps(r.cfg.opt);
+
+    dpt_layout layout;
+    dpt_dist_layout(MPI_COMM_WORLD, &layout);
+    if (r.cfg.threads == 0) r.cfg.threads = layout.default_threads;
+
+    dpt_err err = {{0}};
+    MPI_Comm group = MPI_COMM_WORLD;
+    int group_index = 0, groups = 1;
+    if (r.nseeds &&
+        dpt_dist_groups(MPI_COMM_WORLD, r.ranks_per_seed, &group, &group_index, &groups, &err)) {
+        if (rank == 0) fprintf(stderr, "dptrain train: %s\n", err.msg);
+        return 2;
+    }
+    if (rank == 0)
+        printf("dptrain %s: %d rank%s on %d node%s, %d thread%s per rank%s\n", DPTRAIN_VERSION,
+               layout.ranks, layout.ranks > 1 ? "s" : "", layout.nodes,
+               layout.nodes > 1 ? "s" : "", r.cfg.threads, r.cfg.threads > 1 ? "s" : "",
+               r.nseeds ? "; seeds in groups of --ranks-per-seed ranks" : "");
+    int failed = 0;
+    if (!r.nseeds) {
+        failed = dpt_train(&r.cfg, MPI_COMM_WORLD, &err) != 0;
+        if (failed && err.msg[0]) fprintf(stderr, "dptrain train: %s\n", err.msg);
+    } else {
+        char tag[64];
+        r.cfg.tag = tag;
+        for (int i = group_index; i < r.nseeds; i += groups) {
+            r.cfg.seed = r.seeds[i];
+            snprintf(tag, sizeof tag, "seed %llu: ", (unsigned long long)r.seeds[i]);
+            if (dpt_train(&r.cfg, group, &err) == 0) continue;
+            failed = 1;
+            if (err.msg[0]) fprintf(stderr, "dptrain train: %s\n", err.msg);
+        }
+        MPI_Comm_free(&group);
+    }
+    int any;
+    MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    return any ? 1 : 0;
 }
