@@ -26,3 +26,10 @@ expect_error() {
   grep -Eq -e "$pattern" "$WORK/err" || fail "$*: stderr '$(cat "$WORK/err")' lacks /$pattern/"
   echo "ok: $(cat "$WORK/err")"
 }
+
+# Open MPI refuses root without these; more ranks than cores needs --oversubscribe.
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+MPIRUN=(mpirun --oversubscribe)
+
+# sha FILE: the param_sha256 of a run's JSON summary.
+sha() { json_get "$1" 'd["param_sha256"]'; }
