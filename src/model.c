@@ -166,6 +166,7 @@ int dpt_model_build(const char *text, dpt_shape input, int classes, dpt_model *m
     for (int i = 0; i < m->nlayers; i++) {
         dpt_layer *l = &m->layers[i];
         l->param_offset = m->nparams;
+        l->first_param = t;
         for (int j = 0; j < l->ntensors; j++, t++) {
             const dpt_tensor *src = &l->tensors[j];
             dpt_param *dst = &m->params[t];
@@ -254,13 +255,14 @@ void dpt_model_forward(const dpt_model *m, const float *params, dpt_workspace *w
 }
 
 void dpt_model_backward(const dpt_model *m, const float *params, float *grads, dpt_workspace *ws,
-                        int n) {
+                        int n, void (*after_layer)(void *ctx, int layer), void *ctx) {
     const float *dout = ws->dlogits;
     for (int i = m->nlayers - 1; i >= 0; i--) {
         const dpt_layer *l = &m->layers[i];
         float *din = i == 0 ? NULL : (dout == ws->grad_a ? ws->grad_b : ws->grad_a);
         l->kind->backward(l, params + l->param_offset, grads + l->param_offset, ws->act[i],
                           ws->act[i + 1], dout, din, ws->scratch, n);
+        if (after_layer) after_layer(ctx, i);
         dout = din;
     }
 }

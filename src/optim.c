@@ -20,7 +20,9 @@ const char *dpt_optim_kind_name(dpt_optim_kind kind) {
     return kind_names[kind];
 }
 
-double dpt_optim_default_eps(dpt_optim_kind kind) { return kind == DPT_ADAGRAD ? 1e-10 : 1e-8; }
+double dpt_optim_default_eps(dpt_optim_kind kind) {
+    return kind == DPT_ADAGRAD ? 1e-10 : 1e-8;
+}
 
 int dpt_optim_init(dpt_optim *o, const dpt_optim_config *cfg, size_t n, dpt_err *err) {
     memset(o, 0, sizeof *o);

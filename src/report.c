@@ -39,8 +39,8 @@ void dpt_report_epoch(FILE *f, const char *tag, const dpt_epoch_record *r, int e
     fprintf(f,
             "%sepoch %d/%d  train loss %.4f acc %.4f | val loss %.4f acc %.4f | test loss %.4f "
             "acc %.4f | lr %.4g | %.1f s, %.0f samples/s\n",
-            tag, r->epoch, epochs, r->train_loss, r->train_acc, r->val_loss, r->val_acc, r->test_loss,
-            r->test_acc, r->lr, r->seconds, r->samples_per_s);
+            tag, r->epoch, epochs, r->train_loss, r->train_acc, r->val_loss, r->val_acc,
+            r->test_loss, r->test_acc, r->lr, r->seconds, r->samples_per_s);
     fflush(f);
 }
 
@@ -78,7 +78,8 @@ static void json_epoch(FILE *f, const dpt_epoch_record *r) {
                   {"test_acc", r->test_acc},
                   {"lr", r->lr},
                   {"seconds", r->seconds},
-                  {"samples_per_s", r->samples_per_s}};
+                  {"samples_per_s", r->samples_per_s},
+                  {"reduce_wait_seconds", r->reduce_wait_seconds}};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         fprintf(f, ",\"%s\":", fields[i].key);
         json_number(f, fields[i].v);
@@ -105,8 +106,8 @@ void dpt_report_json(FILE *f, const dpt_run_summary *s) {
             c->optim.momentum, c->optim.nesterov ? "true" : "false", c->optim.weight_decay,
             c->optim.beta1, c->optim.beta2, c->optim.eps);
     json_string(f, c->sched.text);
-    fprintf(f, ",\"reduce\":\"%s\",\"data_sha256\":\"%s\"",
-            c->reduce == DPT_REDUCE_EXACT ? "exact" : "float", s->data_digest);
+    fprintf(f, ",\"reduce\":\"%s\",\"bucket_kb\":%d,\"data_sha256\":\"%s\"",
+            c->reduce == DPT_REDUCE_EXACT ? "exact" : "float", c->bucket_kb, s->data_digest);
     fprintf(f, ",\"seed\":%llu,\"threads\":%d,\"ranks\":%d,\"out\":", (unsigned long long)c->seed,
             s->threads, s->world_size);
     if (c->out)

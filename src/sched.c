@@ -45,10 +45,18 @@ void dpt_sched_next(const dpt_sched *s, double lr0, int epoch, int epochs, doubl
                     dpt_sched_state *st) {
     const int next = epoch + 1;
     switch (s->kind) {
-    case DPT_SCHED_CONST: st->lr = lr0; break;
-    case DPT_SCHED_EXP: st->lr = lr0 * pow(s->gamma, next); break;
-    case DPT_SCHED_STEP: st->lr = lr0 * pow(s->gamma, next / s->step_size); break;
-    case DPT_SCHED_COSINE: st->lr = lr0 * 0.5 * (1 + cos(PI * next / (epochs > 0 ? epochs : 1))); break;
+    case DPT_SCHED_CONST:
+        st->lr = lr0;
+        break;
+    case DPT_SCHED_EXP:
+        st->lr = lr0 * pow(s->gamma, next);
+        break;
+    case DPT_SCHED_STEP:
+        st->lr = lr0 * pow(s->gamma, next / s->step_size);
+        break;
+    case DPT_SCHED_COSINE:
+        st->lr = lr0 * 0.5 * (1 + cos(PI * next / (epochs > 0 ? epochs : 1)));
+        break;
     case DPT_SCHED_PLATEAU:
         if (val_loss < st->best * (1 - PLATEAU_THRESHOLD)) {
             st->best = val_loss;

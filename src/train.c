@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "dptrain/digest.h"
+#include "dptrain/dist.h"
+#include "dptrain/reducer.h"
 #include "dptrain/fsutil.h"
 #include "dptrain/loss.h"
 #include "dptrain/model.h"
@@ -27,6 +29,7 @@ void dpt_train_config_defaults(dpt_train_config *cfg) {
     dpt_sched_parse("const", &cfg->sched, NULL);
     cfg->seed = 1;
     cfg->threads = 1;
+    cfg->bucket_kb = DPT_DEFAULT_BUCKET_KB;
     cfg->tag = "";
 }
 
@@ -97,7 +100,9 @@ static int trainer_init(trainer *t, const dpt_train_config *cfg, MPI_Comm comm, 
         return dpt_fail(err, "out of memory for a model of %zu parameters", n);
     for (int i = 0; i < t->threads; i++)
         if (dpt_workspace_init(&t->ws[i], &t->model, m, err)) return -1;
-    if (dpt_reducer_init(&t->reducer, &t->model, cfg->reduce, comm, local_most, err)) return -1;
+    if (dpt_reducer_init(&t->reducer, &t->model, cfg->reduce, local_most,
+                         (size_t)cfg->bucket_kb * 1024, err))
+        return -1;
     dpt_optim_config oc = cfg->optim;
     oc.kind = cfg->opt;
     if (dpt_optim_init(&t->optim, &oc, n, err)) return -1;
@@ -105,8 +110,23 @@ static int trainer_init(trainer *t, const dpt_train_config *cfg, MPI_Comm comm, 
     return 0;
 }
 
-/* Forward, loss and backward of micro-batch `mi` of the batch starting at order[first]. */
-static void micro_step(trainer *t, dpt_workspace *ws, const uint32_t *batch, int b, int mi, int j) {
+/* What backward tells the reducer after each layer of micro-batch j; thread 0 also moves the
+   reductions along (it alone calls MPI). */
+typedef struct layer_hook {
+    trainer *t;
+    int j, drives_mpi, failed;
+    dpt_err *err;
+} layer_hook;
+
+static void after_layer(void *ctx, int layer) {
+    layer_hook *h = ctx;
+    dpt_reducer_layer_done(&h->t->reducer, h->j, layer);
+    if (h->drives_mpi && !h->failed && dpt_reducer_progress(&h->t->reducer, h->err)) h->failed = 1;
+}
+
+/* Forward, loss and backward of micro-batch `mi` of the batch, into gradient buffer j. */
+static int micro_step(trainer *t, dpt_workspace *ws, const uint32_t *batch, int b, int mi, int j,
+                      dpt_err *err) {
     const int m = ws->capacity, start = mi * m, n = b - start < m ? b - start : m;
     dpt_data_gather(&t->data, &t->data.train, batch + start, 0, (size_t)n, ws->act[0], ws->labels);
     dpt_model_forward(&t->model, t->params, ws, n);
@@ -114,21 +134,32 @@ static void micro_step(trainer *t, dpt_workspace *ws, const uint32_t *batch, int
     t->reducer.micro_loss[j] =
         dpt_softmax_xent(dpt_model_logits(&t->model, ws), ws->labels, n, DPT_CLASSES, ws->dlogits,
                          &t->reducer.micro_correct[j]);
-    dpt_model_backward(&t->model, t->params, t->reducer.micro_grads[j], ws, n);
-    dpt_reducer_scan(&t->reducer, j);
+    layer_hook hook = {.t = t, .j = j, .drives_mpi = omp_get_thread_num() == 0, .err = err};
+    dpt_model_backward(&t->model, t->params, t->reducer.micro_grads[j], ws, n, after_layer, &hook);
+    return hook.failed ? -1 : 0;
 }
 
 /* One optimizer step on the b samples batch[0..b): this rank computes a contiguous block of the
-   step's micro-batches, then all ranks sum them exactly. */
+   step's micro-batches, shared out over its threads, while their gradients are being summed
+   exactly with every other rank's; thread 0 keeps the reductions moving until backward is done
+   everywhere on this rank. */
 static int train_step(trainer *t, const uint32_t *batch, int b, double lr, dpt_step_totals *tot,
                       dpt_err *err) {
     const int m = t->ws[0].capacity, M = (b + m - 1) / m;
     const int lo = (int)((long)M * t->rank / t->size),
               hi = (int)((long)M * (t->rank + 1) / t->size);
-#pragma omp parallel for schedule(dynamic, 1)
-    for (int j = 0; j < hi - lo; j++)
-        micro_step(t, &t->ws[omp_get_thread_num()], batch, b, lo + j, j);
-    if (dpt_reducer_mean(&t->reducer, hi - lo, M, b, t->grads, tot, err)) return -1;
+    dpt_reducer_begin(&t->reducer, hi - lo, M);
+    int failed = 0;
+#pragma omp parallel reduction(| : failed)
+    {
+        const int thread = omp_get_thread_num();
+#pragma omp for schedule(dynamic, 1) nowait
+        for (int j = 0; j < hi - lo; j++)
+            failed |= micro_step(t, &t->ws[thread], batch, b, lo + j, j, err) != 0;
+        while (thread == 0 && !failed && !dpt_reducer_computed(&t->reducer))
+            failed |= dpt_reducer_progress(&t->reducer, err) != 0;
+    }
+    if (failed || dpt_reducer_finish(&t->reducer, b, t->grads, tot, err)) return -1;
     if (tot->finite) dpt_optim_step(&t->optim, t->params, t->grads, lr);
     return 0;
 }
@@ -215,10 +246,12 @@ static int train_epoch(trainer *t, int epoch, dpt_sched_state *sched, dpt_epoch_
         loss += tot.loss;
         correct += tot.correct;
         seen += b;
-        dpt_progress_update(&progress, cfg->tag, epoch + 1, cfg->epochs, s + 1, steps,
-                            loss / seen, (double)correct / seen, seen);
+        dpt_progress_update(&progress, cfg->tag, epoch + 1, cfg->epochs, s + 1, steps, loss / seen,
+                            (double)correct / seen, seen);
     }
     rec->seconds = dpt_now() - progress.epoch_start;
+    rec->reduce_wait_seconds = t->reducer.wait_seconds;
+    t->reducer.wait_seconds = 0;
     rec->samples_per_s = N / rec->seconds;
     rec->train_loss = loss / N;
     rec->train_acc = (double)correct / N;
@@ -239,9 +272,15 @@ static int report_run(const trainer *t, int epochs_done, dpt_err *err) {
     const dpt_train_config *cfg = t->cfg;
     char sha[DPT_DIGEST_HEX];
     dpt_param_sha256(t->params, t->model.nparams, sha);
-    dpt_run_summary s = {.cfg = cfg, .model = &t->model, .history = t->history,
-                         .epochs_done = epochs_done, .world_size = t->size, .threads = t->threads,
-                         .mean = t->data.mean, .std = t->data.std, .data_digest = t->data.digest,
+    dpt_run_summary s = {.cfg = cfg,
+                         .model = &t->model,
+                         .history = t->history,
+                         .epochs_done = epochs_done,
+                         .world_size = t->size,
+                         .threads = t->threads,
+                         .mean = t->data.mean,
+                         .std = t->data.std,
+                         .data_digest = t->data.digest,
                          .param_sha256 = sha};
     char *json = NULL;
     size_t len = 0;
@@ -273,12 +312,13 @@ int dpt_train(const dpt_train_config *cfg, MPI_Comm comm, dpt_err *err) {
         return -1;
     }
     rc = check_ranks_agree(&t, err);
+    if (rc == 0) rc = dpt_reducer_connect(&t.reducer, comm, err);
     if (rc == 0 && t.rank == 0)
         printf("%smodel %s: %zu parameters | %u train, %u val, %u test samples | batch %d in "
                "micro-batches of %d over %d rank%s x %d thread%s\n",
-               cfg->tag, t.model.spec, t.model.nparams, t.data.train.n, t.data.val.n,
-               t.data.test.n, cfg->batch, t.ws[0].capacity, t.size, t.size > 1 ? "s" : "",
-               t.threads, t.threads > 1 ? "s" : "");
+               cfg->tag, t.model.spec, t.model.nparams, t.data.train.n, t.data.val.n, t.data.test.n,
+               cfg->batch, t.ws[0].capacity, t.size, t.size > 1 ? "s" : "", t.threads,
+               t.threads > 1 ? "s" : "");
     dpt_sched_state sched;
     dpt_sched_start(&cfg->sched, cfg->lr, &sched);
     int done = 0;

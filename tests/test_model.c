@@ -125,7 +125,7 @@ static void model_gradcheck(const char *spec, dpt_shape in) {
     dpt_rng rng = dpt_rng_stream(9, DPT_STREAM_INIT, 0);
     for (size_t i = 0; i < nx; i++) x[i] = (float)(2 * dpt_rng_uniform(&rng) - 1);
     model_loss(&m, p, &ws, x, y, N, 1);
-    dpt_model_backward(&m, p, g, &ws, N);
+    dpt_model_backward(&m, p, g, &ws, N, NULL, NULL);
     const double h = 1e-3;
     for (size_t i = 0; i < m.nparams; i++) {
         float saved = p[i];

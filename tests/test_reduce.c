@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "dptrain/dist.h"
+#include "dptrain/reducer.h"
 
 enum { MICRO = 12, BATCH = 12 * 32 };
 
@@ -22,7 +22,8 @@ static int setup(void **state) {
     dpt_err err;
     if (dpt_model_build("conv(4,3) relu linear(10)", (dpt_shape){1, 5, 5}, 10, &model, &err))
         return -1;
-    return dpt_reducer_init(&reducer, &model, DPT_REDUCE_EXACT, MPI_COMM_SELF, MICRO, &err);
+    return dpt_reducer_init(&reducer, &model, DPT_REDUCE_EXACT, MICRO, 0, &err) ||
+           dpt_reducer_connect(&reducer, MPI_COMM_SELF, &err);
 }
 
 static int teardown(void **state) {
@@ -43,12 +44,16 @@ static void fill(float **g) {
         reducer.micro_loss[j] = 10 * dpt_rng_uniform(&rng);
         reducer.micro_correct[j] = j;
     }
-    for (int j = 0; j < MICRO; j++) dpt_reducer_scan(&reducer, j);
 }
 
+/* One step's reduction of the MICRO buffers as they stand, every layer marked done. */
 static void reduce(float *out, dpt_step_totals *tot) {
     dpt_err err;
-    assert_int_equal(dpt_reducer_mean(&reducer, MICRO, MICRO, BATCH, out, tot, &err), 0);
+    dpt_reducer_begin(&reducer, MICRO, MICRO);
+    for (int j = 0; j < MICRO; j++)
+        for (int l = model.nlayers - 1; l >= 0; l--) dpt_reducer_layer_done(&reducer, j, l);
+    assert_true(dpt_reducer_computed(&reducer));
+    assert_int_equal(dpt_reducer_finish(&reducer, BATCH, out, tot, &err), 0);
 }
 
 static void test_order_does_not_change_a_bit(void **state) {
@@ -65,7 +70,7 @@ static void test_order_does_not_change_a_bit(void **state) {
         reducer.micro_loss[j] = reducer.micro_loss[MICRO - 1 - j];
         reducer.micro_loss[MICRO - 1 - j] = l;
     }
-    for (int j = 0; j < MICRO; j++) dpt_reducer_scan(&reducer, j);
+
     reduce(b, &tb);
     assert_memory_equal(a, b, sizeof(float) * model.nparams);
     assert_memory_equal(&ta.loss, &tb.loss, sizeof ta.loss);
@@ -107,12 +112,10 @@ static void test_non_finite_values_are_reported(void **state) {
     float *got = malloc(sizeof(float) * model.nparams);
     dpt_step_totals tot;
     reducer.micro_grads[5][17] = NAN;
-    dpt_reducer_scan(&reducer, 5);
     reduce(got, &tot);
     assert_false(tot.finite);
     fill(reducer.micro_grads);
     reducer.micro_loss[2] = INFINITY;
-    dpt_reducer_scan(&reducer, 2);
     reduce(got, &tot);
     assert_false(tot.finite);
     free(got);

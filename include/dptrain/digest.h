@@ -8,8 +8,7 @@
 #define DPT_DIGEST_HEX 65
 
 /* The digest of the concatenation of parts[i][0..sizes[i]). */
-void dpt_sha256_hex(const void *const *parts, const size_t *sizes, int n,
-                    char hex[DPT_DIGEST_HEX]);
+void dpt_sha256_hex(const void *const *parts, const size_t *sizes, int n, char hex[DPT_DIGEST_HEX]);
 
 /* SHA-256 of the parameters as little-endian float32 bytes: the `param_sha256` that runs are
    compared by. */

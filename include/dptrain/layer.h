@@ -66,6 +66,7 @@ struct dpt_layer {
     int ntensors;
     dpt_tensor tensors[DPT_LAYER_MAX_TENSORS];
     size_t nparams;      /* sum of the tensors' counts */
+    int first_param;     /* index of its first tensor in the model's parameter table */
     size_t param_offset; /* into the model's flat parameter buffer */
 };
 

@@ -57,9 +57,10 @@ void dpt_workspace_free(dpt_workspace *ws);
 
 /* Runs the layers on ws->act[0][0..n); the logits end up in ws->act[nlayers]. */
 void dpt_model_forward(const dpt_model *m, const float *params, dpt_workspace *ws, int n);
-/* From ws->dlogits, sets grads (the flat gradient of the summed loss over the n samples). */
+/* From ws->dlogits, sets grads (the flat gradient of the summed loss over the n samples). Calls
+   after_layer(ctx, i) (when not NULL) as soon as layer i's gradients are complete. */
 void dpt_model_backward(const dpt_model *m, const float *params, float *grads, dpt_workspace *ws,
-                        int n);
+                        int n, void (*after_layer)(void *ctx, int layer), void *ctx);
 
 static inline const float *dpt_model_logits(const dpt_model *m, const dpt_workspace *ws) {
     return ws->act[m->nlayers];

@@ -49,16 +49,16 @@ typedef enum dpt_sched_kind {
 
 typedef struct dpt_sched {
     dpt_sched_kind kind;
-    double gamma; /* exp, step: decay; plateau: factor */
+    double gamma;  /* exp, step: decay; plateau: factor */
     int step_size; /* step: epochs per decay; plateau: patience */
     char text[64]; /* as the user wrote it */
 } dpt_sched;
 
 /* Where a schedule stands between epochs (rank 0 decides it, every rank follows). */
 typedef struct dpt_sched_state {
-    double lr;         /* of the coming epoch */
-    double best;       /* plateau: best validation loss so far */
-    int bad_epochs;    /* plateau: epochs since it improved */
+    double lr;      /* of the coming epoch */
+    double best;    /* plateau: best validation loss so far */
+    int bad_epochs; /* plateau: epochs since it improved */
 } dpt_sched_state;
 
 int dpt_sched_parse(const char *text, dpt_sched *s, dpt_err *err);

@@ -7,9 +7,11 @@
 #include <stdint.h>
 
 #include "dptrain/data.h"
-#include "dptrain/dist.h"
+#include "dptrain/reducer.h"
 #include "dptrain/error.h"
 #include "dptrain/optim.h"
+
+#define DPT_DEFAULT_BUCKET_KB 256
 
 typedef struct dpt_train_config {
     const char *model; /* preset name or spec text */
@@ -20,11 +22,12 @@ typedef struct dpt_train_config {
     double lr;
     dpt_sched sched;
     dpt_reduce_mode reduce;
+    int bucket_kb; /* overlap: reduce buckets of about this many KiB; 0: after backward */
     uint64_t seed;
-    int threads;      /* per rank, at least 1 (see dpt_dist_layout for the default) */
-    const char *out;  /* results go to OUT/seed-<seed>/, or nowhere when NULL */
-    int json;         /* print the run as one JSON object on one line of standard output */
-    const char *tag;  /* prefix of every line this run prints, e.g. "seed 3: ", or "" */
+    int threads;     /* per rank, at least 1 (see dpt_dist_layout for the default) */
+    const char *out; /* results go to OUT/seed-<seed>/, or nowhere when NULL */
+    int json;        /* print the run as one JSON object on one line of standard output */
+    const char *tag; /* prefix of every line this run prints, e.g. "seed 3: ", or "" */
     const char *command_line;
 } dpt_train_config;
 
@@ -37,6 +40,7 @@ typedef struct dpt_epoch_record {
     int epoch; /* 1-based */
     double train_loss, train_acc, val_loss, val_acc, test_loss, test_acc, lr, seconds,
         samples_per_s;
+    double reduce_wait_seconds; /* of `seconds`, spent finishing reductions after backward */
 } dpt_epoch_record;
 
 /* Trains as configured; collective over comm. Rank 0 prints the progress, one line per epoch and

@@ -25,7 +25,14 @@ int main(int argc, char **argv) {
         fprintf(stderr, "dptrain: unknown command '%s'; see dptrain --help\n", argv[1]);
         return 2;
     }
-    MPI_Init(&argc, &argv);
+    /* Threads compute; only the main thread calls MPI (reducer.h). */
+    int provided;
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+    if (provided < MPI_THREAD_FUNNELED) {
+        fprintf(stderr, "dptrain: this MPI library does not support MPI_THREAD_FUNNELED\n");
+        MPI_Finalize();
+        return 1;
+    }
     /* Every rank learns of any rank's failure (dpt_dist_any_failed), so all return together. */
     int rc = dpt_cmd_train(argc - 1, argv + 1);
     MPI_Finalize();

@@ -7,6 +7,7 @@
 #include <mpi.h>
 
 #include "args.h"
+#include "dptrain/dist.h"
 #include "dptrain/train.h"
 
 static const char usage[] =
@@ -45,6 +46,9 @@ static const char usage[] =
     "  --ranks-per-seed R  ranks that train each seed of --seeds (must divide the rank count) [1]\n"
     "  --reduce MODE       exact (fixed-point sums: the same bits at any rank count) or float\n"
     "                      (a plain float32 allreduce, for comparison)     [exact]\n"
+    "  --bucket-kb K       gradients are summed in buckets of about K KiB (8 bytes a parameter),\n"
+    "                      each as soon as backward has passed its layers; 0: one sum after\n"
+    "                      backward. The result is the same bits either way  [256]\n"
     "  --threads T         threads per rank (micro-batches shared out among them)\n"
     "                      [the node's cores (or this rank's bound cores) divided by its ranks]\n"
     "  --out DIR           write DIR/seed-<S>/result.json                   [nothing written]\n"
@@ -57,9 +61,31 @@ static const char usage[] =
     "live progress line shows the current epoch.\n";
 
 enum {
-    OPT_MODEL = 256, OPT_DATA, OPT_VAL, OPT_SPLIT_SEED, OPT_NORMALIZE, OPT_EPOCHS, OPT_BATCH,
-    OPT_MICRO, OPT_OPT, OPT_LR, OPT_MOMENTUM, OPT_NESTEROV, OPT_WD, OPT_BETA1, OPT_BETA2, OPT_EPS,
-    OPT_SCHED, OPT_SEED, OPT_SEEDS, OPT_RANKS_PER_SEED, OPT_REDUCE, OPT_THREADS, OPT_OUT, OPT_JSON
+    OPT_MODEL = 256,
+    OPT_DATA,
+    OPT_VAL,
+    OPT_SPLIT_SEED,
+    OPT_NORMALIZE,
+    OPT_EPOCHS,
+    OPT_BATCH,
+    OPT_MICRO,
+    OPT_OPT,
+    OPT_LR,
+    OPT_MOMENTUM,
+    OPT_NESTEROV,
+    OPT_WD,
+    OPT_BETA1,
+    OPT_BETA2,
+    OPT_EPS,
+    OPT_SCHED,
+    OPT_SEED,
+    OPT_SEEDS,
+    OPT_RANKS_PER_SEED,
+    OPT_REDUCE,
+    OPT_BUCKET_KB,
+    OPT_THREADS,
+    OPT_OUT,
+    OPT_JSON
 };
 
 static const struct option options[] = {
@@ -84,6 +110,7 @@ static const struct option options[] = {
     {"seeds", required_argument, 0, OPT_SEEDS},
     {"ranks-per-seed", required_argument, 0, OPT_RANKS_PER_SEED},
     {"reduce", required_argument, 0, OPT_REDUCE},
+    {"bucket-kb", required_argument, 0, OPT_BUCKET_KB},
     {"threads", required_argument, 0, OPT_THREADS},
     {"out", required_argument, 0, OPT_OUT},
     {"json", no_argument, 0, OPT_JSON},
@@ -120,8 +147,10 @@ static int parse_seeds(const char *text, request *r, dpt_err *err) {
                 return dpt_fail(err, "--seeds %s: more than %d seeds", text, MAX_SEEDS);
             r->seeds[r->nseeds++] = s;
         }
-        if (*p == ',' && p[1]) p++;
-        else if (*p) goto bad;
+        if (*p == ',' && p[1])
+            p++;
+        else if (*p)
+            goto bad;
     }
     if (r->nseeds) return 0;
 bad:
@@ -132,41 +161,69 @@ static int parse_option(int c, const char *v, request *r, dpt_err *err) {
     dpt_train_config *cfg = &r->cfg;
     int i;
     switch (c) {
-    case OPT_MODEL: cfg->model = v; return 0;
-    case OPT_DATA: cfg->data.dir = v; return 0;
+    case OPT_MODEL:
+        cfg->model = v;
+        return 0;
+    case OPT_DATA:
+        cfg->data.dir = v;
+        return 0;
     case OPT_VAL:
         if (dpt_arg_int("--val", v, 0, &i, err)) return -1;
         cfg->data.val = (uint32_t)i;
         return 0;
-    case OPT_SPLIT_SEED: return dpt_arg_u64("--split-seed", v, &cfg->data.split_seed, err);
+    case OPT_SPLIT_SEED:
+        return dpt_arg_u64("--split-seed", v, &cfg->data.split_seed, err);
     case OPT_NORMALIZE:
         if (strcmp(v, "mnist") != 0 && strcmp(v, "computed") != 0)
             return dpt_fail(err, "--normalize %s: expected mnist or computed", v);
         cfg->data.compute_norm = strcmp(v, "computed") == 0;
         return 0;
-    case OPT_EPOCHS: return dpt_arg_int("--epochs", v, 1, &cfg->epochs, err);
-    case OPT_BATCH: return dpt_arg_int("--batch", v, 1, &cfg->batch, err);
-    case OPT_MICRO: return dpt_arg_int("--micro-batch", v, 1, &cfg->micro_batch, err);
-    case OPT_OPT: return dpt_optim_kind_parse(v, &cfg->opt, err);
-    case OPT_LR: return dpt_arg_double("--lr", v, 0, INFINITY, &cfg->lr, err);
-    case OPT_MOMENTUM: return dpt_arg_double("--momentum", v, 0, 1, &cfg->optim.momentum, err);
-    case OPT_NESTEROV: cfg->optim.nesterov = 1; return 0;
-    case OPT_WD: return dpt_arg_double("--wd", v, 0, INFINITY, &cfg->optim.weight_decay, err);
-    case OPT_BETA1: return dpt_arg_double("--beta1", v, 0, 0.999999, &cfg->optim.beta1, err);
-    case OPT_BETA2: return dpt_arg_double("--beta2", v, 0, 0.999999999, &cfg->optim.beta2, err);
-    case OPT_EPS: return dpt_arg_double("--eps", v, 1e-30, 1, &cfg->optim.eps, err);
-    case OPT_SCHED: return dpt_sched_parse(v, &cfg->sched, err);
-    case OPT_SEED: return dpt_arg_u64("--seed", v, &cfg->seed, err);
-    case OPT_SEEDS: return parse_seeds(v, r, err);
-    case OPT_RANKS_PER_SEED: return dpt_arg_int("--ranks-per-seed", v, 1, &r->ranks_per_seed, err);
+    case OPT_EPOCHS:
+        return dpt_arg_int("--epochs", v, 1, &cfg->epochs, err);
+    case OPT_BATCH:
+        return dpt_arg_int("--batch", v, 1, &cfg->batch, err);
+    case OPT_MICRO:
+        return dpt_arg_int("--micro-batch", v, 1, &cfg->micro_batch, err);
+    case OPT_OPT:
+        return dpt_optim_kind_parse(v, &cfg->opt, err);
+    case OPT_LR:
+        return dpt_arg_double("--lr", v, 0, INFINITY, &cfg->lr, err);
+    case OPT_MOMENTUM:
+        return dpt_arg_double("--momentum", v, 0, 1, &cfg->optim.momentum, err);
+    case OPT_NESTEROV:
+        cfg->optim.nesterov = 1;
+        return 0;
+    case OPT_WD:
+        return dpt_arg_double("--wd", v, 0, INFINITY, &cfg->optim.weight_decay, err);
+    case OPT_BETA1:
+        return dpt_arg_double("--beta1", v, 0, 0.999999, &cfg->optim.beta1, err);
+    case OPT_BETA2:
+        return dpt_arg_double("--beta2", v, 0, 0.999999999, &cfg->optim.beta2, err);
+    case OPT_EPS:
+        return dpt_arg_double("--eps", v, 1e-30, 1, &cfg->optim.eps, err);
+    case OPT_SCHED:
+        return dpt_sched_parse(v, &cfg->sched, err);
+    case OPT_SEED:
+        return dpt_arg_u64("--seed", v, &cfg->seed, err);
+    case OPT_SEEDS:
+        return parse_seeds(v, r, err);
+    case OPT_RANKS_PER_SEED:
+        return dpt_arg_int("--ranks-per-seed", v, 1, &r->ranks_per_seed, err);
     case OPT_REDUCE:
         if (strcmp(v, "exact") != 0 && strcmp(v, "float") != 0)
             return dpt_fail(err, "--reduce %s: expected exact or float", v);
         cfg->reduce = strcmp(v, "float") == 0 ? DPT_REDUCE_FLOAT : DPT_REDUCE_EXACT;
         return 0;
-    case OPT_THREADS: return dpt_arg_int("--threads", v, 1, &cfg->threads, err);
-    case OPT_OUT: cfg->out = v; return 0;
-    case OPT_JSON: cfg->json = 1; return 0;
+    case OPT_BUCKET_KB:
+        return dpt_arg_int("--bucket-kb", v, 0, &cfg->bucket_kb, err);
+    case OPT_THREADS:
+        return dpt_arg_int("--threads", v, 1, &cfg->threads, err);
+    case OPT_OUT:
+        cfg->out = v;
+        return 0;
+    case OPT_JSON:
+        cfg->json = 1;
+        return 0;
     }
     return dpt_fail(err, "unknown option; see dptrain train --help");
 }
@@ -239,8 +296,8 @@ int dpt_cmd_train(int argc, char **argv) {
     }
     if (rank == 0)
         printf("dptrain %s: %d rank%s on %d node%s, %d thread%s per rank%s\n", DPTRAIN_VERSION,
-               layout.ranks, layout.ranks > 1 ? "s" : "", layout.nodes,
-               layout.nodes > 1 ? "s" : "", r.cfg.threads, r.cfg.threads > 1 ? "s" : "",
+               layout.ranks, layout.ranks > 1 ? "s" : "", layout.nodes, layout.nodes > 1 ? "s" : "",
+               r.cfg.threads, r.cfg.threads > 1 ? "s" : "",
                r.nseeds ? "; seeds in groups of --ranks-per-seed ranks" : "");
     int failed = 0;
     if (!r.nseeds) {

@@ -6,7 +6,7 @@ expect_error 2 "--lr abc: expected a number" $T --lr abc
 expect_error 2 "--batch 0: expected a whole number >= 1" $T --batch 0
 expect_error 2 "unknown option or missing value '--frobnicate'" $T --frobnicate
 expect_error 2 "--opt lbfgs: unknown optimizer" $T --opt lbfgs
-expect_error 2 "--sched exp:2: GAMMA must be in" $T --sched exp:2
+expect_error 2 "--sched exp:2: GAMMA/FACTOR must be in" $T --sched exp:2
 expect_error 1 "--nesterov needs --opt sgd with --momentum > 0" $T --data "$DATA" --nesterov
 expect_error 1 "$WORK/none/train-images-idx3-ubyte: no such file" $T --data "$WORK/none"
 

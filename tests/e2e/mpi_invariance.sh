@@ -28,6 +28,14 @@ check_invariant cnn8-16-32 --model cnn8-16-32 --batch 10 --micro-batch 4 --lr 0.
 [[ $(sha "$WORK/tcp.json") == $(sha "$WORK/cnn2710-1.json") ]] || fail "tcp run differs"
 echo "ok: -np 2 over tcp matches"
 
+# Overlap changes when gradients are summed, never the sum: one bucket after backward, and
+# buckets of one layer each, give the same bits.
+for kb in 0 1; do
+  train 2 --model cnn2710 --batch 100 --opt adam --lr 0.01 --bucket-kb "$kb" >"$WORK/kb$kb.json"
+  [[ $(sha "$WORK/kb$kb.json") == $(sha "$WORK/cnn2710-1.json") ]] || fail "--bucket-kb $kb differs"
+done
+echo "ok: --bucket-kb 0 and 1 match"
+
 # The float reduction at 2 ranks: not the same bits, but within 1% in validation loss and half a
 # point in accuracy of the 1-rank run.
 train 1 --model cnn2710 --batch 100 --opt adam --lr 0.01 --reduce float >"$WORK/f1.json"

@@ -1,0 +1,339 @@
+#include "dptrain/reducer.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dptrain/report.h"
+
+/* Loss sums travel as fixed point too: 2^32 keeps ~9 decimal places for sums below 2^30. */
+#define LOSS_SCALE 0x1.0p32
+#define FLOAT_INFINITY_BITS 0x7f800000u
+/* Work of the reduction loops is dealt to threads in spans of at most this many values. */
+#define SPAN_VALUES 16384
+
+enum bucket_state { WAITING, MAXING, SUMMING, DONE };
+
+/* The hot loops, compiled twice on x86-64: for any CPU and for AVX-512 (chosen at run time).
+   Every operation in them is exact (magnitude bits, power-of-two scaling, integer sums) or
+   correctly rounded (int64 to double, double to float), so both give the same bits. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define HOT_LOOP __attribute__((target_clones("default", "arch=x86-64-v4")))
+#else
+#define HOT_LOOP
+#endif
+
+/* The largest |g[i]| as float bits: for non-negative floats the bit patterns order like the
+   values, and every NaN or infinity sorts above every finite value. */
+HOT_LOOP static uint32_t max_magnitude_bits(const float *restrict g, size_t n) {
+    uint32_t most = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t bits;
+        memcpy(&bits, &g[i], sizeof bits);
+        bits &= 0x7fffffffu;
+        most = bits > most ? bits : most;
+    }
+    return most;
+}
+
+/* sum = (first ? 0 : sum) + g * scale, truncated to integers. */
+HOT_LOOP static void quantize_add(int64_t *restrict sum, const float *restrict g, size_t n,
+                                  double scale, int first) {
+    if (first)
+        for (size_t i = 0; i < n; i++) sum[i] = (int64_t)((double)g[i] * scale);
+    else
+        for (size_t i = 0; i < n; i++) sum[i] += (int64_t)((double)g[i] * scale);
+}
+
+HOT_LOOP static void dequantize(float *restrict g, const int64_t *restrict sum, size_t n,
+                                double factor) {
+    for (size_t i = 0; i < n; i++) g[i] = (float)((double)sum[i] * factor);
+}
+
+static int ceil_log2(long x) {
+    int e = 0;
+    while ((1L << e) < x) e++;
+    return e;
+}
+
+/* 2^e such that values up to the magnitude with float bits `bits`, times 2^e, sum over M
+   micro-batches without overflowing int64. */
+static double scale_for(uint32_t bits, int M) {
+    if (bits == 0) return 1;
+    float maxabs;
+    memcpy(&maxabs, &bits, sizeof maxabs);
+    int e;
+    frexpf(maxabs, &e); /* maxabs < 2^e */
+    return ldexp(1.0, 62 - ceil_log2(M) - e);
+}
+
+/* Spans of at most SPAN_VALUES values, tensor by tensor. */
+static int make_spans(dpt_reducer *r) {
+    const dpt_model *m = r->model;
+    size_t n = 0;
+    for (int t = 0; t < m->nparams_tensors; t++)
+        n += (m->params[t].count + SPAN_VALUES - 1) / SPAN_VALUES;
+    if (!(r->spans = malloc(sizeof *r->spans * (n ? n : 1)))) return -1;
+    r->nspans = 0;
+    for (int t = 0; t < m->nparams_tensors; t++)
+        for (size_t at = 0; at < m->params[t].count; at += SPAN_VALUES) {
+            size_t left = m->params[t].count - at;
+            r->spans[r->nspans++] = (dpt_span){.tensor = t,
+                                               .offset = m->params[t].offset + at,
+                                               .count = left < SPAN_VALUES ? left : SPAN_VALUES};
+        }
+    return 0;
+}
+
+/* Whole layers, from the last, until a bucket holds bucket_bytes (8 bytes a value). */
+static int make_buckets(dpt_reducer *r, size_t bucket_bytes) {
+    const dpt_model *m = r->model;
+    if (!(r->buckets = calloc((size_t)m->nlayers, sizeof *r->buckets))) return -1;
+    r->nbuckets = 0;
+    int hi = m->nlayers - 1;
+    size_t bytes = 0;
+    for (int l = m->nlayers - 1; l >= 0; l--) {
+        bytes += m->layers[l].nparams * sizeof(int64_t);
+        if (l > 0 && (bucket_bytes == 0 || bytes < bucket_bytes)) continue;
+        if (bytes == 0 && r->nbuckets > 0) { /* parameterless layers join the bucket above */
+            r->buckets[r->nbuckets - 1].layer_lo = l;
+            continue;
+        }
+        const dpt_layer *lo = &m->layers[l], *top = &m->layers[hi];
+        dpt_bucket *b = &r->buckets[r->nbuckets++];
+        *b = (dpt_bucket){.layer_lo = l,
+                          .layer_hi = hi,
+                          .t0 = lo->first_param,
+                          .t1 = top->first_param + top->ntensors,
+                          .offset = lo->param_offset,
+                          .count = top->param_offset + top->nparams - lo->param_offset};
+        b->s0 = r->nspans;
+        b->s1 = 0;
+        for (int s = 0; s < r->nspans; s++)
+            if (r->spans[s].tensor >= b->t0 && r->spans[s].tensor < b->t1) {
+                if (s < b->s0) b->s0 = s;
+                b->s1 = s + 1;
+            }
+        if (b->s1 == 0) b->s0 = 0;
+        hi = l - 1;
+        bytes = 0;
+    }
+    return 0;
+}
+
+int dpt_reducer_init(dpt_reducer *r, const dpt_model *m, dpt_reduce_mode mode, int capacity,
+                     size_t bucket_bytes, dpt_err *err) {
+    memset(r, 0, sizeof *r);
+    r->model = m;
+    r->mode = mode;
+    r->comm = r->max_comm = r->sum_comm = MPI_COMM_NULL;
+    r->capacity = capacity;
+    const size_t T = (size_t)m->nparams_tensors;
+    r->micro_grads = calloc((size_t)capacity, sizeof *r->micro_grads);
+    r->micro_loss = calloc((size_t)capacity, sizeof *r->micro_loss);
+    r->micro_correct = calloc((size_t)capacity, sizeof *r->micro_correct);
+    r->micro_maxabs = calloc((size_t)capacity * T + 1, sizeof *r->micro_maxabs);
+    r->maxabs = calloc(T + 1, sizeof *r->maxabs);
+    r->sum = calloc(m->nparams + 1, sizeof *r->sum);
+    r->layers_done = calloc((size_t)m->nlayers, sizeof *r->layers_done);
+    int ok = r->micro_grads && r->micro_loss && r->micro_correct && r->micro_maxabs && r->maxabs &&
+             r->sum && r->layers_done && make_spans(r) == 0 && make_buckets(r, bucket_bytes) == 0;
+    for (int i = 0; ok && i < capacity; i++)
+        ok = (r->micro_grads[i] = malloc(sizeof(float) * (m->nparams ? m->nparams : 1))) != NULL;
+    if (!ok) {
+        dpt_reducer_free(r);
+        return dpt_fail(err, "out of memory for %d micro-batch gradient buffers", capacity);
+    }
+    return 0;
+}
+
+int dpt_reducer_connect(dpt_reducer *r, MPI_Comm comm, dpt_err *err) {
+    r->comm = comm;
+    if (MPI_Comm_dup(comm, &r->max_comm) != MPI_SUCCESS ||
+        MPI_Comm_dup(comm, &r->sum_comm) != MPI_SUCCESS)
+        return dpt_fail(err, "MPI_Comm_dup for the reduction failed");
+    return 0;
+}
+
+void dpt_reducer_free(dpt_reducer *r) {
+    for (int i = 0; r->micro_grads && i < r->capacity; i++) free(r->micro_grads[i]);
+    free(r->micro_grads);
+    free(r->micro_loss);
+    free(r->micro_correct);
+    free(r->micro_maxabs);
+    free(r->maxabs);
+    free(r->sum);
+    free(r->spans);
+    free(r->buckets);
+    free(r->layers_done);
+    /* A zeroed reducer (init never ran) holds 0, which is not MPI_COMM_NULL in Open MPI. */
+    if (r->max_comm && r->max_comm != MPI_COMM_NULL) MPI_Comm_free(&r->max_comm);
+    if (r->sum_comm && r->sum_comm != MPI_COMM_NULL) MPI_Comm_free(&r->sum_comm);
+    memset(r, 0, sizeof *r);
+}
+
+void dpt_reducer_begin(dpt_reducer *r, int local, int M) {
+    r->local = local;
+    r->M = M;
+    for (int l = 0; l < r->model->nlayers; l++) atomic_store(&r->layers_done[l], 0);
+    for (int b = 0; b < r->nbuckets; b++) r->buckets[b].state = WAITING;
+}
+
+void dpt_reducer_layer_done(dpt_reducer *r, int j, int layer) {
+    const dpt_model *m = r->model;
+    const dpt_layer *l = &m->layers[layer];
+    uint32_t *most = r->micro_maxabs + (size_t)j * m->nparams_tensors;
+    for (int t = l->first_param; t < l->first_param + l->ntensors; t++)
+        most[t] = max_magnitude_bits(r->micro_grads[j] + m->params[t].offset, m->params[t].count);
+    atomic_fetch_add_explicit(&r->layers_done[layer], 1, memory_order_release);
+}
+
+static int bucket_ready(const dpt_reducer *r, const dpt_bucket *b) {
+    return atomic_load_explicit(&r->layers_done[b->layer_lo], memory_order_acquire) >= r->local;
+}
+
+static int start_max(dpt_reducer *r, dpt_bucket *b, dpt_err *err) {
+    const int T = r->model->nparams_tensors;
+    for (int t = b->t0; t < b->t1; t++) {
+        uint32_t most = 0;
+        for (int j = 0; j < r->local; j++) {
+            uint32_t bits = r->micro_maxabs[(size_t)j * T + t];
+            most = bits > most ? bits : most;
+        }
+        r->maxabs[t] = most;
+    }
+    b->state = MAXING;
+    if (MPI_Iallreduce(MPI_IN_PLACE, r->maxabs + b->t0, b->t1 - b->t0, MPI_UINT32_T, MPI_MAX,
+                       r->max_comm, &b->request) != MPI_SUCCESS)
+        return dpt_fail(err, "MPI_Iallreduce of the gradient scales failed");
+    return 0;
+}
+
+/* Quantizes the bucket (in parallel when called outside a parallel region) and starts its sum. */
+static int start_sum(dpt_reducer *r, dpt_bucket *b, dpt_err *err) {
+#pragma omp parallel for schedule(dynamic)
+    for (int s = b->s0; s < b->s1; s++) {
+        const dpt_span *span = &r->spans[s];
+        int64_t *sum = r->sum + span->offset;
+        const double scale = scale_for(r->maxabs[span->tensor], r->M);
+        if (r->local == 0 || r->maxabs[span->tensor] >= FLOAT_INFINITY_BITS)
+            memset(sum, 0, sizeof *sum * span->count); /* nothing here, or a step to discard */
+        else
+            for (int j = 0; j < r->local; j++)
+                quantize_add(sum, r->micro_grads[j] + span->offset, span->count, scale, j == 0);
+    }
+    b->state = SUMMING;
+    if (MPI_Iallreduce(MPI_IN_PLACE, r->sum + b->offset, (int)b->count, MPI_INT64_T, MPI_SUM,
+                       r->sum_comm, &b->request) != MPI_SUCCESS)
+        return dpt_fail(err, "MPI_Iallreduce of the gradients failed");
+    return 0;
+}
+
+/* 1 when the bucket's request has completed (waiting for it with `wait`), 0 when not yet. */
+static int request_done(dpt_bucket *b, int wait, dpt_err *err) {
+    int complete = 1;
+    if (wait ? MPI_Wait(&b->request, MPI_STATUS_IGNORE)
+             : MPI_Test(&b->request, &complete, MPI_STATUS_IGNORE))
+        return dpt_fail(err, "MPI completion of a gradient reduction failed");
+    return complete;
+}
+
+/* Moves the buckets along: a ready bucket starts its MAX; a bucket whose MAX is done starts its
+   SUM, but only after every earlier bucket has (the SUMs must be issued in the same order on
+   every rank). With `wait`, blocks until every bucket is done. */
+static int advance(dpt_reducer *r, int wait, dpt_err *err) {
+    int sums_in_order = 1;
+    for (int i = 0; i < r->nbuckets; i++) {
+        dpt_bucket *b = &r->buckets[i];
+        if (b->state == WAITING) {
+            if (!wait && !bucket_ready(r, b)) break; /* later buckets cover earlier layers */
+            if (start_max(r, b, err)) return -1;
+        }
+        if (b->state == MAXING && sums_in_order) {
+            int done = request_done(b, wait, err);
+            if (done < 0 || (done && start_sum(r, b, err))) return -1;
+        }
+        if (b->state == MAXING) sums_in_order = 0;
+        if (b->state == SUMMING && !wait) {
+            int done = request_done(b, 0, err);
+            if (done < 0) return -1;
+            if (done) b->state = DONE;
+        }
+    }
+    for (int i = 0; wait && i < r->nbuckets; i++) {
+        dpt_bucket *b = &r->buckets[i];
+        if (b->state == SUMMING && request_done(b, 1, err) < 0) return -1;
+        b->state = DONE;
+    }
+    return 0;
+}
+
+int dpt_reducer_computed(const dpt_reducer *r) {
+    return atomic_load_explicit(&r->layers_done[0], memory_order_acquire) >= r->local;
+}
+
+int dpt_reducer_progress(dpt_reducer *r, dpt_err *err) {
+    return r->mode == DPT_REDUCE_EXACT ? advance(r, 0, err) : 0;
+}
+
+/* The plain path: float sums in micro-batch order, then MPI_SUM over floats, whose result
+   depends on how the micro-batches were dealt to ranks. */
+static int float_mean(dpt_reducer *r, int batch, float *grads, dpt_err *err) {
+    const size_t n = r->model->nparams;
+#pragma omp parallel for schedule(dynamic)
+    for (int s = 0; s < r->nspans; s++) {
+        const dpt_span *span = &r->spans[s];
+        float *g = grads + span->offset;
+        for (size_t i = 0; i < span->count; i++) g[i] = 0;
+        for (int j = 0; j < r->local; j++) {
+            const float *src = r->micro_grads[j] + span->offset;
+            for (size_t i = 0; i < span->count; i++) g[i] += src[i];
+        }
+    }
+    if (MPI_Allreduce(MPI_IN_PLACE, grads, (int)n, MPI_FLOAT, MPI_SUM, r->comm) != MPI_SUCCESS)
+        return dpt_fail(err, "MPI_Allreduce of the gradients failed");
+    const float inv = 1.0f / (float)batch;
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) grads[i] *= inv;
+    return 0;
+}
+
+int dpt_reducer_finish(dpt_reducer *r, int batch, float *grads, dpt_step_totals *totals,
+                       dpt_err *err) {
+    const double start = dpt_now();
+    const dpt_model *m = r->model;
+    /* Loss and correct counts: fixed point, exact; a third slot counts non-finite losses. */
+    int64_t counters[3] = {0, 0, 0};
+    for (int j = 0; j < r->local; j++) {
+        if (isfinite(r->micro_loss[j]))
+            counters[0] += (int64_t)(r->micro_loss[j] * LOSS_SCALE);
+        else
+            counters[2]++;
+        counters[1] += r->micro_correct[j];
+    }
+    if (r->mode == DPT_REDUCE_EXACT ? advance(r, 1, err) : float_mean(r, batch, grads, err))
+        return -1;
+    if (MPI_Allreduce(MPI_IN_PLACE, counters, 3, MPI_INT64_T, MPI_SUM, r->comm) != MPI_SUCCESS)
+        return dpt_fail(err, "MPI_Allreduce of the loss failed");
+    totals->loss = (double)counters[0] / LOSS_SCALE;
+    totals->correct = (long)counters[1];
+    totals->finite = counters[2] == 0;
+    if (r->mode == DPT_REDUCE_FLOAT) {
+        for (size_t i = 0; i < m->nparams && totals->finite; i++)
+            if (!isfinite(grads[i])) totals->finite = 0;
+    } else {
+        for (int t = 0; t < m->nparams_tensors; t++)
+            if (r->maxabs[t] >= FLOAT_INFINITY_BITS) totals->finite = 0;
+        if (totals->finite) {
+#pragma omp parallel for schedule(dynamic)
+            for (int s = 0; s < r->nspans; s++) {
+                const dpt_span *span = &r->spans[s];
+                const double factor = 1 / scale_for(r->maxabs[span->tensor], r->M) / batch;
+                dequantize(grads + span->offset, r->sum + span->offset, span->count, factor);
+            }
+        }
+    }
+    r->wait_seconds += dpt_now() - start;
+    return 0;
+}
