@@ -250,7 +250,9 @@ static int advance(dpt_reducer *r, int wait, dpt_err *err) {
             if (!wait && !bucket_ready(r, b)) break; /* later buckets cover earlier layers */
             if (start_max(r, b, err)) return -1;
         }
-        if (b->state == MAXING && sums_in_order) {
+        /* Quantizing is left to dpt_reducer_finish, which shares it out over the threads, once
+           no thread is busy with backward any more. */
+        if (b->state == MAXING && sums_in_order && (wait || !dpt_reducer_computed(r))) {
             int done = request_done(b, wait, err);
             if (done < 0 || (done && start_sum(r, b, err))) return -1;
         }
