@@ -3,11 +3,15 @@
 # training samples/s of one epoch of TRAIN samples for each preset, both at their best
 # configuration on this machine (PyTorch at 1 and 2 intra-op threads; dptrain at 1 rank x 2
 # threads and 2 ranks x 1 thread). Prints a Markdown table; run the rows side by side.
-#   scripts/bench/vs_pytorch.sh [TRAIN_SAMPLES]      (default 10000)
+#   scripts/bench/vs_pytorch.sh [TRAIN_SAMPLES [MODEL...]]   (default 10000, all four presets)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 TRAIN=${1:-10000}
+shift $(($# > 0 ? 1 : 0))
+declare -A SETUP=([mlp300]="64 sgd" [cnn2710]="2048 adam" [cnn8-16-32]="64 sgd" [cnn50-100]="128 sgd")
+MODELS=("$@")
+((${#MODELS[@]})) || MODELS=(mlp300 cnn2710 cnn8-16-32 cnn50-100)
 PY=/usr/bin/python3
 "$PY" -c 'import torch' 2>/dev/null || { echo "vs_pytorch.sh: missing Python module torch (Debian: python3-torch)" >&2; exit 1; }
 
@@ -27,8 +31,9 @@ best() { printf '%s\n' "$@" | sort -n | tail -n 1; }
 
 echo "| model | batch | optimizer | PyTorch 1 thr | PyTorch 2 thr | dptrain 1x2 | dptrain 2x1 | best vs best |"
 echo "|---|---|---|---|---|---|---|---|"
-for spec in "mlp300 64 sgd" "cnn2710 2048 adam" "cnn8-16-32 64 sgd" "cnn50-100 128 sgd"; do
-  set -- $spec
+for model in "${MODELS[@]}"; do
+  [[ -n ${SETUP[$model]:-} ]] || { echo "vs_pytorch.sh: unknown preset $model" >&2; exit 1; }
+  set -- "$model" ${SETUP[$model]}
   args=(--model "$1" --batch "$2" --opt "$3")
   t1=$(torch_sps 1 "${args[@]}")
   t2=$(torch_sps 2 "${args[@]}")
