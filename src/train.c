@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "dptrain/ckpt.h"
 #include "dptrain/digest.h"
 #include "dptrain/dist.h"
 #include "dptrain/reducer.h"
@@ -15,6 +17,7 @@
 #include "dptrain/loss.h"
 #include "dptrain/model.h"
 #include "dptrain/report.h"
+#include "dptrain/signals.h"
 
 void dpt_train_config_defaults(dpt_train_config *cfg) {
     memset(cfg, 0, sizeof *cfg);
@@ -47,7 +50,14 @@ typedef struct trainer {
     uint32_t *order;   /* this epoch's sample order (positions in the training split) */
     double *chunk_loss;
     long *chunk_correct;
-    dpt_epoch_record *history;
+    dpt_epoch_record *history; /* cfg->epochs records, epochs_done of them filled */
+    int epochs_done, steps_per_epoch;
+    dpt_sched_state sched;
+    dpt_position pos;
+    float *batch_loss, *batch_acc; /* per step, over the whole run */
+    long batches_done, batch_capacity;
+    double best_val_acc;
+    char ckpt_path[4200], best_path[4200]; /* empty without --out */
 } trainer;
 
 static void trainer_free(trainer *t) {
@@ -59,6 +69,8 @@ static void trainer_free(trainer *t) {
     free(t->chunk_loss);
     free(t->chunk_correct);
     free(t->history);
+    free(t->batch_loss);
+    free(t->batch_acc);
     dpt_optim_free(&t->optim);
     dpt_reducer_free(&t->reducer);
     dpt_model_free(&t->model);
@@ -94,9 +106,13 @@ static int trainer_init(trainer *t, const dpt_train_config *cfg, MPI_Comm comm, 
     t->chunk_loss = malloc(sizeof(double) * (chunks ? chunks : 1));
     t->chunk_correct = malloc(sizeof(long) * (chunks ? chunks : 1));
     t->history = calloc((size_t)cfg->epochs, sizeof *t->history);
+    t->steps_per_epoch = (int)((t->data.train.n + (uint32_t)cfg->batch - 1) / (uint32_t)cfg->batch);
+    t->batch_capacity = (long)t->steps_per_epoch * cfg->epochs;
+    t->batch_loss = malloc(sizeof(float) * (size_t)t->batch_capacity);
+    t->batch_acc = malloc(sizeof(float) * (size_t)t->batch_capacity);
     t->ws = calloc((size_t)t->threads, sizeof *t->ws);
     if (!t->params || !t->grads || !t->order || !t->chunk_loss || !t->chunk_correct ||
-        !t->history || !t->ws)
+        !t->history || !t->ws || !t->batch_loss || !t->batch_acc)
         return dpt_fail(err, "out of memory for a model of %zu parameters", n);
     for (int i = 0; i < t->threads; i++)
         if (dpt_workspace_init(&t->ws[i], &t->model, m, err)) return -1;
@@ -107,6 +123,14 @@ static int trainer_init(trainer *t, const dpt_train_config *cfg, MPI_Comm comm, 
     oc.kind = cfg->opt;
     if (dpt_optim_init(&t->optim, &oc, n, err)) return -1;
     dpt_model_init(&t->model, t->params, cfg->seed);
+    dpt_sched_start(&cfg->sched, cfg->lr, &t->sched);
+    if (cfg->out) {
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s/seed-%llu", cfg->out, (unsigned long long)cfg->seed);
+        snprintf(t->ckpt_path, sizeof t->ckpt_path, "%s/checkpoint.h5", dir);
+        snprintf(t->best_path, sizeof t->best_path, "%s/best.h5", dir);
+        if (t->rank == 0 && dpt_mkdir_p(dir, err)) return -1;
+    }
     return 0;
 }
 
@@ -218,19 +242,61 @@ static int check_ranks_agree(const trainer *t, dpt_err *err) {
     return dpt_dist_same_everywhere(t->comm, values, what, 3, err);
 }
 
-static int train_epoch(trainer *t, int epoch, dpt_sched_state *sched, dpt_epoch_record *rec,
-                       dpt_err *err) {
+static dpt_ckpt_view view_of(trainer *t) {
+    return (dpt_ckpt_view){.cfg = t->cfg,
+                           .model = &t->model,
+                           .data_digest = t->data.digest,
+                           .world_size = t->size,
+                           .mean = t->data.mean,
+                           .std = t->data.std,
+                           .params = t->params,
+                           .optim = &t->optim,
+                           .sched = &t->sched,
+                           .pos = &t->pos,
+                           .history = t->history,
+                           .epochs_done = &t->epochs_done,
+                           .batch_loss = t->batch_loss,
+                           .batch_acc = t->batch_acc,
+                           .batches_done = &t->batches_done,
+                           .batch_capacity = t->batch_capacity};
+}
+
+/* Rank 0 writes the checkpoint (and best.h5 with `best`); every rank learns whether it worked. */
+static int save_checkpoint(trainer *t, int best, dpt_err *err) {
+    if (!t->ckpt_path[0]) return 0;
+    int rc = 0;
+    if (t->rank == 0) {
+        dpt_ckpt_view v = view_of(t);
+        rc = dpt_ckpt_save(t->ckpt_path, &v, err);
+        if (rc == 0 && best) rc = dpt_ckpt_save(t->best_path, &v, err);
+    }
+    MPI_Bcast(&rc, 1, MPI_INT, 0, t->comm);
+    if (rc && t->rank != 0) err->msg[0] = 0;
+    return rc;
+}
+
+/* Whether any rank has been asked to stop: all ranks stop at the same step. */
+static int stop_requested(const trainer *t) {
+    int stop = dpt_stop_signal() != 0;
+    if (t->size > 1) MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, t->comm);
+    return stop;
+}
+
+/* Runs the rest of epoch t->pos.epoch from step t->pos.step. Returns 0 at its end, 1 when
+   stopped by a signal (after a checkpoint), -1 on error. */
+static int train_epoch(trainer *t, dpt_err *err) {
     const dpt_train_config *cfg = t->cfg;
     const uint32_t N = t->data.train.n;
-    const int steps = (int)((N + (uint32_t)cfg->batch - 1) / (uint32_t)cfg->batch);
+    const int epoch = t->pos.epoch, steps = t->steps_per_epoch;
+    dpt_epoch_record *rec = &t->history[epoch];
     rec->epoch = epoch + 1;
-    rec->lr = sched->lr;
+    rec->lr = t->sched.lr;
     dpt_data_epoch_order(cfg->seed, (uint32_t)epoch, t->order, N);
     dpt_progress progress;
     dpt_progress_start(&progress, t->rank == 0);
-    double loss = 0;
-    long correct = 0, seen = 0;
-    for (int s = 0; s < steps; s++) {
+    progress.epoch_start -= t->pos.seconds; /* a resumed epoch keeps its time so far */
+    long seen = (long)t->pos.step * cfg->batch;
+    for (int s = t->pos.step; s < steps; s++) {
         const uint32_t first = (uint32_t)s * (uint32_t)cfg->batch;
         const int b = N - first < (uint32_t)cfg->batch ? (int)(N - first) : cfg->batch;
         dpt_step_totals tot;
@@ -243,27 +309,79 @@ static int train_epoch(trainer *t, int epoch, dpt_sched_state *sched, dpt_epoch_
                             "gradient is NaN or infinite (lr %g); try a smaller --lr",
                             cfg->tag, epoch + 1, s + 1, steps, rec->lr);
         }
-        loss += tot.loss;
-        correct += tot.correct;
+        t->pos.loss += tot.loss;
+        t->pos.correct += tot.correct;
+        t->pos.step = s + 1;
         seen += b;
-        dpt_progress_update(&progress, cfg->tag, epoch + 1, cfg->epochs, s + 1, steps, loss / seen,
-                            (double)correct / seen, seen);
+        t->batch_loss[t->batches_done] = (float)(tot.loss / b);
+        t->batch_acc[t->batches_done++] = (float)tot.correct / (float)b;
+        dpt_progress_update(&progress, cfg->tag, epoch + 1, cfg->epochs, s + 1, steps,
+                            t->pos.loss / seen, (double)t->pos.correct / seen, seen);
+        const int stop = stop_requested(t);
+        if (stop || (cfg->ckpt_every > 0 && (s + 1) % cfg->ckpt_every == 0 && s + 1 < steps)) {
+            t->pos.seconds = dpt_now() - progress.epoch_start;
+            if (save_checkpoint(t, 0, err)) return -1;
+        }
+        if (stop) {
+            dpt_progress_clear(&progress);
+            return 1;
+        }
     }
     rec->seconds = dpt_now() - progress.epoch_start;
     rec->reduce_wait_seconds = t->reducer.wait_seconds;
     t->reducer.wait_seconds = 0;
     rec->samples_per_s = N / rec->seconds;
-    rec->train_loss = loss / N;
-    rec->train_acc = (double)correct / N;
+    rec->train_loss = t->pos.loss / N;
+    rec->train_acc = (double)t->pos.correct / N;
     dpt_progress_clear(&progress);
     /* Rank 0 evaluates and decides the next learning rate; the others wait for its word. */
+    int best = 0;
     if (t->rank == 0) {
         evaluate(t, &t->data.val, &rec->val_loss, &rec->val_acc);
         evaluate(t, &t->data.test, &rec->test_loss, &rec->test_acc);
-        dpt_sched_next(&cfg->sched, cfg->lr, epoch, cfg->epochs, rec->val_loss, sched);
+        dpt_sched_next(&cfg->sched, cfg->lr, epoch, cfg->epochs, rec->val_loss, &t->sched);
         dpt_report_epoch(stdout, cfg->tag, rec, cfg->epochs);
+        best = rec->val_acc > t->best_val_acc;
+        if (best) t->best_val_acc = rec->val_acc;
     }
-    MPI_Bcast(&sched->lr, 1, MPI_DOUBLE, 0, t->comm);
+    MPI_Bcast(&t->sched.lr, 1, MPI_DOUBLE, 0, t->comm);
+    t->epochs_done = epoch + 1;
+    t->pos = (dpt_position){.epoch = epoch + 1};
+    return save_checkpoint(t, best, err);
+}
+
+/* --resume PATH, or --resume auto: this run's checkpoint if there is one. Rank 0 reads it and
+   hands every rank the state it needs. */
+static int resume(trainer *t, dpt_err *err) {
+    const dpt_train_config *cfg = t->cfg;
+    const int automatic = strcmp(cfg->resume, "auto") == 0;
+    if (automatic && !t->ckpt_path[0]) return dpt_fail(err, "--resume auto needs --out");
+    const char *path = automatic ? t->ckpt_path : cfg->resume;
+    int exists = access(path, F_OK) == 0, report;
+    MPI_Bcast(&exists, 1, MPI_INT, 0, t->comm);
+    if (automatic && !exists) {
+        if (t->rank == 0) printf("%sno checkpoint at %s: starting afresh\n", cfg->tag, path);
+        return 0;
+    }
+    dpt_ckpt_view v = view_of(t);
+    int rc = t->rank == 0 ? dpt_ckpt_resume(path, &v, err) : 0;
+    if (dpt_dist_any_failed(t->comm, rc != 0, &report)) {
+        if (!report) err->msg[0] = 0;
+        return -1;
+    }
+    MPI_Bcast(t->params, (int)t->model.nparams, MPI_FLOAT, 0, t->comm);
+    for (int i = 0; i < 2; i++)
+        if (t->optim.state[i])
+            MPI_Bcast(t->optim.state[i], (int)t->model.nparams, MPI_FLOAT, 0, t->comm);
+    MPI_Bcast(&t->optim.step, 1, MPI_LONG, 0, t->comm);
+    MPI_Bcast(&t->sched, sizeof t->sched, MPI_BYTE, 0, t->comm);
+    MPI_Bcast(&t->pos, sizeof t->pos, MPI_BYTE, 0, t->comm);
+    MPI_Bcast(&t->epochs_done, 1, MPI_INT, 0, t->comm);
+    for (int e = 0; e < t->epochs_done; e++)
+        if (t->history[e].val_acc > t->best_val_acc) t->best_val_acc = t->history[e].val_acc;
+    if (t->rank == 0)
+        printf("%sresuming from %s at epoch %d, step %d\n", cfg->tag, path, t->pos.epoch + 1,
+               t->pos.step);
     return 0;
 }
 
@@ -316,15 +434,16 @@ int dpt_train(const dpt_train_config *cfg, MPI_Comm comm, dpt_err *err) {
     if (rc == 0 && t.rank == 0)
         printf("%smodel %s: %zu parameters | %u train, %u val, %u test samples | batch %d in "
                "micro-batches of %d over %d rank%s x %d thread%s\n",
-               cfg->tag, t.model.spec, t.model.nparams, t.data.train.n, t.data.val.n, t.data.test.n,
-               cfg->batch, t.ws[0].capacity, t.size, t.size > 1 ? "s" : "", t.threads,
-               t.threads > 1 ? "s" : "");
-    dpt_sched_state sched;
-    dpt_sched_start(&cfg->sched, cfg->lr, &sched);
-    int done = 0;
-    for (; rc == 0 && done < cfg->epochs; done++)
-        rc = train_epoch(&t, done, &sched, &t.history[done], err);
-    if (rc == 0 && t.rank == 0) rc = report_run(&t, done, err);
+               cfg->tag, t.model.spec, t.model.nparams, t.data.train.n, t.data.val.n,
+               t.data.test.n, cfg->batch, t.ws[0].capacity, t.size, t.size > 1 ? "s" : "",
+               t.threads, t.threads > 1 ? "s" : "");
+    if (rc == 0 && cfg->resume) rc = resume(&t, err);
+    while (rc == 0 && t.pos.epoch < cfg->epochs) rc = train_epoch(&t, err);
+    if (rc == 0 && t.rank == 0) rc = report_run(&t, t.epochs_done, err);
+    if (rc == 1 && t.rank == 0)
+        fprintf(stderr, "%sstopped by signal %d at epoch %d, step %d%s%s\n", cfg->tag,
+                dpt_stop_signal(), t.pos.epoch + 1, t.pos.step,
+                t.ckpt_path[0] ? " after writing " : " (no checkpoint: no --out)", t.ckpt_path);
     trainer_free(&t);
     return rc;
 }

@@ -28,6 +28,8 @@ typedef struct dpt_train_config {
     const char *out; /* results go to OUT/seed-<seed>/, or nowhere when NULL */
     int json;        /* print the run as one JSON object on one line of standard output */
     const char *tag; /* prefix of every line this run prints, e.g. "seed 3: ", or "" */
+    int ckpt_every;     /* also checkpoint every this many steps (0: at epoch ends only) */
+    const char *resume; /* a checkpoint path, "auto" (OUT/seed-<s>/checkpoint.h5 if any), or NULL */
     const char *command_line;
 } dpt_train_config;
 
@@ -44,8 +46,9 @@ typedef struct dpt_epoch_record {
 } dpt_epoch_record;
 
 /* Trains as configured; collective over comm. Rank 0 prints the progress, one line per epoch and
-   (with cfg->json) the JSON summary, and writes the results. On failure err names the problem
-   on the one rank that reports it and is empty on the others. */
+   (with cfg->json) the JSON summary, and writes the results and checkpoints. Returns 0 when
+   done, 1 when stopped by a signal (signals.h) after a checkpoint, -1 on failure, with err
+   naming the problem on the one rank that reports it and empty on the others. */
 int dpt_train(const dpt_train_config *cfg, MPI_Comm comm, dpt_err *err);
 
 #endif

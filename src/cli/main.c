@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "args.h"
+#include "dptrain/signals.h"
 
 static const char usage[] =
     "usage: dptrain COMMAND [options]\n"
@@ -33,6 +34,7 @@ int main(int argc, char **argv) {
         MPI_Finalize();
         return 1;
     }
+    dpt_signals_install();
     /* Every rank learns of any rank's failure (dpt_dist_any_failed), so all return together. */
     int rc = dpt_cmd_train(argc - 1, argv + 1);
     MPI_Finalize();

@@ -8,6 +8,7 @@
 
 #include "args.h"
 #include "dptrain/dist.h"
+#include "dptrain/signals.h"
 #include "dptrain/train.h"
 
 static const char usage[] =
@@ -51,10 +52,18 @@ static const char usage[] =
     "                      backward. The result is the same bits either way  [256]\n"
     "  --threads T         threads per rank (micro-batches shared out among them)\n"
     "                      [the node's cores (or this rank's bound cores) divided by its ranks]\n"
-    "  --out DIR           write DIR/seed-<S>/result.json                   [nothing written]\n"
+    "  --out DIR           write DIR/seed-<S>/: checkpoint.h5 (every epoch), best.h5 (best\n"
+    "                      validation accuracy) and result.json           [nothing written]\n"
+    "  --ckpt-every N      also checkpoint every N steps                    [0: epoch ends]\n"
+    "  --resume PATH|auto  continue from a checkpoint (auto: DIR/seed-<S>/checkpoint.h5 if it\n"
+    "                      exists, else start afresh); --epochs is the run's total. The other\n"
+    "                      settings must match the checkpoint's\n"
     "  --json              print each run as one JSON object on one line: the last line of\n"
     "                      standard output for a single run\n"
     "  -h, --help          this help\n"
+    "\n"
+    "SIGTERM, SIGUSR1 or Ctrl-C: finish the current step on every rank, write the checkpoint and\n"
+    "exit with status 75 (resume with --resume auto); a second Ctrl-C stops at once.\n"
     "\n"
     "Each epoch prints train loss/accuracy (means over the epoch's batches), validation and test\n"
     "loss/accuracy, the learning rate, the training wall time and samples/s. On a terminal a\n"
@@ -83,6 +92,8 @@ enum {
     OPT_RANKS_PER_SEED,
     OPT_REDUCE,
     OPT_BUCKET_KB,
+    OPT_CKPT_EVERY,
+    OPT_RESUME,
     OPT_THREADS,
     OPT_OUT,
     OPT_JSON
@@ -111,6 +122,8 @@ static const struct option options[] = {
     {"ranks-per-seed", required_argument, 0, OPT_RANKS_PER_SEED},
     {"reduce", required_argument, 0, OPT_REDUCE},
     {"bucket-kb", required_argument, 0, OPT_BUCKET_KB},
+    {"ckpt-every", required_argument, 0, OPT_CKPT_EVERY},
+    {"resume", required_argument, 0, OPT_RESUME},
     {"threads", required_argument, 0, OPT_THREADS},
     {"out", required_argument, 0, OPT_OUT},
     {"json", no_argument, 0, OPT_JSON},
@@ -216,6 +229,8 @@ static int parse_option(int c, const char *v, request *r, dpt_err *err) {
         return 0;
     case OPT_BUCKET_KB:
         return dpt_arg_int("--bucket-kb", v, 0, &cfg->bucket_kb, err);
+    case OPT_CKPT_EVERY: return dpt_arg_int("--ckpt-every", v, 0, &cfg->ckpt_every, err);
+    case OPT_RESUME: cfg->resume = v; return 0;
     case OPT_THREADS:
         return dpt_arg_int("--threads", v, 1, &cfg->threads, err);
     case OPT_OUT:
@@ -278,8 +293,8 @@ int dpt_cmd_train(int argc, char **argv) {
     r.cfg.command_line = command_line;
     int rank;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    int rc = parse_command_line(argc, argv, rank, &r);
-    if (rc) return rc == 1 ? 0 : 2;
+    int parsed = parse_command_line(argc, argv, rank, &r);
+    if (parsed) return parsed == 1 ? 0 : 2;
     if (r.cfg.optim.eps == 0) r.cfg.optim.eps = dpt_optim_default_eps(r.cfg.opt);
 
     dpt_layout layout;
@@ -299,23 +314,29 @@ int dpt_cmd_train(int argc, char **argv) {
                layout.ranks, layout.ranks > 1 ? "s" : "", layout.nodes, layout.nodes > 1 ? "s" : "",
                r.cfg.threads, r.cfg.threads > 1 ? "s" : "",
                r.nseeds ? "; seeds in groups of --ranks-per-seed ranks" : "");
-    int failed = 0;
+    /* 0 done, 1 stopped by a signal after a checkpoint, 2 failed */
+    int status = 0;
     if (!r.nseeds) {
-        failed = dpt_train(&r.cfg, MPI_COMM_WORLD, &err) != 0;
-        if (failed && err.msg[0]) fprintf(stderr, "dptrain train: %s\n", err.msg);
+        int rc = dpt_train(&r.cfg, MPI_COMM_WORLD, &err);
+        status = rc < 0 ? 2 : rc;
+        if (rc < 0 && err.msg[0]) fprintf(stderr, "dptrain train: %s\n", err.msg);
     } else {
         char tag[64];
         r.cfg.tag = tag;
-        for (int i = group_index; i < r.nseeds; i += groups) {
+        for (int i = group_index; i < r.nseeds && status != 1; i += groups) {
             r.cfg.seed = r.seeds[i];
             snprintf(tag, sizeof tag, "seed %llu: ", (unsigned long long)r.seeds[i]);
-            if (dpt_train(&r.cfg, group, &err) == 0) continue;
-            failed = 1;
-            if (err.msg[0]) fprintf(stderr, "dptrain train: %s\n", err.msg);
+            int rc = dpt_train(&r.cfg, group, &err);
+            if (rc < 0) {
+                status = 2;
+                if (err.msg[0]) fprintf(stderr, "dptrain train: %s\n", err.msg);
+            } else if (rc == 1) {
+                status = 1;
+            }
         }
         MPI_Comm_free(&group);
     }
-    int any;
-    MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-    return any ? 1 : 0;
+    int worst;
+    MPI_Allreduce(&status, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    return worst == 2 ? 1 : worst == 1 ? DPT_EXIT_STOPPED : 0;
 }

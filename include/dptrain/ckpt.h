@@ -1,0 +1,81 @@
+/* HDF5 checkpoints: everything a run is and has measured, written atomically by rank 0, read
+   back for an exact resume, for `dptrain eval`/`predict`, and by scripts/dptrain_h5.py.
+
+   Layout (format 1; `h5dump -H` shows the attributes that document each item):
+     /meta      attributes: format_version, program_version, command_line, seed, world_size,
+                data_sha256, mean, std
+     /config    one attribute per setting that decides the result (compared on resume)
+     /model     attribute spec; /model/<layer>/<param> float32 datasets in PyTorch's shapes
+     /optim     attributes kind, step; datasets momentum_buffer | exp_avg, exp_avg_sq | sum
+     /sched     attributes lr, best, bad_epochs
+     /position  attributes epoch, step (where training continues) and the partial sums of the
+                current epoch
+     /rng       attributes scheme, seed (all randomness is counter-based on the seed)
+     /history   per epoch: epoch, train_loss, train_acc, val_loss, val_acc, test_loss, test_acc,
+                lr, seconds, samples_per_s; /history/batch: loss, acc per step */
+#ifndef DPTRAIN_CKPT_H
+#define DPTRAIN_CKPT_H
+
+#include <stddef.h>
+
+#include "dptrain/error.h"
+#include "dptrain/model.h"
+#include "dptrain/optim.h"
+#include "dptrain/train.h"
+
+#define DPT_CKPT_FORMAT 1
+
+/* Where training stands: the next step to run and what the current epoch has summed so far. */
+typedef struct dpt_position {
+    int epoch;      /* 0-based epoch in progress (== epochs done when step is 0) */
+    int step;       /* next step of that epoch */
+    double loss;    /* summed training loss of the epoch's finished steps */
+    long correct;   /* and correct predictions */
+    double seconds; /* training time spent in the epoch so far */
+} dpt_position;
+
+/* The run as a checkpoint sees it: pointers into the trainer's own state. */
+typedef struct dpt_ckpt_view {
+    const dpt_train_config *cfg;
+    const dpt_model *model;
+    const char *data_digest;
+    int world_size;
+    float mean, std;
+    float *params;
+    dpt_optim *optim;
+    dpt_sched_state *sched;
+    dpt_position *pos;
+    dpt_epoch_record *history; /* cfg->epochs records */
+    int *epochs_done;
+    float *batch_loss, *batch_acc; /* capacity batch_capacity */
+    long *batches_done;
+    long batch_capacity;
+} dpt_ckpt_view;
+
+/* Writes to a temporary file beside path, syncs it and renames it over path: a complete
+   checkpoint exists at every instant. On failure the temporary file is removed and path is left
+   as it was. */
+int dpt_ckpt_save(const char *path, const dpt_ckpt_view *v, dpt_err *err);
+
+/* Restores v's state from path after checking that the checkpoint belongs to this run: format,
+   model, data and every setting in /config (except epochs, which may grow). */
+int dpt_ckpt_resume(const char *path, dpt_ckpt_view *v, dpt_err *err);
+
+/* For eval and predict: the model and weights of a checkpoint, and its standardization. */
+int dpt_ckpt_load_model(const char *path, dpt_model *m, float **params, float *mean, float *std,
+                        dpt_err *err);
+
+/* Writes loss, accuracy, the confusion matrix and the misclassified samples of one split to a
+   results file (never into the checkpoint). */
+typedef struct dpt_eval_result {
+    const char *split;
+    double loss, acc;
+    long confusion[10][10]; /* [label][predicted] */
+    long nmisclassified;
+    int *mis_index, *mis_label, *mis_predicted;
+} dpt_eval_result;
+
+int dpt_ckpt_save_eval(const char *path, const char *checkpoint, const dpt_eval_result *r,
+                       dpt_err *err);
+
+#endif

@@ -1,0 +1,14 @@
+/* SIGTERM and SIGUSR1 (how SLURM warns of a time limit or preemption) and a first SIGINT ask
+   training to stop at the next step boundary after a checkpoint; a second SIGINT stops at once. */
+#ifndef DPTRAIN_SIGNALS_H
+#define DPTRAIN_SIGNALS_H
+
+/* Exit status of a run that stopped on such a signal after writing its checkpoint (EX_TEMPFAIL:
+   try again later, with --resume auto). */
+#define DPT_EXIT_STOPPED 75
+
+void dpt_signals_install(void);
+/* The signal asked for, or 0. */
+int dpt_stop_signal(void);
+
+#endif

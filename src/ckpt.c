@@ -1,0 +1,521 @@
+#define _GNU_SOURCE
+#include "dptrain/ckpt.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <hdf5.h>
+#include <hdf5_hl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* One setting of /config: a number or a text. The same table writes the checkpoint and checks a
+   resumed run against it. */
+typedef struct setting {
+    const char *name;
+    const char *text; /* NULL for numbers */
+    double number;
+} setting;
+
+enum { NSETTINGS = 17 };
+
+static void settings_of(const dpt_ckpt_view *v, setting s[NSETTINGS]) {
+    const dpt_train_config *c = v->cfg;
+    const setting all[NSETTINGS] = {
+        {"model", v->model->spec, 0},
+        {"val", NULL, c->data.val},
+        {"split_seed", NULL, (double)c->data.split_seed},
+        {"normalize", c->data.compute_norm ? "computed" : "mnist", 0},
+        {"batch", NULL, c->batch},
+        {"micro_batch", NULL, c->micro_batch},
+        {"opt", dpt_optim_kind_name(c->opt), 0},
+        {"lr", NULL, c->lr},
+        {"momentum", NULL, c->optim.momentum},
+        {"nesterov", NULL, c->optim.nesterov},
+        {"wd", NULL, c->optim.weight_decay},
+        {"beta1", NULL, c->optim.beta1},
+        {"beta2", NULL, c->optim.beta2},
+        {"eps", NULL, c->optim.eps},
+        {"sched", c->sched.text, 0},
+        {"seed", NULL, (double)c->seed},
+        {"reduce", c->reduce == DPT_REDUCE_EXACT ? "exact" : "float", 0},
+    };
+    memcpy(s, all, sizeof all);
+}
+
+/* Names of the optimizer's state buffers, as PyTorch calls them. */
+static const char *const optim_state_names[3][2] = {
+    {"momentum_buffer", NULL}, {"exp_avg", "exp_avg_sq"}, {"sum", NULL}};
+
+static const struct {
+    const char *name, *units, *meaning;
+} history_fields[] = {
+    {"epoch", "1", "epoch number, from 1"},
+    {"train_loss", "nats", "mean cross-entropy over the epoch's training samples"},
+    {"train_acc", "1", "fraction of the epoch's training samples classified right"},
+    {"val_loss", "nats", "mean cross-entropy on the validation split after the epoch"},
+    {"val_acc", "1", "validation accuracy after the epoch"},
+    {"test_loss", "nats", "mean cross-entropy on the test set after the epoch"},
+    {"test_acc", "1", "test accuracy after the epoch"},
+    {"lr", "1", "learning rate of the epoch"},
+    {"seconds", "s", "wall time of the epoch's training steps (evaluation excluded)"},
+    {"samples_per_s", "1/s", "training samples per second"},
+};
+enum { NHISTORY = sizeof history_fields / sizeof history_fields[0] };
+
+static double history_value(const dpt_epoch_record *r, int field) {
+    const double v[NHISTORY] = {r->epoch,    r->train_loss, r->train_acc,    r->val_loss,
+                                r->val_acc,  r->test_loss,  r->test_acc,     r->lr,
+                                r->seconds,  r->samples_per_s};
+    return v[field];
+}
+
+static void set_history_value(dpt_epoch_record *r, int field, double x) {
+    double *fields[NHISTORY] = {NULL,          &r->train_loss, &r->train_acc, &r->val_loss,
+                                &r->val_acc,   &r->test_loss,  &r->test_acc,  &r->lr,
+                                &r->seconds,   &r->samples_per_s};
+    if (field == 0) r->epoch = (int)x;
+    else *fields[field] = x;
+}
+
+/* ---- writing ---- */
+
+static int group(hid_t f, const char *path) {
+    hid_t g = H5Gcreate2(f, path, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0) return -1;
+    H5Gclose(g);
+    return 0;
+}
+
+static int text_attr(hid_t f, const char *obj, const char *name, const char *value) {
+    return H5LTset_attribute_string(f, obj, name, value ? value : "") < 0 ? -1 : 0;
+}
+
+static int number_attr(hid_t f, const char *obj, const char *name, double value) {
+    return H5LTset_attribute_double(f, obj, name, &value, 1) < 0 ? -1 : 0;
+}
+
+static int long_attr(hid_t f, const char *obj, const char *name, long value) {
+    return H5LTset_attribute_long(f, obj, name, &value, 1) < 0 ? -1 : 0;
+}
+
+static int floats(hid_t f, const char *path, int rank, const hsize_t *dims, const float *data,
+                  const char *meaning) {
+    if (H5LTmake_dataset_float(f, path, rank, dims, data) < 0) return -1;
+    return meaning ? text_attr(f, path, "meaning", meaning) : 0;
+}
+
+static int write_model(hid_t f, const dpt_ckpt_view *v) {
+    const dpt_model *m = v->model;
+    if (group(f, "/model") || text_attr(f, "/model", "spec", m->spec) ||
+        long_attr(f, "/model", "input_channels", m->input.c) ||
+        long_attr(f, "/model", "input_height", m->input.h) ||
+        long_attr(f, "/model", "input_width", m->input.w) ||
+        long_attr(f, "/model", "parameters", (long)m->nparams))
+        return -1;
+    for (int i = 0; i < m->nlayers; i++) {
+        if (m->layers[i].ntensors == 0) continue;
+        char path[96];
+        snprintf(path, sizeof path, "/model/%s", m->layers[i].name);
+        if (group(f, path)) return -1;
+    }
+    for (int t = 0; t < m->nparams_tensors; t++) {
+        const dpt_param *p = &m->params[t];
+        hsize_t dims[4];
+        for (int d = 0; d < p->ndims; d++) dims[d] = (hsize_t)p->dims[d];
+        char path[96];
+        snprintf(path, sizeof path, "/model/%s", p->name);
+        if (floats(f, path, p->ndims, dims, v->params + p->offset, NULL)) return -1;
+    }
+    return 0;
+}
+
+static int write_state(hid_t f, const dpt_ckpt_view *v) {
+    const dpt_optim *o = v->optim;
+    const hsize_t n = v->model->nparams;
+    if (group(f, "/optim") || text_attr(f, "/optim", "kind", dpt_optim_kind_name(o->cfg.kind)) ||
+        long_attr(f, "/optim", "step", o->step))
+        return -1;
+    for (int i = 0; i < 2; i++) {
+        const char *name = optim_state_names[o->cfg.kind][i];
+        char path[64];
+        snprintf(path, sizeof path, "/optim/%s", name ? name : "");
+        if (name && o->state[i] &&
+            floats(f, path, 1, &n, o->state[i], "optimizer state, flat in parameter order"))
+            return -1;
+    }
+    const dpt_position *p = v->pos;
+    return group(f, "/sched") || number_attr(f, "/sched", "lr", v->sched->lr) ||
+                   number_attr(f, "/sched", "best", v->sched->best) ||
+                   long_attr(f, "/sched", "bad_epochs", v->sched->bad_epochs) ||
+                   group(f, "/position") || long_attr(f, "/position", "epoch", p->epoch) ||
+                   long_attr(f, "/position", "step", p->step) ||
+                   number_attr(f, "/position", "loss", p->loss) ||
+                   long_attr(f, "/position", "correct", p->correct) ||
+                   number_attr(f, "/position", "seconds", p->seconds) ||
+                   text_attr(f, "/position", "meaning",
+                             "training continues at step `step` (0-based) of epoch `epoch` "
+                             "(0-based); loss, correct and seconds are that epoch's sums so far") ||
+                   group(f, "/rng") ||
+                   text_attr(f, "/rng", "scheme",
+                             "counter-based SplitMix64 keyed by (seed, purpose, index): the "
+                             "split, initialization and each epoch's order need no state") ||
+                   long_attr(f, "/rng", "seed", (long)v->cfg->seed)
+               ? -1
+               : 0;
+}
+
+static int write_history(hid_t f, const dpt_ckpt_view *v) {
+    const int n = *v->epochs_done;
+    double *column = malloc(sizeof(double) * (size_t)(n ? n : 1));
+    int rc = column && group(f, "/history") == 0 ? 0 : -1;
+    for (int k = 0; rc == 0 && k < NHISTORY; k++) {
+        char path[64];
+        snprintf(path, sizeof path, "/history/%s", history_fields[k].name);
+        for (int e = 0; e < n; e++) column[e] = history_value(&v->history[e], k);
+        hsize_t dims = (hsize_t)n;
+        if (H5LTmake_dataset_double(f, path, 1, &dims, column) < 0 ||
+            text_attr(f, path, "units", history_fields[k].units) ||
+            text_attr(f, path, "meaning", history_fields[k].meaning))
+            rc = -1;
+    }
+    free(column);
+    const hsize_t batches = (hsize_t)*v->batches_done;
+    if (rc || group(f, "/history/batch") ||
+        floats(f, "/history/batch/loss", 1, &batches, v->batch_loss,
+               "mean training loss of each step's batch, in order") ||
+        floats(f, "/history/batch/acc", 1, &batches, v->batch_acc,
+               "training accuracy of each step's batch, in order"))
+        return -1;
+    return 0;
+}
+
+static int write_meta(hid_t f, const dpt_ckpt_view *v) {
+    setting s[NSETTINGS];
+    settings_of(v, s);
+    if (group(f, "/meta") || long_attr(f, "/meta", "format_version", DPT_CKPT_FORMAT) ||
+        text_attr(f, "/meta", "program_version", DPTRAIN_VERSION) ||
+        text_attr(f, "/meta", "command_line", v->cfg->command_line) ||
+        long_attr(f, "/meta", "seed", (long)v->cfg->seed) ||
+        long_attr(f, "/meta", "world_size", v->world_size) ||
+        text_attr(f, "/meta", "data_sha256", v->data_digest) ||
+        number_attr(f, "/meta", "mean", v->mean) || number_attr(f, "/meta", "std", v->std) ||
+        group(f, "/config") || long_attr(f, "/config", "epochs", v->cfg->epochs))
+        return -1;
+    for (int i = 0; i < NSETTINGS; i++)
+        if (s[i].text ? text_attr(f, "/config", s[i].name, s[i].text)
+                      : number_attr(f, "/config", s[i].name, s[i].number))
+            return -1;
+    return 0;
+}
+
+/* Test-only fault injection: DPTRAIN_FAULT=ckpt-kill kills the process in the middle of
+   writing a checkpoint, as a power cut or the OOM killer would. */
+static void maybe_die_midway(void) {
+    const char *fault = getenv("DPTRAIN_FAULT");
+    if (fault && strcmp(fault, "ckpt-kill") == 0) raise(SIGKILL);
+}
+
+static int sync_path(const char *path, int flags) {
+    int fd = open(path, flags);
+    if (fd < 0) return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+/* Writes a file through `fill` into path.tmp-PID, then syncs and renames it over path. */
+static int write_atomically(const char *path, int (*fill)(hid_t, const void *), const void *ctx,
+                            dpt_err *err) {
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
+    errno = 0;
+    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = f < 0 ? -1 : fill(f, ctx);
+    int saved = errno;
+    if (f >= 0 && (H5Fclose(f) < 0) && rc == 0) rc = -1, saved = errno;
+    if (rc == 0 && sync_path(tmp, O_RDONLY) != 0) rc = -1, saved = errno;
+    if (rc == 0 && rename(tmp, path) != 0) rc = -1, saved = errno;
+    if (rc != 0) {
+        unlink(tmp);
+        return dpt_fail(err, "%s: cannot write (%s); the previous file is left as it was", path,
+                        saved ? strerror(saved) : "HDF5 error");
+    }
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s", path);
+    sync_path(dirname(dir), O_RDONLY | O_DIRECTORY); /* make the rename itself durable */
+    return 0;
+}
+
+static int fill_checkpoint(hid_t f, const void *ctx) {
+    const dpt_ckpt_view *v = ctx;
+    if (write_meta(f, v) || write_model(f, v)) return -1;
+    maybe_die_midway();
+    return write_state(f, v) || write_history(f, v) ? -1 : 0;
+}
+
+int dpt_ckpt_save(const char *path, const dpt_ckpt_view *v, dpt_err *err) {
+    return write_atomically(path, fill_checkpoint, v, err);
+}
+
+/* ---- reading ---- */
+
+static hid_t open_checkpoint(const char *path, dpt_err *err) {
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    if (access(path, R_OK) != 0) return dpt_fail(err, "%s: %s", path, strerror(errno));
+    if (H5Fis_hdf5(path) <= 0)
+        return dpt_fail(err, "%s: not an HDF5 file, or truncated or corrupted", path);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) return dpt_fail(err, "%s: cannot open as HDF5 (truncated or corrupted?)", path);
+    long version = 0;
+    if (H5Lexists(f, "/meta", H5P_DEFAULT) <= 0 ||
+        H5LTget_attribute_long(f, "/meta", "format_version", &version) < 0) {
+        H5Fclose(f);
+        return dpt_fail(err, "%s: not a dptrain checkpoint (no /meta format_version)", path);
+    }
+    if (version > DPT_CKPT_FORMAT) {
+        H5Fclose(f);
+        return dpt_fail(err, "%s: checkpoint format %ld is newer than this dptrain reads (%d)",
+                        path, version, DPT_CKPT_FORMAT);
+    }
+    return f;
+}
+
+/* A text attribute into buf; -1 when missing or too long. */
+static int read_text(hid_t f, const char *obj, const char *name, char *buf, size_t size) {
+    hsize_t dims;
+    H5T_class_t cls;
+    size_t len;
+    if (H5LTget_attribute_info(f, obj, name, &dims, &cls, &len) < 0 || cls != H5T_STRING ||
+        len >= size)
+        return -1;
+    return H5LTget_attribute_string(f, obj, name, buf) < 0 ? -1 : 0;
+}
+
+static int read_number(hid_t f, const char *obj, const char *name, double *v) {
+    return H5LTget_attribute_double(f, obj, name, v) < 0 ? -1 : 0;
+}
+
+static int read_long(hid_t f, const char *obj, const char *name, long *v) {
+    return H5LTget_attribute_long(f, obj, name, v) < 0 ? -1 : 0;
+}
+
+/* Reads a float dataset of exactly `count` values (and, when dims is given, that shape). */
+static int read_floats(hid_t f, const char *file, const char *path, int ndims, const int *dims,
+                       size_t count, float *out, dpt_err *err) {
+    int rank;
+    hsize_t have[8];
+    H5T_class_t cls;
+    size_t size;
+    if (H5Lexists(f, path, H5P_DEFAULT) <= 0 || H5LTget_dataset_ndims(f, path, &rank) < 0 ||
+        rank > 8 || H5LTget_dataset_info(f, path, have, &cls, &size) < 0)
+        return dpt_fail(err, "%s: missing dataset %s", file, path);
+    size_t n = 1;
+    for (int d = 0; d < rank; d++) n *= (size_t)have[d];
+    int same = n == count && cls == H5T_FLOAT && (!dims || rank == ndims);
+    for (int d = 0; dims && same && d < ndims; d++) same = have[d] == (hsize_t)dims[d];
+    if (!same) {
+        char want[64] = "", got[64] = "";
+        for (int d = 0; d < rank; d++)
+            snprintf(got + strlen(got), sizeof got - strlen(got), "%s%llu", d ? "x" : "",
+                     (unsigned long long)have[d]);
+        if (dims)
+            for (int d = 0; d < ndims; d++)
+                snprintf(want + strlen(want), sizeof want - strlen(want), "%s%d", d ? "x" : "",
+                         dims[d]);
+        else
+            snprintf(want, sizeof want, "%zu", count);
+        return dpt_fail(err, "%s: %s has shape %s, expected %s", file, path, got, want);
+    }
+    if (n && H5LTread_dataset_float(f, path, out) < 0)
+        return dpt_fail(err, "%s: cannot read %s (corrupted?)", file, path);
+    return 0;
+}
+
+static int read_params(hid_t f, const char *file, const dpt_model *m, float *params,
+                       dpt_err *err) {
+    for (int t = 0; t < m->nparams_tensors; t++) {
+        const dpt_param *p = &m->params[t];
+        char path[96];
+        snprintf(path, sizeof path, "/model/%s", p->name);
+        if (read_floats(f, file, path, p->ndims, p->dims, p->count, params + p->offset, err))
+            return -1;
+    }
+    return 0;
+}
+
+/* The first setting of this run that the checkpoint does not share, in err. */
+static int check_settings(hid_t f, const char *path, const dpt_ckpt_view *v, dpt_err *err) {
+    char text[DPT_SPEC_MAX];
+    if (read_text(f, "/meta", "data_sha256", text, sizeof text) ||
+        strcmp(text, v->data_digest) != 0)
+        return dpt_fail(err, "%s: the training data differs from this run's (data_sha256)", path);
+    setting s[NSETTINGS];
+    settings_of(v, s);
+    for (int i = 0; i < NSETTINGS; i++) {
+        double number;
+        if (s[i].text) {
+            if (read_text(f, "/config", s[i].name, text, sizeof text))
+                return dpt_fail(err, "%s: /config lacks %s", path, s[i].name);
+            if (strcmp(text, s[i].text) != 0)
+                return dpt_fail(err, "%s: %s differs (checkpoint '%s', this run '%s')", path,
+                                s[i].name, text, s[i].text);
+        } else {
+            if (read_number(f, "/config", s[i].name, &number))
+                return dpt_fail(err, "%s: /config lacks %s", path, s[i].name);
+            if (number != s[i].number)
+                return dpt_fail(err, "%s: %s differs (checkpoint %.10g, this run %.10g)", path,
+                                s[i].name, number, s[i].number);
+        }
+    }
+    return 0;
+}
+
+static int read_history(hid_t f, const char *path, dpt_ckpt_view *v, dpt_err *err) {
+    long epochs = 0;
+    hsize_t dims[1];
+    if (H5LTget_dataset_info(f, "/history/epoch", dims, NULL, NULL) < 0)
+        return dpt_fail(err, "%s: missing /history", path);
+    epochs = (long)dims[0];
+    if (epochs > v->cfg->epochs)
+        return dpt_fail(err, "%s: the checkpoint has %ld epochs done, more than --epochs %d", path,
+                        epochs, v->cfg->epochs);
+    double *column = malloc(sizeof(double) * (size_t)(epochs ? epochs : 1));
+    if (!column) return dpt_fail(err, "out of memory reading %s", path);
+    for (int k = 0; k < NHISTORY; k++) {
+        char name[64];
+        snprintf(name, sizeof name, "/history/%s", history_fields[k].name);
+        hsize_t have[1];
+        if (H5LTget_dataset_info(f, name, have, NULL, NULL) < 0 || have[0] != (hsize_t)epochs ||
+            (epochs && H5LTread_dataset_double(f, name, column) < 0)) {
+            free(column);
+            return dpt_fail(err, "%s: %s is missing or has the wrong length", path, name);
+        }
+        for (long e = 0; e < epochs; e++) set_history_value(&v->history[e], k, column[e]);
+    }
+    free(column);
+    *v->epochs_done = (int)epochs;
+    if (H5LTget_dataset_info(f, "/history/batch/loss", dims, NULL, NULL) < 0)
+        return dpt_fail(err, "%s: missing /history/batch", path);
+    if ((long)dims[0] > v->batch_capacity)
+        return dpt_fail(err, "%s: more batches in its history than this run holds", path);
+    *v->batches_done = (long)dims[0];
+    if (read_floats(f, path, "/history/batch/loss", 0, NULL, dims[0], v->batch_loss, err) ||
+        read_floats(f, path, "/history/batch/acc", 0, NULL, dims[0], v->batch_acc, err))
+        return -1;
+    return 0;
+}
+
+static int resume_from(hid_t f, const char *path, dpt_ckpt_view *v, dpt_err *err) {
+    if (check_settings(f, path, v, err) || read_params(f, path, v->model, v->params, err))
+        return -1;
+    dpt_optim *o = v->optim;
+    long step, epoch, pos_step, bad, correct;
+    if (read_long(f, "/optim", "step", &step) || read_number(f, "/sched", "lr", &v->sched->lr) ||
+        read_number(f, "/sched", "best", &v->sched->best) ||
+        read_long(f, "/sched", "bad_epochs", &bad) ||
+        read_long(f, "/position", "epoch", &epoch) ||
+        read_long(f, "/position", "step", &pos_step) ||
+        read_number(f, "/position", "loss", &v->pos->loss) ||
+        read_long(f, "/position", "correct", &correct) ||
+        read_number(f, "/position", "seconds", &v->pos->seconds))
+        return dpt_fail(err, "%s: missing optimizer, schedule or position attributes", path);
+    o->step = step;
+    v->sched->bad_epochs = (int)bad;
+    v->pos->epoch = (int)epoch;
+    v->pos->step = (int)pos_step;
+    v->pos->correct = correct;
+    for (int i = 0; i < 2; i++) {
+        const char *name = optim_state_names[o->cfg.kind][i];
+        char state[64];
+        snprintf(state, sizeof state, "/optim/%s", name ? name : "");
+        if (name && o->state[i] &&
+            read_floats(f, path, state, 0, NULL, v->model->nparams, o->state[i], err))
+            return -1;
+    }
+    return read_history(f, path, v, err);
+}
+
+int dpt_ckpt_resume(const char *path, dpt_ckpt_view *v, dpt_err *err) {
+    hid_t f = open_checkpoint(path, err);
+    if (f < 0) return -1;
+    int rc = resume_from(f, path, v, err);
+    H5Fclose(f);
+    return rc;
+}
+
+int dpt_ckpt_load_model(const char *path, dpt_model *m, float **params, float *mean, float *std,
+                        dpt_err *err) {
+    *params = NULL;
+    hid_t f = open_checkpoint(path, err);
+    if (f < 0) return -1;
+    char spec[DPT_SPEC_MAX];
+    long c, h, w;
+    double mu, sigma;
+    int rc = 0;
+    if (read_text(f, "/model", "spec", spec, sizeof spec) ||
+        read_long(f, "/model", "input_channels", &c) || read_long(f, "/model", "input_height", &h) ||
+        read_long(f, "/model", "input_width", &w) || read_number(f, "/meta", "mean", &mu) ||
+        read_number(f, "/meta", "std", &sigma)) {
+        rc = dpt_fail(err, "%s: missing /model spec or input shape, or /meta mean/std", path);
+    } else {
+        dpt_err why;
+        if (dpt_model_build(spec, (dpt_shape){(int)c, (int)h, (int)w}, 10, m, &why)) {
+            rc = dpt_fail(err, "%s: %s", path, why.msg);
+        } else if (!(*params = malloc(sizeof(float) * (m->nparams ? m->nparams : 1)))) {
+            rc = dpt_fail(err, "out of memory for the parameters of %s", path);
+        } else {
+            rc = read_params(f, path, m, *params, err);
+        }
+        if (rc && m->layers) dpt_model_free(m);
+    }
+    if (rc) {
+        free(*params);
+        *params = NULL;
+    }
+    *mean = (float)mu;
+    *std = (float)sigma;
+    H5Fclose(f);
+    return rc;
+}
+
+typedef struct eval_file {
+    const char *checkpoint;
+    const dpt_eval_result *r;
+} eval_file;
+
+static int fill_eval(hid_t f, const void *ctx) {
+    const eval_file *e = ctx;
+    const dpt_eval_result *r = e->r;
+    long confusion[100];
+    for (int i = 0; i < 100; i++) confusion[i] = r->confusion[i / 10][i % 10];
+    const hsize_t cm[2] = {10, 10}, n = (hsize_t)r->nmisclassified;
+    return group(f, "/eval") || text_attr(f, "/eval", "checkpoint", e->checkpoint) ||
+                   text_attr(f, "/eval", "split", r->split) ||
+                   number_attr(f, "/eval", "loss", r->loss) ||
+                   number_attr(f, "/eval", "accuracy", r->acc) ||
+                   H5LTmake_dataset_long(f, "/eval/confusion", 2, cm, confusion) < 0 ||
+                   text_attr(f, "/eval/confusion", "meaning",
+                             "samples of label [row] predicted as [column]") ||
+                   group(f, "/eval/misclassified") ||
+                   H5LTmake_dataset_int(f, "/eval/misclassified/index", 1, &n, r->mis_index) <
+                       0 ||
+                   text_attr(f, "/eval/misclassified/index", "meaning",
+                             "position of the sample in its IDX file") ||
+                   H5LTmake_dataset_int(f, "/eval/misclassified/label", 1, &n, r->mis_label) <
+                       0 ||
+                   H5LTmake_dataset_int(f, "/eval/misclassified/predicted", 1, &n,
+                                        r->mis_predicted) < 0
+               ? -1
+               : 0;
+}
+
+int dpt_ckpt_save_eval(const char *path, const char *checkpoint, const dpt_eval_result *r,
+                       dpt_err *err) {
+    const eval_file e = {checkpoint, r};
+    return write_atomically(path, fill_eval, &e, err);
+}
