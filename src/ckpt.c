@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <hdf5.h>
+#include "dptrain/data.h"
 #include <hdf5_hl.h>
 #include <libgen.h>
 #include <signal.h>
@@ -67,18 +68,20 @@ static const struct {
 enum { NHISTORY = sizeof history_fields / sizeof history_fields[0] };
 
 static double history_value(const dpt_epoch_record *r, int field) {
-    const double v[NHISTORY] = {r->epoch,    r->train_loss, r->train_acc,    r->val_loss,
-                                r->val_acc,  r->test_loss,  r->test_acc,     r->lr,
-                                r->seconds,  r->samples_per_s};
+    const double v[NHISTORY] = {r->epoch,   r->train_loss,   r->train_acc, r->val_loss,
+                                r->val_acc, r->test_loss,    r->test_acc,  r->lr,
+                                r->seconds, r->samples_per_s};
     return v[field];
 }
 
 static void set_history_value(dpt_epoch_record *r, int field, double x) {
-    double *fields[NHISTORY] = {NULL,          &r->train_loss, &r->train_acc, &r->val_loss,
-                                &r->val_acc,   &r->test_loss,  &r->test_acc,  &r->lr,
-                                &r->seconds,   &r->samples_per_s};
-    if (field == 0) r->epoch = (int)x;
-    else *fields[field] = x;
+    double *fields[NHISTORY] = {NULL,        &r->train_loss,   &r->train_acc, &r->val_loss,
+                                &r->val_acc, &r->test_loss,    &r->test_acc,  &r->lr,
+                                &r->seconds, &r->samples_per_s};
+    if (field == 0)
+        r->epoch = (int)x;
+    else
+        *fields[field] = x;
 }
 
 /* ---- writing ---- */
@@ -267,10 +270,9 @@ int dpt_ckpt_save(const char *path, const dpt_ckpt_view *v, dpt_err *err) {
 static hid_t open_checkpoint(const char *path, dpt_err *err) {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     if (access(path, R_OK) != 0) return dpt_fail(err, "%s: %s", path, strerror(errno));
-    if (H5Fis_hdf5(path) <= 0)
-        return dpt_fail(err, "%s: not an HDF5 file, or truncated or corrupted", path);
+    if (H5Fis_hdf5(path) <= 0) return dpt_fail(err, "%s: not an HDF5 file", path);
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0) return dpt_fail(err, "%s: cannot open as HDF5 (truncated or corrupted?)", path);
+    if (f < 0) return dpt_fail(err, "%s: HDF5 file truncated or corrupted", path);
     long version = 0;
     if (H5Lexists(f, "/meta", H5P_DEFAULT) <= 0 ||
         H5LTget_attribute_long(f, "/meta", "format_version", &version) < 0) {
@@ -285,15 +287,29 @@ static hid_t open_checkpoint(const char *path, dpt_err *err) {
     return f;
 }
 
-/* A text attribute into buf; -1 when missing or too long. */
+/* A text attribute (fixed or variable length, as h5py writes) into buf; -1 when missing, not
+   text or too long. */
 static int read_text(hid_t f, const char *obj, const char *name, char *buf, size_t size) {
-    hsize_t dims;
-    H5T_class_t cls;
-    size_t len;
-    if (H5LTget_attribute_info(f, obj, name, &dims, &cls, &len) < 0 || cls != H5T_STRING ||
-        len >= size)
-        return -1;
-    return H5LTget_attribute_string(f, obj, name, buf) < 0 ? -1 : 0;
+    hid_t a = H5Aopen_by_name(f, obj, name, H5P_DEFAULT, H5P_DEFAULT);
+    if (a < 0) return -1;
+    hid_t type = H5Aget_type(a), mem = H5Tcopy(H5T_C_S1);
+    int rc = -1;
+    H5Tset_cset(mem, H5Tget_cset(type)); /* h5py writes UTF-8, which HDF5 will not convert */
+    if (H5Tget_class(type) == H5T_STRING && H5Tis_variable_str(type) > 0) {
+        char *text = NULL;
+        H5Tset_size(mem, H5T_VARIABLE);
+        if (H5Aread(a, mem, &text) >= 0 && text) {
+            if (strlen(text) < size) rc = 0, strcpy(buf, text);
+            H5free_memory(text);
+        }
+    } else if (H5Tget_class(type) == H5T_STRING && H5Tget_size(type) < size) {
+        H5Tset_size(mem, H5Tget_size(type) + 1);
+        if (H5Aread(a, mem, buf) >= 0) rc = 0;
+    }
+    H5Tclose(mem);
+    H5Tclose(type);
+    H5Aclose(a);
+    return rc;
 }
 
 static int read_number(hid_t f, const char *obj, const char *name, double *v) {
@@ -336,8 +352,7 @@ static int read_floats(hid_t f, const char *file, const char *path, int ndims, c
     return 0;
 }
 
-static int read_params(hid_t f, const char *file, const dpt_model *m, float *params,
-                       dpt_err *err) {
+static int read_params(hid_t f, const char *file, const dpt_model *m, float *params, dpt_err *err) {
     for (int t = 0; t < m->nparams_tensors; t++) {
         const dpt_param *p = &m->params[t];
         char path[96];
@@ -417,8 +432,7 @@ static int resume_from(hid_t f, const char *path, dpt_ckpt_view *v, dpt_err *err
     long step, epoch, pos_step, bad, correct;
     if (read_long(f, "/optim", "step", &step) || read_number(f, "/sched", "lr", &v->sched->lr) ||
         read_number(f, "/sched", "best", &v->sched->best) ||
-        read_long(f, "/sched", "bad_epochs", &bad) ||
-        read_long(f, "/position", "epoch", &epoch) ||
+        read_long(f, "/sched", "bad_epochs", &bad) || read_long(f, "/position", "epoch", &epoch) ||
         read_long(f, "/position", "step", &pos_step) ||
         read_number(f, "/position", "loss", &v->pos->loss) ||
         read_long(f, "/position", "correct", &correct) ||
@@ -448,39 +462,46 @@ int dpt_ckpt_resume(const char *path, dpt_ckpt_view *v, dpt_err *err) {
     return rc;
 }
 
-int dpt_ckpt_load_model(const char *path, dpt_model *m, float **params, float *mean, float *std,
-                        dpt_err *err) {
-    *params = NULL;
+int dpt_ckpt_load_trained(const char *path, dpt_trained *t, dpt_err *err) {
+    memset(t, 0, sizeof *t);
     hid_t f = open_checkpoint(path, err);
     if (f < 0) return -1;
     char spec[DPT_SPEC_MAX];
     long c, h, w;
-    double mu, sigma;
+    double mean, std, val, split_seed;
+    dpt_err why;
     int rc = 0;
     if (read_text(f, "/model", "spec", spec, sizeof spec) ||
-        read_long(f, "/model", "input_channels", &c) || read_long(f, "/model", "input_height", &h) ||
-        read_long(f, "/model", "input_width", &w) || read_number(f, "/meta", "mean", &mu) ||
-        read_number(f, "/meta", "std", &sigma)) {
-        rc = dpt_fail(err, "%s: missing /model spec or input shape, or /meta mean/std", path);
-    } else {
-        dpt_err why;
-        if (dpt_model_build(spec, (dpt_shape){(int)c, (int)h, (int)w}, 10, m, &why)) {
-            rc = dpt_fail(err, "%s: %s", path, why.msg);
-        } else if (!(*params = malloc(sizeof(float) * (m->nparams ? m->nparams : 1)))) {
-            rc = dpt_fail(err, "out of memory for the parameters of %s", path);
-        } else {
-            rc = read_params(f, path, m, *params, err);
-        }
-        if (rc && m->layers) dpt_model_free(m);
-    }
-    if (rc) {
-        free(*params);
-        *params = NULL;
-    }
-    *mean = (float)mu;
-    *std = (float)sigma;
+        read_long(f, "/model", "input_channels", &c) ||
+        read_long(f, "/model", "input_height", &h) || read_long(f, "/model", "input_width", &w) ||
+        read_number(f, "/meta", "mean", &mean) || read_number(f, "/meta", "std", &std) ||
+        read_number(f, "/config", "val", &val) ||
+        read_number(f, "/config", "split_seed", &split_seed))
+        rc = dpt_fail(err, "%s: missing /model spec or input shape, /meta mean/std or /config",
+                      path);
+    else if (dpt_model_build(spec, (dpt_shape){(int)c, (int)h, (int)w}, DPT_CLASSES, &t->model,
+                             &why))
+        rc = dpt_fail(err, "%s: %s", path, why.msg);
+    else if (!(t->params = malloc(sizeof(float) * (t->model.nparams ? t->model.nparams : 1))))
+        rc = dpt_fail(err, "out of memory for the parameters of %s", path);
+    else
+        rc = read_params(f, path, &t->model, t->params, err);
     H5Fclose(f);
-    return rc;
+    if (rc) {
+        dpt_trained_free(t);
+        return -1;
+    }
+    t->mean = (float)mean;
+    t->std = (float)std;
+    t->val = (uint32_t)val;
+    t->split_seed = (uint64_t)split_seed;
+    return 0;
+}
+
+void dpt_trained_free(dpt_trained *t) {
+    free(t->params);
+    if (t->model.layers) dpt_model_free(&t->model);
+    memset(t, 0, sizeof *t);
 }
 
 typedef struct eval_file {
@@ -502,12 +523,10 @@ static int fill_eval(hid_t f, const void *ctx) {
                    text_attr(f, "/eval/confusion", "meaning",
                              "samples of label [row] predicted as [column]") ||
                    group(f, "/eval/misclassified") ||
-                   H5LTmake_dataset_int(f, "/eval/misclassified/index", 1, &n, r->mis_index) <
-                       0 ||
+                   H5LTmake_dataset_int(f, "/eval/misclassified/index", 1, &n, r->mis_index) < 0 ||
                    text_attr(f, "/eval/misclassified/index", "meaning",
                              "position of the sample in its IDX file") ||
-                   H5LTmake_dataset_int(f, "/eval/misclassified/label", 1, &n, r->mis_label) <
-                       0 ||
+                   H5LTmake_dataset_int(f, "/eval/misclassified/label", 1, &n, r->mis_label) < 0 ||
                    H5LTmake_dataset_int(f, "/eval/misclassified/predicted", 1, &n,
                                         r->mis_predicted) < 0
                ? -1

@@ -23,4 +23,6 @@ void dpt_signals_install(void) {
     signal(SIGXFSZ, SIG_IGN);
 }
 
-int dpt_stop_signal(void) { return requested; }
+int dpt_stop_signal(void) {
+    return requested;
+}

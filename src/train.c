@@ -11,6 +11,7 @@
 
 #include "dptrain/ckpt.h"
 #include "dptrain/digest.h"
+#include "dptrain/evaluate.h"
 #include "dptrain/dist.h"
 #include "dptrain/reducer.h"
 #include "dptrain/fsutil.h"
@@ -195,14 +196,11 @@ static void evaluate(trainer *t, const dpt_split *split, double *loss, double *a
     const int chunks = (int)((split->n + (uint32_t)m - 1) / (uint32_t)m);
 #pragma omp parallel for schedule(dynamic, 1)
     for (int c = 0; c < chunks; c++) {
-        dpt_workspace *ws = &t->ws[omp_get_thread_num()];
         const uint32_t first = (uint32_t)c * (uint32_t)m;
         const int n = split->n - first < (uint32_t)m ? (int)(split->n - first) : m;
-        dpt_data_gather(&t->data, split, NULL, first, (size_t)n, ws->act[0], ws->labels);
-        dpt_model_forward(&t->model, t->params, ws, n);
         t->chunk_correct[c] = 0;
-        t->chunk_loss[c] = dpt_softmax_xent(dpt_model_logits(&t->model, ws), ws->labels, n,
-                                            DPT_CLASSES, NULL, &t->chunk_correct[c]);
+        t->chunk_loss[c] = dpt_eval_chunk(&t->model, t->params, &t->data, split, first, n,
+                                          &t->ws[omp_get_thread_num()], &t->chunk_correct[c], NULL);
     }
     double sum = 0;
     long correct = 0;
@@ -434,9 +432,9 @@ int dpt_train(const dpt_train_config *cfg, MPI_Comm comm, dpt_err *err) {
     if (rc == 0 && t.rank == 0)
         printf("%smodel %s: %zu parameters | %u train, %u val, %u test samples | batch %d in "
                "micro-batches of %d over %d rank%s x %d thread%s\n",
-               cfg->tag, t.model.spec, t.model.nparams, t.data.train.n, t.data.val.n,
-               t.data.test.n, cfg->batch, t.ws[0].capacity, t.size, t.size > 1 ? "s" : "",
-               t.threads, t.threads > 1 ? "s" : "");
+               cfg->tag, t.model.spec, t.model.nparams, t.data.train.n, t.data.val.n, t.data.test.n,
+               cfg->batch, t.ws[0].capacity, t.size, t.size > 1 ? "s" : "", t.threads,
+               t.threads > 1 ? "s" : "");
     if (rc == 0 && cfg->resume) rc = resume(&t, err);
     while (rc == 0 && t.pos.epoch < cfg->epochs) rc = train_epoch(&t, err);
     if (rc == 0 && t.rank == 0) rc = report_run(&t, t.epochs_done, err);

@@ -17,6 +17,7 @@
 #define DPTRAIN_CKPT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "dptrain/error.h"
 #include "dptrain/model.h"
@@ -61,9 +62,17 @@ int dpt_ckpt_save(const char *path, const dpt_ckpt_view *v, dpt_err *err);
    model, data and every setting in /config (except epochs, which may grow). */
 int dpt_ckpt_resume(const char *path, dpt_ckpt_view *v, dpt_err *err);
 
-/* For eval and predict: the model and weights of a checkpoint, and its standardization. */
-int dpt_ckpt_load_model(const char *path, dpt_model *m, float **params, float *mean, float *std,
-                        dpt_err *err);
+/* For eval and predict: a checkpoint's model and weights, and how its data was prepared. */
+typedef struct dpt_trained {
+    dpt_model model;
+    float *params;
+    float mean, std; /* standardization */
+    uint32_t val;    /* validation samples of the split */
+    uint64_t split_seed;
+} dpt_trained;
+
+int dpt_ckpt_load_trained(const char *path, dpt_trained *t, dpt_err *err);
+void dpt_trained_free(dpt_trained *t);
 
 /* Writes loss, accuracy, the confusion matrix and the misclassified samples of one split to a
    results file (never into the checkpoint). */

@@ -24,10 +24,10 @@ typedef struct dpt_train_config {
     dpt_reduce_mode reduce;
     int bucket_kb; /* overlap: reduce buckets of about this many KiB; 0: after backward */
     uint64_t seed;
-    int threads;     /* per rank, at least 1 (see dpt_dist_layout for the default) */
-    const char *out; /* results go to OUT/seed-<seed>/, or nowhere when NULL */
-    int json;        /* print the run as one JSON object on one line of standard output */
-    const char *tag; /* prefix of every line this run prints, e.g. "seed 3: ", or "" */
+    int threads;        /* per rank, at least 1 (see dpt_dist_layout for the default) */
+    const char *out;    /* results go to OUT/seed-<seed>/, or nowhere when NULL */
+    int json;           /* print the run as one JSON object on one line of standard output */
+    const char *tag;    /* prefix of every line this run prints, e.g. "seed 3: ", or "" */
     int ckpt_every;     /* also checkpoint every this many steps (0: at epoch ends only) */
     const char *resume; /* a checkpoint path, "auto" (OUT/seed-<s>/checkpoint.h5 if any), or NULL */
     const char *command_line;

@@ -13,5 +13,7 @@ int dpt_arg_double(const char *opt, const char *text, double min, double max, do
 
 int dpt_cmd_train(int argc, char **argv);
 int dpt_cmd_info(int argc, char **argv);
+int dpt_cmd_eval(int argc, char **argv);
+int dpt_cmd_predict(int argc, char **argv);
 
 #endif

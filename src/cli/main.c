@@ -14,7 +14,9 @@ static const char usage[] =
     "\n"
     "Commands:\n"
     "  train   train a model (dptrain train --help)\n"
-    "  info    print a model's layers and parameter counts (dptrain info --help)\n";
+    "  info    print a model's layers and parameter counts (dptrain info --help)\n"
+    "  eval    a checkpoint's loss, accuracy and confusion matrix (dptrain eval --help)\n"
+    "  predict classify PNG images with a checkpoint (dptrain predict --help)\n";
 
 int main(int argc, char **argv) {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -22,10 +24,14 @@ int main(int argc, char **argv) {
         return argc < 2 ? 2 : 0;
     }
     if (strcmp(argv[1], "info") == 0) return dpt_cmd_info(argc - 1, argv + 1);
+    if (strcmp(argv[1], "eval") == 0) return dpt_cmd_eval(argc - 1, argv + 1);
+    if (strcmp(argv[1], "predict") == 0) return dpt_cmd_predict(argc - 1, argv + 1);
     if (strcmp(argv[1], "train") != 0) {
         fprintf(stderr, "dptrain: unknown command '%s'; see dptrain --help\n", argv[1]);
         return 2;
     }
+    /* Before MPI_Init, so that processes it starts inherit SIGXFSZ ignored too. */
+    dpt_signals_install();
     /* Threads compute; only the main thread calls MPI (reducer.h). */
     int provided;
     MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
@@ -34,7 +40,6 @@ int main(int argc, char **argv) {
         MPI_Finalize();
         return 1;
     }
-    dpt_signals_install();
     /* Every rank learns of any rank's failure (dpt_dist_any_failed), so all return together. */
     int rc = dpt_cmd_train(argc - 1, argv + 1);
     MPI_Finalize();

@@ -229,8 +229,11 @@ static int parse_option(int c, const char *v, request *r, dpt_err *err) {
         return 0;
     case OPT_BUCKET_KB:
         return dpt_arg_int("--bucket-kb", v, 0, &cfg->bucket_kb, err);
-    case OPT_CKPT_EVERY: return dpt_arg_int("--ckpt-every", v, 0, &cfg->ckpt_every, err);
-    case OPT_RESUME: cfg->resume = v; return 0;
+    case OPT_CKPT_EVERY:
+        return dpt_arg_int("--ckpt-every", v, 0, &cfg->ckpt_every, err);
+    case OPT_RESUME:
+        cfg->resume = v;
+        return 0;
     case OPT_THREADS:
         return dpt_arg_int("--threads", v, 1, &cfg->threads, err);
     case OPT_OUT:

@@ -4,6 +4,7 @@ DPTRAIN=${DPTRAIN:?set by ctest}
 DATA=${DPTRAIN_DATA:?set by ctest}
 [[ -f $DATA/train-images-idx3-ubyte || -f $DATA/train-images-idx3-ubyte.gz ]] ||
   { echo "FAIL: no MNIST in $DATA; run scripts/setup.sh" >&2; exit 1; }
+SCRIPTS=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../scripts" && pwd)
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 

@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""Reads dptrain's HDF5 run files (checkpoint.h5, best.h5) for the plot and table scripts.
+
+    import dptrain_h5
+    run = dptrain_h5.load_run("runs/x/seed-1/checkpoint.h5")
+    run.history["val_acc"], run.batch["loss"], run.config["lr"], run.meta["seed"]
+
+Run as a script it prints a checkpoint's history:  scripts/dptrain_h5.py CHECKPOINT
+Debian's python3-h5py belongs to /usr/bin/python3; under another interpreter without h5py this
+module re-runs the calling script with /usr/bin/python3, or says which module is missing.
+"""
+import os
+import sys
+
+
+def require(*modules):
+    """Imports the modules, or re-executes the running script under /usr/bin/python3 when this
+    interpreter lacks them, or exits with one line naming the missing module."""
+    missing = None
+    for name in modules:
+        try:
+            __import__(name)
+        except ImportError:
+            missing = name
+            break
+    if missing is None:
+        return
+    system = "/usr/bin/python3"
+    if os.path.realpath(sys.executable) != os.path.realpath(system) and os.path.exists(system) \
+            and not os.environ.get("DPTRAIN_REEXEC"):
+        os.environ["DPTRAIN_REEXEC"] = "1"
+        os.execv(system, [system] + sys.argv)
+    sys.exit(f"{os.path.basename(sys.argv[0])}: missing Python module {missing} "
+             f"(Debian: python3-{missing})")
+
+
+require("h5py", "numpy")
+import h5py  # noqa: E402
+import numpy as np  # noqa: E402
+
+HISTORY = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc",
+           "lr", "seconds", "samples_per_s"]
+
+
+class Run:
+    """One run's checkpoint: meta and config attributes, per-epoch and per-batch history."""
+
+    def __init__(self, path, meta, config, history, batch):
+        self.path, self.meta, self.config, self.history, self.batch = \
+            path, meta, config, history, batch
+
+    @property
+    def epochs(self):
+        return len(self.history["epoch"])
+
+    def __repr__(self):
+        return f"Run({self.path!r}, seed {self.meta.get('seed')}, {self.epochs} epochs)"
+
+
+def _attrs(group):
+    out = {}
+    for key, value in group.attrs.items():
+        if isinstance(value, bytes):
+            value = value.decode()
+        elif isinstance(value, np.ndarray) and value.size == 1:
+            value = value.item()
+        out[key] = value
+    return out
+
+
+def load_run(path):
+    """The run stored in a dptrain checkpoint; ValueError naming the file if it is not one."""
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:
+        raise ValueError(f"{path}: not a readable HDF5 file ({e})") from None
+    with f:
+        if "meta" not in f or "history" not in f:
+            raise ValueError(f"{path}: not a dptrain checkpoint (no /meta or /history)")
+        history = {k: np.asarray(f["history"][k]) for k in HISTORY}
+        batch = {k: np.asarray(f["history/batch"][k]) for k in ("loss", "acc")}
+        return Run(path, _attrs(f["meta"]), _attrs(f["config"]), history, batch)
+
+
+def main(argv):
+    if len(argv) != 2 or argv[1] in ("-h", "--help"):
+        print(__doc__.split("\n\n")[0] + "\n\nusage: dptrain_h5.py CHECKPOINT")
+        return 0 if len(argv) == 2 else 2
+    try:
+        run = load_run(argv[1])
+    except ValueError as e:
+        print(f"dptrain_h5.py: {e}", file=sys.stderr)
+        return 1
+    print(f"{run.path}: seed {run.meta['seed']}, model {run.config['model']}, "
+          f"{run.epochs} epochs, {len(run.batch['loss'])} batches")
+    print(" ".join(f"{k:>12}" for k in HISTORY))
+    for e in range(run.epochs):
+        print(" ".join(f"{run.history[k][e]:>12.6g}" for k in HISTORY))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Checkpoints: exact resume (also on another rank count), a stop by SIGTERM in mid-epoch, eval,
+# predict, h5dump and the Python reader.
+source "$(dirname "$0")/lib.sh"
+COMMON=(--data "$DATA" --model cnn2710 --batch 100 --val 50000 --threads 1 --json)
+train() { local np=$1; shift; "${MPIRUN[@]}" -np "$np" "$DPTRAIN" train "${COMMON[@]}" "$@"; }
+
+train 1 --epochs 4 --out "$WORK/straight" >"$WORK/straight.json"
+want=$(sha "$WORK/straight.json")
+
+# 2 epochs, then 2 more from the checkpoint.
+train 1 --epochs 2 --out "$WORK/split" >/dev/null
+train 1 --epochs 4 --out "$WORK/split" --resume auto >"$WORK/split.json"
+[[ $(sha "$WORK/split.json") == "$want" ]] || fail "2 + 2 epochs differ from 4 straight"
+python3 - "$WORK/straight.json" "$WORK/split.json" <<'PY' || fail "histories differ"
+import json, sys
+a, b = (json.loads(open(p).read().splitlines()[-1])["history"] for p in sys.argv[1:])
+keys = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc", "lr"]
+sys.exit(0 if [[e[k] for k in keys] for e in a] == [[e[k] for k in keys] for e in b] else 1)
+PY
+echo "ok: 4 epochs straight = 2 + 2 resumed: $want"
+
+# A 2-rank run resumed on 3 ranks.
+train 2 --epochs 2 --out "$WORK/ranks" >/dev/null
+train 3 --epochs 4 --out "$WORK/ranks" --resume auto >"$WORK/ranks.json"
+[[ $(sha "$WORK/ranks.json") == "$want" ]] || fail "2 ranks resumed on 3 differ"
+echo "ok: 2 ranks, resumed on 3 ranks, same weights"
+
+# SIGTERM in the middle of an epoch: the step finishes, the checkpoint is written, status 75.
+"$DPTRAIN" train "${COMMON[@]}" --epochs 4 --out "$WORK/term" >"$WORK/term.log" 2>"$WORK/term.err" &
+pid=$!
+for _ in $(seq 600); do grep -q "^epoch 1/4" "$WORK/term.log" && break; sleep 0.05; done
+sleep 0.2
+kill -TERM "$pid"
+rc=0
+wait "$pid" || rc=$?
+[[ $rc == 75 ]] || fail "stopped run exited $rc, expected 75: $(cat "$WORK/term.err")"
+grep -q "stopped by signal 15 at epoch" "$WORK/term.err" || fail "no stop message"
+echo "ok: SIGTERM: $(cat "$WORK/term.err")"
+train 1 --epochs 4 --out "$WORK/term" --resume auto >"$WORK/term.json"
+[[ $(sha "$WORK/term.json") == "$want" ]] || fail "run stopped by SIGTERM and resumed differs"
+echo "ok: resumed after SIGTERM, same weights"
+
+# The checkpoint documents itself and opens in h5py with the history the run printed.
+ckpt=$WORK/straight/seed-1/checkpoint.h5
+h5dump -H "$ckpt" >"$WORK/dump"
+for g in meta config model optim sched position rng history; do
+  grep -q "GROUP \"$g\"" "$WORK/dump" || fail "h5dump shows no /$g"
+done
+grep -q 'ATTRIBUTE "units"' "$WORK/dump" || fail "no units attributes"
+[[ -f $WORK/straight/seed-1/best.h5 ]] || fail "no best.h5"
+python3 "$SCRIPTS/dptrain_h5.py" "$ckpt" >"$WORK/reader" || fail "the Python reader failed"
+python3 - "$WORK/straight.json" "$ckpt" "$SCRIPTS" <<'PY' || fail "reader's history differs from the run's"
+import json, sys
+sys.path.insert(0, sys.argv[3])
+import dptrain_h5
+printed = json.loads(open(sys.argv[1]).read().splitlines()[-1])["history"]
+run = dptrain_h5.load_run(sys.argv[2])
+assert run.epochs == len(printed) == 4
+for e, rec in enumerate(printed):
+    for k in ("train_loss", "val_acc", "test_acc", "lr"):
+        assert abs(run.history[k][e] - rec[k]) < 1e-9, (k, e)
+assert len(run.batch["loss"]) == 4 * 100
+PY
+echo "ok: h5dump groups, Python reader history matches"
+
+# eval: the same test accuracy the run reported, into a separate file.
+before=$(md5sum <"$ckpt")
+"$DPTRAIN" eval "$ckpt" --data "$DATA" >"$WORK/eval" || fail "eval failed"
+acc=$(json_get "$WORK/straight.json" '"%.4f" % d["final"]["test_acc"]')
+grep -q "accuracy $acc" "$WORK/eval" || fail "eval accuracy differs from $acc: $(head -1 "$WORK/eval")"
+[[ -f $WORK/straight/seed-1/eval-test.h5 ]] || fail "no eval-test.h5"
+h5dump -H "$WORK/straight/seed-1/eval-test.h5" | grep -q 'DATASET "confusion"' || fail "no /eval/confusion"
+[[ $(md5sum <"$ckpt") == "$before" ]] || fail "eval changed the checkpoint"
+echo "ok: eval $(head -1 "$WORK/eval")"
+
+# predict: a test image read back from a PNG.
+label=$(python3 "$(dirname "$0")/make_png.py" "$DATA/t10k-images-idx3-ubyte" "$DATA/t10k-labels-idx1-ubyte" 0 "$WORK/digit.png")
+"$DPTRAIN" predict "$ckpt" "$WORK/digit.png" >"$WORK/predict" || fail "predict failed"
+grep -q "class $label " "$WORK/predict" || fail "predicted $(cat "$WORK/predict"), label $label"
+echo "ok: $(cat "$WORK/predict")"
+echo "PASS"
