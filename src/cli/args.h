@@ -14,6 +14,9 @@ int dpt_arg_double(const char *opt, const char *text, double min, double max, do
 int dpt_cmd_train(int argc, char **argv);
 int dpt_cmd_info(int argc, char **argv);
 int dpt_cmd_eval(int argc, char **argv);
+int dpt_cmd_runs(int argc, char **argv);
+/* Whether `dptrain train --NAME` exists, and whether it takes no value. */
+int dpt_train_option_known(const char *name, int *flag);
 int dpt_cmd_predict(int argc, char **argv);
 
 #endif

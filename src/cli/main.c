@@ -16,7 +16,8 @@ static const char usage[] =
     "  train   train a model (dptrain train --help)\n"
     "  info    print a model's layers and parameter counts (dptrain info --help)\n"
     "  eval    a checkpoint's loss, accuracy and confusion matrix (dptrain eval --help)\n"
-    "  predict classify PNG images with a checkpoint (dptrain predict --help)\n";
+    "  predict classify PNG images with a checkpoint (dptrain predict --help)\n"
+    "  runs    list an experiment file's runs and their arguments (dptrain runs --help)\n";
 
 int main(int argc, char **argv) {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -25,6 +26,7 @@ int main(int argc, char **argv) {
     }
     if (strcmp(argv[1], "info") == 0) return dpt_cmd_info(argc - 1, argv + 1);
     if (strcmp(argv[1], "eval") == 0) return dpt_cmd_eval(argc - 1, argv + 1);
+    if (strcmp(argv[1], "runs") == 0) return dpt_cmd_runs(argc - 1, argv + 1);
     if (strcmp(argv[1], "predict") == 0) return dpt_cmd_predict(argc - 1, argv + 1);
     if (strcmp(argv[1], "train") != 0) {
         fprintf(stderr, "dptrain: unknown command '%s'; see dptrain --help\n", argv[1]);

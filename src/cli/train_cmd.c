@@ -131,6 +131,15 @@ static const struct option options[] = {
     {0, 0, 0, 0},
 };
 
+int dpt_train_option_known(const char *name, int *flag) {
+    for (const struct option *o = options; o->name; o++)
+        if (strcmp(o->name, name) == 0 && strcmp(name, "help") != 0) {
+            *flag = o->has_arg == no_argument;
+            return 1;
+        }
+    return 0;
+}
+
 #define MAX_SEEDS 4096
 
 /* What the command line asks for beyond one run's configuration. */

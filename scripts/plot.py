@@ -1,0 +1,280 @@
+#!/usr/bin/env python3
+"""Plots and tables of an experiment from its HDF5 run files alone.
+
+    scripts/plot.py runs/EXPERIMENT [--pdf] [--log-x] [--std]
+
+Reads EXPERIMENT/[<grid point>/]seed-<s>/checkpoint.h5 and writes into EXPERIMENT/:
+  curves-<config>.png  learning curves: train and test cost and accuracy per epoch, mean over
+                       seeds, titled with batch size, learning rate, epochs, training time and
+                       where it ran (seed 003's Figure 1)
+  spread-epoch.png     validation accuracy and training loss per epoch: mean line, min-max band
+                       (and +-1 std with --std) over seeds, configurations overlaid (seed 002's
+                       Figure 1)
+  spread-batch.png     the same per batch: batch accuracy and loss (seed 000's Figure 2)
+  sweep.png            with a one-setting grid: validation and training accuracy per epoch for
+                       each value, and final accuracies against the value (seed 000's Figure 1)
+  table.md             final metrics per configuration: mean +- std, min, max over seeds, and
+                       z-scores of final test accuracy between configurations (seed 002)
+"""
+import argparse
+import glob
+import math
+import os
+import socket
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dptrain_h5  # noqa: E402  (re-runs this script under /usr/bin/python3 if h5py is missing)
+
+dptrain_h5.require("matplotlib")
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
+import numpy as np  # noqa: E402
+
+FIGSIZE = (12, 4.5)  # inches; at DPI this is 1200 x 450 pixels
+DPI = 100
+FINAL = [("test_acc", "test accuracy"), ("val_acc", "validation accuracy"),
+         ("train_acc", "train accuracy"), ("train_loss", "train loss"),
+         ("test_loss", "test loss"), ("seconds", "epoch time (s)")]
+
+
+def load_configs(folder):
+    """{config label: [Run, ...]} from the experiment folder, sorted by label and seed."""
+    paths = sorted(glob.glob(os.path.join(folder, "seed-*", "checkpoint.h5")) +
+                   glob.glob(os.path.join(folder, "*", "seed-*", "checkpoint.h5")))
+    if not paths:
+        raise SystemExit(f"plot.py: no seed-*/checkpoint.h5 under {folder}")
+    configs = {}
+    for path in paths:
+        seed_dir = os.path.dirname(path)
+        parent = os.path.dirname(seed_dir)
+        label = "" if os.path.samefile(parent, folder) else os.path.basename(parent)
+        try:
+            run = dptrain_h5.load_run(path)
+        except ValueError as e:
+            raise SystemExit(f"plot.py: {e}")
+        configs.setdefault(label, []).append(run)
+    for runs in configs.values():
+        runs.sort(key=lambda r: r.meta["seed"])
+    return dict(sorted(configs.items(), key=lambda kv: sort_key(kv[0])))
+
+
+def sort_key(label):
+    """Grid labels sorted by their numeric values where they have them."""
+    out = []
+    for part in label.split(","):
+        value = part.split("=", 1)[-1]
+        try:
+            out.append((0, float(value), ""))
+        except ValueError:
+            out.append((1, 0.0, value))
+    return out
+
+
+def name_of(label, experiment):
+    return label or experiment
+
+
+def stack(runs, key, batch=False):
+    """Rows per seed, truncated to the shortest run."""
+    series = [r.batch[key] if batch else r.history[key] for r in runs]
+    n = min(len(s) for s in series)
+    return np.array([s[:n] for s in series], dtype=float)
+
+
+def band(ax, x, rows, color, label, std):
+    mean = rows.mean(axis=0)
+    ax.plot(x, mean, color=color, label=f"{label} (mean of {len(rows)})")
+    if len(rows) > 1:
+        ax.fill_between(x, rows.min(axis=0), rows.max(axis=0), color=color, alpha=0.2,
+                        linewidth=0)
+        if std:
+            sd = rows.std(axis=0, ddof=1)
+            ax.fill_between(x, mean - sd, mean + sd, color=color, alpha=0.25, linewidth=0)
+
+
+def where_it_ran(run):
+    return f"{run.meta.get('world_size', 1)} rank(s), {socket.gethostname()}"
+
+
+def plot_curves(configs, experiment, out, fmt):
+    files = []
+    for label, runs in configs.items():
+        first = runs[0]
+        epochs = first.history["epoch"][: stack(runs, "epoch").shape[1]]
+        fig, (cost, acc) = plt.subplots(1, 2, figsize=FIGSIZE, dpi=DPI)
+        for split, color in (("train", "tab:blue"), ("test", "tab:green")):
+            band(cost, epochs, stack(runs, f"{split}_loss"), color, split, False)
+            band(acc, epochs, stack(runs, f"{split}_acc"), color, split, False)
+        cost.set(xlabel="epoch", ylabel="cost (cross-entropy, nats)", title="cost")
+        acc.set(xlabel="epoch", ylabel="accuracy (fraction)", title="accuracy")
+        for ax in (cost, acc):
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.grid(alpha=0.3)
+            ax.legend()
+        seconds = float(np.mean([r.history["seconds"].sum() for r in runs]))
+        fig.suptitle(f"{name_of(label, experiment)} | batch size {int(first.config['batch'])} | "
+                     f"learning rate {first.config['lr']:g} ({first.config['sched']}) | "
+                     f"epochs {len(epochs)} | training time {seconds:.1f} s | "
+                     f"{where_it_ran(first)}")
+        fig.tight_layout()
+        name = f"curves-{label or experiment}.{fmt}"
+        fig.savefig(os.path.join(out, name), dpi=DPI)
+        plt.close(fig)
+        files.append(name)
+    return files
+
+
+def plot_spread(configs, experiment, out, fmt, per_batch, log_x, std):
+    fig, (left, right) = plt.subplots(1, 2, figsize=FIGSIZE, dpi=DPI)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, (label, runs) in enumerate(configs.items()):
+        color = colors[i % len(colors)]
+        name = name_of(label, experiment)
+        if per_batch:
+            acc, loss = stack(runs, "acc", True), stack(runs, "loss", True)
+            x = np.arange(1, acc.shape[1] + 1)
+        else:
+            acc, loss = stack(runs, "val_acc"), stack(runs, "train_loss")
+            x = runs[0].history["epoch"][: acc.shape[1]]
+        band(left, x, acc, color, name, std)
+        band(right, x, loss, color, name, std)
+    unit = "batch (optimizer step)" if per_batch else "epoch"
+    left.set(xlabel=unit, ylabel="accuracy (fraction)",
+             title="batch accuracy" if per_batch else "validation accuracy")
+    right.set(xlabel=unit, ylabel="loss (cross-entropy, nats)",
+              title="batch loss" if per_batch else "training loss")
+    for ax in (left, right):
+        if log_x:
+            ax.set_xscale("log")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="small")
+    shade = "min-max band" + (", +-1 std" if std else "")
+    fig.suptitle(f"{experiment}: mean over seeds with {shade}")
+    fig.tight_layout()
+    name = f"spread-{'batch' if per_batch else 'epoch'}.{fmt}"
+    fig.savefig(os.path.join(out, name), dpi=DPI)
+    plt.close(fig)
+    return [name]
+
+
+def swept_setting(configs):
+    """(key, [values]) when every label is one numeric key=value, else None."""
+    keys, values = set(), []
+    for label in configs:
+        if not label or "," in label or "=" not in label:
+            return None
+        key, value = label.split("=", 1)
+        keys.add(key)
+        try:
+            values.append(float(value))
+        except ValueError:
+            return None
+    return (keys.pop(), values) if len(keys) == 1 else None
+
+
+def plot_sweep(configs, experiment, out, fmt):
+    swept = swept_setting(configs)
+    if not swept or len(configs) < 2:
+        return []
+    key, values = swept
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5), dpi=DPI)
+    for (label, runs), value in zip(configs.items(), values):
+        epochs = runs[0].history["epoch"][: stack(runs, "val_acc").shape[1]]
+        axes[0].plot(epochs, stack(runs, "val_acc").mean(axis=0), marker="o", label=f"{key} {value:g}")
+        axes[1].plot(epochs, stack(runs, "train_acc").mean(axis=0), marker="o", label=f"{key} {value:g}")
+    for metric, marker in (("val_acc", "o"), ("train_acc", "s")):
+        finals = [stack(runs, metric)[:, -1] for runs in configs.values()]
+        mean = np.array([f.mean() for f in finals])
+        low = mean - np.array([f.min() for f in finals])
+        high = np.array([f.max() for f in finals]) - mean
+        axes[2].errorbar(values, mean, yerr=[low, high], marker=marker, capsize=4,
+                         label=metric.replace("_acc", " accuracy").replace("val", "validation"))
+    axes[0].set(xlabel="epoch", ylabel="validation accuracy (fraction)", title="validation")
+    axes[1].set(xlabel="epoch", ylabel="training accuracy (fraction)", title="training")
+    axes[2].set(xlabel=key, ylabel="final accuracy (fraction)", title="after the last epoch")
+    if max(values) / max(min(values), 1e-300) > 100:
+        axes[2].set_xscale("log")
+    for ax in axes[:2]:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="small")
+    fig.suptitle(f"{experiment}: sweep over {key} (means over seeds; bars: min-max)")
+    fig.tight_layout()
+    name = f"sweep.{fmt}"
+    fig.savefig(os.path.join(out, name), dpi=DPI)
+    plt.close(fig)
+    return [name]
+
+
+def final_values(runs, key):
+    return np.array([r.history[key][-1] for r in runs], dtype=float)
+
+
+def z_score(a, b):
+    """(mean a - mean b) / sqrt(var a + var b), as seed 002 compares configurations."""
+    if len(a) < 2 or len(b) < 2:
+        return float("nan")
+    spread = math.sqrt(a.var(ddof=1) + b.var(ddof=1))
+    return (a.mean() - b.mean()) / spread if spread > 0 else float("inf")
+
+
+def write_table(configs, experiment, out):
+    lines = [f"# {experiment}", "",
+             "Final epoch, over seeds: mean ± std (min – max).", "",
+             "| configuration | seeds | epochs | " + " | ".join(t for _, t in FINAL) + " |",
+             "|---|---|---|" + "---|" * len(FINAL)]
+    for label, runs in configs.items():
+        cells = []
+        for key, _ in FINAL:
+            v = final_values(runs, key)
+            sd = v.std(ddof=1) if len(v) > 1 else 0.0
+            cells.append(f"{v.mean():.4f} ± {sd:.4f} ({v.min():.4f} – {v.max():.4f})")
+        lines.append(f"| {name_of(label, experiment)} | {len(runs)} | "
+                     f"{min(r.epochs for r in runs)} | " + " | ".join(cells) + " |")
+    if len(configs) > 1:
+        labels = list(configs)
+        lines += ["", "z-score of final test accuracy, row minus column, "
+                  "(mean a − mean b) / √(var a + var b):", "",
+                  "| | " + " | ".join(labels) + " |", "|---|" + "---|" * len(labels)]
+        for a in labels:
+            row = [f"{z_score(final_values(configs[a], 'test_acc'), final_values(configs[b], 'test_acc')):+.2f}"
+                   if a != b else "" for b in labels]
+            lines.append(f"| {a} | " + " | ".join(row) + " |")
+    with open(os.path.join(out, "table.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return ["table.md"]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog=__doc__.split("\n\n", 2)[2])
+    ap.add_argument("experiment", help="the experiment's folder, e.g. runs/quickstart")
+    ap.add_argument("--pdf", action="store_true", help="also write PDF versions")
+    ap.add_argument("--log-x", action="store_true", help="logarithmic x axis on spread plots")
+    ap.add_argument("--std", action="store_true", help="also shade +-1 std on spread plots")
+    a = ap.parse_args()
+    folder = a.experiment.rstrip("/")
+    if not os.path.isdir(folder):
+        raise SystemExit(f"plot.py: {folder}: no such folder")
+    experiment = os.path.basename(os.path.abspath(folder))
+    configs = load_configs(folder)
+    written = []
+    for fmt in ["png"] + (["pdf"] if a.pdf else []):
+        written += plot_curves(configs, experiment, folder, fmt)
+        written += plot_spread(configs, experiment, folder, fmt, False, a.log_x, a.std)
+        written += plot_spread(configs, experiment, folder, fmt, True, a.log_x, a.std)
+        written += plot_sweep(configs, experiment, folder, fmt)
+    written += write_table(configs, experiment, folder)
+    runs = sum(len(r) for r in configs.values())
+    print(f"plot.py: {len(configs)} configuration(s), {runs} run(s) -> " +
+          ", ".join(os.path.join(folder, w) for w in written))
+
+
+if __name__ == "__main__":
+    main()

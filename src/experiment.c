@@ -1,0 +1,181 @@
+#include "dptrain/experiment.h"
+
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The runner sets these itself. */
+static const char *const reserved[] = {"seed", "seeds", "ranks-per-seed", "out", "resume", "json"};
+
+typedef struct parse_state {
+    dpt_experiment *e;
+    int (*known)(const char *, int *);
+    int line;
+    char problem[400];
+} parse_state;
+
+static char *trim(char *s) {
+    while (*s == ' ' || *s == '\t') s++;
+    char *end = s + strlen(s);
+    while (end > s && (end[-1] == ' ' || end[-1] == '\t')) *--end = 0;
+    return s;
+}
+
+static int parse_seed_list(const char *text, dpt_experiment *e) {
+    const char *p = text;
+    e->nseeds = 0;
+    while (*p) {
+        char *end;
+        unsigned long long lo = strtoull(p, &end, 10), hi = lo;
+        if (end == p || *p == '-') return -1;
+        p = end;
+        if (*p == '-') {
+            hi = strtoull(p + 1, &end, 10);
+            if (end == p + 1 || hi < lo) return -1;
+            p = end;
+        }
+        for (unsigned long long s = lo; s <= hi; s++) {
+            if (e->nseeds == DPT_EXP_MAX_SEEDS) return -1;
+            e->seeds[e->nseeds++] = s;
+        }
+        while (*p == ' ') p++;
+        if (*p == ',') p++;
+        else if (*p) return -1;
+        while (*p == ' ') p++;
+    }
+    return e->nseeds ? 0 : -1;
+}
+
+static int check_option(parse_state *st, const char *name, int *flag) {
+    for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
+        if (strcmp(name, reserved[i]) == 0) {
+            snprintf(st->problem, sizeof st->problem, "'%s' is set by the runner, not the file",
+                     name);
+            return -1;
+        }
+    if (!st->known(name, flag)) {
+        snprintf(st->problem, sizeof st->problem,
+                 "'%s' is not a dptrain train option (see dptrain train --help)", name);
+        return -1;
+    }
+    return 0;
+}
+
+static int on_entry(void *user, const char *section, const char *name, const char *value) {
+    parse_state *st = user;
+    dpt_experiment *e = st->e;
+    int flag = 0;
+    if (strcmp(section, "experiment") == 0) {
+        if (strcmp(name, "name") == 0) {
+            if (!*value || strchr(value, '/') || strlen(value) >= sizeof e->name)
+                return snprintf(st->problem, sizeof st->problem,
+                                "name must be a short folder name"), 0;
+            snprintf(e->name, sizeof e->name, "%s", value);
+        } else if (strcmp(name, "description") == 0) {
+            snprintf(e->description, sizeof e->description, "%s", value);
+        } else if (strcmp(name, "seeds") == 0) {
+            if (parse_seed_list(value, e))
+                return snprintf(st->problem, sizeof st->problem,
+                                "seeds = %s: expected e.g. 1-8 or 1,4,9", value), 0;
+        } else if (strcmp(name, "ranks") == 0) {
+            e->ranks = atoi(value);
+            if (e->ranks < 1)
+                return snprintf(st->problem, sizeof st->problem, "ranks must be >= 1"), 0;
+        } else {
+            return snprintf(st->problem, sizeof st->problem,
+                            "unknown key '%s' (name, description, seeds, ranks)", name), 0;
+        }
+    } else if (strcmp(section, "train") == 0) {
+        if (check_option(st, name, &flag)) return 0;
+        if (flag && strcmp(value, "true") && strcmp(value, "false"))
+            return snprintf(st->problem, sizeof st->problem, "%s is a flag: true or false", name),
+                   0;
+        if (e->ntrain == DPT_EXP_MAX_SETTINGS)
+            return snprintf(st->problem, sizeof st->problem, "too many settings"), 0;
+        dpt_setting_text *s = &e->train[e->ntrain++];
+        snprintf(s->key, sizeof s->key, "%s", name);
+        snprintf(s->value, sizeof s->value, "%s", value);
+        s->flag = flag;
+    } else if (strcmp(section, "grid") == 0) {
+        if (check_option(st, name, &flag)) return 0;
+        if (flag || e->ngrid == DPT_EXP_MAX_GRID)
+            return snprintf(st->problem, sizeof st->problem,
+                            flag ? "%s is a flag and cannot be swept" : "too many grid keys (%s)",
+                            name),
+                   0;
+        dpt_grid_key *g = &e->grid[e->ngrid++];
+        snprintf(g->key, sizeof g->key, "%s", name);
+        char copy[DPT_EXP_MAX_VALUES * 64];
+        snprintf(copy, sizeof copy, "%s", value);
+        for (char *save = NULL, *v = strtok_r(copy, ",", &save); v; v = strtok_r(NULL, ",", &save)) {
+            v = trim(v);
+            if (!*v || g->nvalues == DPT_EXP_MAX_VALUES || strlen(v) >= sizeof g->values[0])
+                return snprintf(st->problem, sizeof st->problem, "%s: bad value list", name), 0;
+            snprintf(g->values[g->nvalues++], sizeof g->values[0], "%s", v);
+        }
+        if (!g->nvalues) return snprintf(st->problem, sizeof st->problem, "%s: no values", name), 0;
+    } else {
+        return snprintf(st->problem, sizeof st->problem,
+                        "unknown section [%s] (experiment, train, grid)", section),
+               0;
+    }
+    return 1;
+}
+
+int dpt_experiment_load(const char *path, int (*known)(const char *option, int *flag),
+                        dpt_experiment *e, dpt_err *err) {
+    memset(e, 0, sizeof *e);
+    snprintf(e->path, sizeof e->path, "%s", path);
+    e->ranks = 1;
+    parse_state st = {.e = e, .known = known};
+    int line = ini_parse(path, on_entry, &st);
+    if (line < 0) return dpt_fail(err, "%s: cannot read the experiment file", path);
+    if (line > 0)
+        return dpt_fail(err, "%s:%d: %s", path, line, st.problem[0] ? st.problem : "syntax error");
+    if (!e->name[0]) return dpt_fail(err, "%s: [experiment] needs a name", path);
+    if (!e->nseeds) return dpt_fail(err, "%s: [experiment] needs seeds, e.g. seeds = 1-3", path);
+    for (int g = 0; g < e->ngrid; g++)
+        for (int t = 0; t < e->ntrain; t++)
+            if (strcmp(e->grid[g].key, e->train[t].key) == 0)
+                return dpt_fail(err, "%s: %s is both in [train] and in [grid]", path,
+                                e->grid[g].key);
+    return 0;
+}
+
+int dpt_experiment_points(const dpt_experiment *e) {
+    int n = 1;
+    for (int g = 0; g < e->ngrid; g++) n *= e->grid[g].nvalues;
+    return n;
+}
+
+/* The value index of grid key g at point p (the last key varies fastest). */
+static int value_index(const dpt_experiment *e, int p, int g) {
+    for (int k = e->ngrid - 1; k > g; k--) p /= e->grid[k].nvalues;
+    return p % e->grid[g].nvalues;
+}
+
+void dpt_experiment_label(const dpt_experiment *e, int p, char *buf, size_t size) {
+    size_t len = 0;
+    buf[0] = 0;
+    for (int g = 0; g < e->ngrid && len < size; g++)
+        len += (size_t)snprintf(buf + len, size - len, "%s%s=%s", g ? "," : "", e->grid[g].key,
+                                e->grid[g].values[value_index(e, p, g)]);
+}
+
+int dpt_experiment_args(const dpt_experiment *e, int p, const char **args, int max) {
+    static char names[DPT_EXP_MAX_SETTINGS + DPT_EXP_MAX_GRID][52];
+    int n = 0, k = 0;
+    for (int t = 0; t < e->ntrain && n + 2 <= max; t++, k++) {
+        snprintf(names[k], sizeof names[k], "--%s", e->train[t].key);
+        if (e->train[t].flag && strcmp(e->train[t].value, "false") == 0) continue;
+        args[n++] = names[k];
+        if (!e->train[t].flag) args[n++] = e->train[t].value;
+    }
+    for (int g = 0; g < e->ngrid && n + 2 <= max; g++, k++) {
+        snprintf(names[k], sizeof names[k], "--%s", e->grid[g].key);
+        args[n++] = names[k];
+        args[n++] = e->grid[g].values[value_index(e, p, g)];
+    }
+    return n;
+}
