@@ -40,8 +40,10 @@ static int parse_seed_list(const char *text, dpt_experiment *e) {
             e->seeds[e->nseeds++] = s;
         }
         while (*p == ' ') p++;
-        if (*p == ',') p++;
-        else if (*p) return -1;
+        if (*p == ',')
+            p++;
+        else if (*p)
+            return -1;
         while (*p == ' ') p++;
     }
     return e->nseeds ? 0 : -1;
@@ -70,21 +72,24 @@ static int on_entry(void *user, const char *section, const char *name, const cha
         if (strcmp(name, "name") == 0) {
             if (!*value || strchr(value, '/') || strlen(value) >= sizeof e->name)
                 return snprintf(st->problem, sizeof st->problem,
-                                "name must be a short folder name"), 0;
+                                "name must be a short folder name"),
+                       0;
             snprintf(e->name, sizeof e->name, "%s", value);
         } else if (strcmp(name, "description") == 0) {
             snprintf(e->description, sizeof e->description, "%s", value);
         } else if (strcmp(name, "seeds") == 0) {
             if (parse_seed_list(value, e))
                 return snprintf(st->problem, sizeof st->problem,
-                                "seeds = %s: expected e.g. 1-8 or 1,4,9", value), 0;
+                                "seeds = %s: expected e.g. 1-8 or 1,4,9", value),
+                       0;
         } else if (strcmp(name, "ranks") == 0) {
             e->ranks = atoi(value);
             if (e->ranks < 1)
                 return snprintf(st->problem, sizeof st->problem, "ranks must be >= 1"), 0;
         } else {
             return snprintf(st->problem, sizeof st->problem,
-                            "unknown key '%s' (name, description, seeds, ranks)", name), 0;
+                            "unknown key '%s' (name, description, seeds, ranks)", name),
+                   0;
         }
     } else if (strcmp(section, "train") == 0) {
         if (check_option(st, name, &flag)) return 0;
@@ -108,7 +113,8 @@ static int on_entry(void *user, const char *section, const char *name, const cha
         snprintf(g->key, sizeof g->key, "%s", name);
         char copy[DPT_EXP_MAX_VALUES * 64];
         snprintf(copy, sizeof copy, "%s", value);
-        for (char *save = NULL, *v = strtok_r(copy, ",", &save); v; v = strtok_r(NULL, ",", &save)) {
+        for (char *save = NULL, *v = strtok_r(copy, ",", &save); v;
+             v = strtok_r(NULL, ",", &save)) {
             v = trim(v);
             if (!*v || g->nvalues == DPT_EXP_MAX_VALUES || strlen(v) >= sizeof g->values[0])
                 return snprintf(st->problem, sizeof st->problem, "%s: bad value list", name), 0;

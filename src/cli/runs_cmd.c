@@ -51,14 +51,18 @@ int dpt_cmd_runs(int argc, char **argv) {
             return 0;
         }
         if (c == '?') {
-            fprintf(stderr, "dptrain runs: unknown option or missing value '%s'; see dptrain runs "
-                            "--help\n", argv[optind - 1]);
+            fprintf(stderr,
+                    "dptrain runs: unknown option or missing value '%s'; see dptrain runs "
+                    "--help\n",
+                    argv[optind - 1]);
             return 2;
         }
-        if (c == 'r') root = optarg;
-        else what = c;
-        if ((c == 'R' || c == 'P') && dpt_arg_int(c == 'R' ? "--run" : "--point", optarg, 0,
-                                                  &index, &err)) {
+        if (c == 'r')
+            root = optarg;
+        else
+            what = c;
+        if ((c == 'R' || c == 'P') &&
+            dpt_arg_int(c == 'R' ? "--run" : "--point", optarg, 0, &index, &err)) {
             fprintf(stderr, "dptrain runs: %s\n", err.msg);
             return 2;
         }
@@ -75,9 +79,15 @@ int dpt_cmd_runs(int argc, char **argv) {
     const int points = dpt_experiment_points(&e), runs = points * e.nseeds;
     char seed[32], label[512];
     switch (what) {
-    case 'c': printf("%d\n", runs); return 0;
-    case 'p': printf("%d\n", points); return 0;
-    case 'k': printf("%d\n", e.ranks); return 0;
+    case 'c':
+        printf("%d\n", runs);
+        return 0;
+    case 'p':
+        printf("%d\n", points);
+        return 0;
+    case 'k':
+        printf("%d\n", e.ranks);
+        return 0;
     case 'R':
     case 'P':
         if (index >= (what == 'R' ? runs : points)) {

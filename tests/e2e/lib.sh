@@ -34,3 +34,51 @@ MPIRUN=(mpirun --oversubscribe)
 
 # sha FILE: the param_sha256 of a run's JSON summary.
 sha() { json_get "$1" 'd["param_sha256"]'; }
+
+# An experiment small enough for tests: 2 learning rates x 2 seeds, 1 epoch of 5,000 samples.
+tiny_experiment() {
+  cat >"$1" <<INI
+[experiment]
+name = tiny
+description = a small sweep for the tests
+seeds = 1-2
+ranks = ${2:-1}
+[train]
+data = $DATA
+model = cnn2710
+opt = adam
+batch = 500
+val = 55000
+epochs = 1
+threads = 1
+[grid]
+lr = 0.001, 0.01
+INI
+}
+
+# check_experiment_outputs DIR: every run's checkpoint, PNGs of the documented pixel sizes, and
+# a table whose means are the runs' own final test accuracies.
+check_experiment_outputs() {
+  local dir=$1
+  for lr in 0.001 0.01; do
+    for s in 1 2; do
+      h5dump -H "$dir/lr=$lr/seed-$s/checkpoint.h5" >/dev/null || fail "no checkpoint for lr=$lr seed $s"
+    done
+  done
+  for png in "curves-lr=0.001" "curves-lr=0.01" spread-epoch spread-batch; do
+    [[ $(python3 "$(dirname "${BASH_SOURCE[0]}")/png_size.py" "$dir/$png.png") == 1200x450 ]] || fail "$png.png size"
+  done
+  [[ $(python3 "$(dirname "${BASH_SOURCE[0]}")/png_size.py" "$dir/sweep.png") == 1500x450 ]] || fail "sweep.png size"
+  python3 - "$dir" <<'PY' || fail "table.md does not hold the runs' numbers"
+import json, re, sys
+d = sys.argv[1]
+table = open(f"{d}/table.md").read()
+for lr in ("0.001", "0.01"):
+    accs = [json.load(open(f"{d}/lr={lr}/seed-{s}/result.json"))["final"]["test_acc"] for s in (1, 2)]
+    row = next(l for l in table.splitlines() if l.startswith(f"| lr={lr} |"))
+    mean = float(re.search(r"\| 2 \| 1 \| ([0-9.]+) ±", row).group(1))
+    assert abs(mean - sum(accs) / 2) < 6e-5, (lr, mean, accs)
+    print(f"ok: table lr={lr}: mean test accuracy {mean} of {accs}")
+assert "z-score" in table
+PY
+}

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# slurm/submit against a real one-node SLURM cluster (munged, slurmctld, slurmd started here):
+# a job array and its dependent plot job; the same experiment in one allocation; a run warned
+# of its time limit checkpoints, is requeued and ends with the weights of an uninterrupted run.
+source "$(dirname "$0")/lib.sh"
+REPO=$(cd "$SCRIPTS/.." && pwd)
+cluster=$WORK/cluster
+trap '"$REPO/slurm/cluster.sh" stop "$cluster"; [[ -n ${KEEP:-} ]] || rm -rf "$WORK"' EXIT
+eval "$("$REPO/slurm/cluster.sh" start "$cluster")"
+
+# wait_jobs ID...: until each job has completed (jobcomp records it), or fail after 300 s.
+wait_jobs() {
+  for id in "$@"; do
+    for _ in $(seq 1500); do
+      grep -q "JobId=$id .*JobState=COMPLETED" "$cluster/jobcomp.txt" 2>/dev/null && break
+      if grep -q "JobState=\(FAILED\|CANCELLED\|TIMEOUT\|NODE_FAIL\)" "$cluster/jobcomp.txt" 2>/dev/null; then
+        fail "a job failed: $(grep "JobState=\(FAILED\|CANCELLED\|TIMEOUT\|NODE_FAIL\)" "$cluster/jobcomp.txt" | head -1) $(cat "$WORK"/*/*/slurm-*.out 2>/dev/null | head -5)"
+      fi
+      sleep 0.2
+    done
+    grep -q "JobId=$id .*JobState=COMPLETED" "$cluster/jobcomp.txt" || fail "job $id did not complete in 300 s"
+  done
+}
+job_ids() { sed -n 's/^\(runs\|plot\) job \([0-9]*\).*/\2/p' "$1"; }
+
+# A job array over grid x seeds, then the plot job after it.
+tiny_experiment "$WORK/tiny.ini"
+"$REPO/slurm/submit" "$WORK/tiny.ini" --root "$WORK/array" >"$WORK/submit" || fail "submit failed"
+cat "$WORK/submit"
+ids=($(job_ids "$WORK/submit"))
+wait_jobs "${ids[1]}"
+check_experiment_outputs "$WORK/array/tiny"
+[[ -s "$WORK/array/tiny/lr=0.01/seed-2/slurm.log" ]] || fail "no per-run log"
+echo "ok: job array ${ids[0]} and plot job ${ids[1]}"
+
+# The same runs in one allocation of 2 tasks (two seed groups of one rank): the same weights.
+"$REPO/slurm/submit" "$WORK/tiny.ini" --root "$WORK/one" --one-allocation --ntasks 2 >"$WORK/submit" ||
+  fail "submit --one-allocation failed"
+ids=($(job_ids "$WORK/submit"))
+wait_jobs "${ids[1]}"
+for run in "lr=0.001/seed-1" "lr=0.01/seed-2"; do
+  [[ $(sha "$WORK/one/tiny/$run/result.json") == $(sha "$WORK/array/tiny/$run/result.json") ]] ||
+    fail "$run: one allocation differs from the array"
+done
+echo "ok: one allocation (job ${ids[0]}) gives the array's weights"
+
+# The time-limit warning: USR1 to the batch shell, as --signal=B:USR1@120 sends it.
+cat >"$WORK/long.ini" <<INI
+[experiment]
+name = long
+seeds = 1
+ranks = 2
+[train]
+data = $DATA
+model = cnn2710
+batch = 100
+val = 50000
+epochs = 3
+threads = 1
+INI
+"$REPO/slurm/submit" "$WORK/long.ini" --root "$WORK/rq" >"$WORK/submit" || fail "submit failed"
+ids=($(job_ids "$WORK/submit"))
+log=$WORK/rq/long/seed-1/slurm.log
+for _ in $(seq 600); do grep -q "^epoch 1/3" "$log" 2>/dev/null && break; sleep 0.1; done
+grep -q "^epoch 1/3" "$log" || fail "the run did not start: $(cat "$WORK/rq/long/"*.out 2>/dev/null)"
+scancel --batch --signal=USR1 "${ids[0]}_0"
+for _ in $(seq 300); do grep -q "requeueing" "$log" && break; sleep 0.1; done
+grep -q "requeueing" "$log" || fail "not requeued: $(cat "$log")"
+# SLURM holds a requeued job for two minutes; the test need not wait for that, only until the
+# first attempt's processes are gone.
+for _ in $(seq 300); do
+  [[ $(squeue -h -j "${ids[0]}" -o %T) == PENDING ]] && ! pgrep -f "$WORK/rq/long" >/dev/null && break
+  sleep 0.1
+done
+sleep 2
+scontrol update JobId="${ids[0]}_0" StartTime=now
+wait_jobs "${ids[1]}"
+grep -q "resuming from .* at epoch 2" "$log" || fail "did not resume: $(cat "$log")"
+OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --oversubscribe -np 2 "$DPTRAIN" train \
+  --data "$DATA" --model cnn2710 --batch 100 --val 50000 --epochs 3 --threads 1 --json >"$WORK/straight.json"
+[[ $(sha "$WORK/rq/long/seed-1/result.json") == $(sha "$WORK/straight.json") ]] ||
+  fail "requeued run differs from an uninterrupted one"
+echo "ok: warned, checkpointed, requeued, resumed: the weights of an uninterrupted run"
+echo "PASS"
