@@ -96,6 +96,18 @@ def band(ax, x, rows, color, label, std):
             ax.fill_between(x, mean - sd, mean + sd, color=color, alpha=0.25, linewidth=0)
 
 
+def save(fig, axes, title, out, name):
+    """Grid and legend on every axis, the title, and the file; returns [name]."""
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="small")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, name), dpi=DPI)
+    plt.close(fig)
+    return [name]
+
+
 def where_it_ran(run):
     return f"{run.meta.get('world_size', 1)} rank(s), {socket.gethostname()}"
 
@@ -113,18 +125,11 @@ def plot_curves(configs, experiment, out, fmt):
         acc.set(xlabel="epoch", ylabel="accuracy (fraction)", title="accuracy")
         for ax in (cost, acc):
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-            ax.grid(alpha=0.3)
-            ax.legend()
         seconds = float(np.mean([r.history["seconds"].sum() for r in runs]))
-        fig.suptitle(f"{name_of(label, experiment)} | batch size {int(first.config['batch'])} | "
-                     f"learning rate {first.config['lr']:g} ({first.config['sched']}) | "
-                     f"epochs {len(epochs)} | training time {seconds:.1f} s | "
-                     f"{where_it_ran(first)}")
-        fig.tight_layout()
-        name = f"curves-{label or experiment}.{fmt}"
-        fig.savefig(os.path.join(out, name), dpi=DPI)
-        plt.close(fig)
-        files.append(name)
+        title = (f"{name_of(label, experiment)} | batch size {int(first.config['batch'])} | "
+                 f"learning rate {first.config['lr']:g} ({first.config['sched']}) | "
+                 f"epochs {len(epochs)} | training time {seconds:.1f} s | {where_it_ran(first)}")
+        files += save(fig, (cost, acc), title, out, f"curves-{label or experiment}.{fmt}")
     return files
 
 
@@ -150,15 +155,9 @@ def plot_spread(configs, experiment, out, fmt, per_batch, log_x, std):
     for ax in (left, right):
         if log_x:
             ax.set_xscale("log")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize="small")
     shade = "min-max band" + (", +-1 std" if std else "")
-    fig.suptitle(f"{experiment}: mean over seeds with {shade}")
-    fig.tight_layout()
-    name = f"spread-{'batch' if per_batch else 'epoch'}.{fmt}"
-    fig.savefig(os.path.join(out, name), dpi=DPI)
-    plt.close(fig)
-    return [name]
+    return save(fig, (left, right), f"{experiment}: mean over seeds with {shade}", out,
+                f"spread-{'batch' if per_batch else 'epoch'}.{fmt}")
 
 
 def swept_setting(configs):
@@ -200,15 +199,8 @@ def plot_sweep(configs, experiment, out, fmt):
         axes[2].set_xscale("log")
     for ax in axes[:2]:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    for ax in axes:
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize="small")
-    fig.suptitle(f"{experiment}: sweep over {key} (means over seeds; bars: min-max)")
-    fig.tight_layout()
-    name = f"sweep.{fmt}"
-    fig.savefig(os.path.join(out, name), dpi=DPI)
-    plt.close(fig)
-    return [name]
+    return save(fig, axes, f"{experiment}: sweep over {key} (means over seeds; bars: min-max)",
+                out, f"sweep.{fmt}")
 
 
 def final_values(runs, key):

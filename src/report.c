@@ -87,17 +87,17 @@ static void json_epoch(FILE *f, const dpt_epoch_record *r) {
     fputc('}', f);
 }
 
-void dpt_report_json(FILE *f, const dpt_run_summary *s) {
-    const dpt_train_config *c = s->cfg;
+void dpt_report_json(FILE *f, const dpt_ckpt_view *v, int threads, const char *param_sha256) {
+    const dpt_train_config *c = v->cfg;
     fputs("{\"config\":{\"model\":", f);
     json_string(f, c->model);
     fputs(",\"model_spec\":", f);
-    json_string(f, s->model->spec);
+    json_string(f, v->model->spec);
     fputs(",\"data\":", f);
     json_string(f, c->data.dir);
     fprintf(f, ",\"val\":%u,\"split_seed\":%llu,\"normalize\":\"%s\",\"mean\":%.9g,\"std\":%.9g",
             c->data.val, (unsigned long long)c->data.split_seed,
-            c->data.compute_norm ? "computed" : "mnist", s->mean, s->std);
+            c->data.compute_norm ? "computed" : "mnist", v->mean, v->std);
     fprintf(f, ",\"epochs\":%d,\"batch\":%d,\"micro_batch\":%d,\"opt\":\"%s\",\"lr\":%.10g",
             c->epochs, c->batch, c->micro_batch, dpt_optim_kind_name(c->opt), c->lr);
     fprintf(f,
@@ -107,9 +107,9 @@ void dpt_report_json(FILE *f, const dpt_run_summary *s) {
             c->optim.beta1, c->optim.beta2, c->optim.eps);
     json_string(f, c->sched.text);
     fprintf(f, ",\"reduce\":\"%s\",\"bucket_kb\":%d,\"data_sha256\":\"%s\"",
-            c->reduce == DPT_REDUCE_EXACT ? "exact" : "float", c->bucket_kb, s->data_digest);
+            c->reduce == DPT_REDUCE_EXACT ? "exact" : "float", c->bucket_kb, v->data_digest);
     fprintf(f, ",\"seed\":%llu,\"threads\":%d,\"ranks\":%d,\"out\":", (unsigned long long)c->seed,
-            s->threads, s->world_size);
+            threads, v->world_size);
     if (c->out)
         json_string(f, c->out);
     else
@@ -117,15 +117,15 @@ void dpt_report_json(FILE *f, const dpt_run_summary *s) {
     fputs(",\"command_line\":", f);
     json_string(f, c->command_line);
     fputs("},\"history\":[", f);
-    for (int i = 0; i < s->epochs_done; i++) {
+    for (int i = 0; i < *v->epochs_done; i++) {
         if (i) fputc(',', f);
-        json_epoch(f, &s->history[i]);
+        json_epoch(f, &v->history[i]);
     }
     fputs("],\"final\":", f);
-    if (s->epochs_done)
-        json_epoch(f, &s->history[s->epochs_done - 1]);
+    if (*v->epochs_done)
+        json_epoch(f, &v->history[*v->epochs_done - 1]);
     else
         fputs("null", f);
-    fprintf(f, ",\"params\":%zu,\"param_sha256\":\"%s\"}\n", s->model->nparams, s->param_sha256);
+    fprintf(f, ",\"params\":%zu,\"param_sha256\":\"%s\"}\n", v->model->nparams, param_sha256);
     fflush(f);
 }

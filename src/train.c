@@ -384,25 +384,16 @@ static int resume(trainer *t, dpt_err *err) {
 }
 
 /* The JSON summary: printed with --json, and written to OUT/seed-<s>/result.json with --out. */
-static int report_run(const trainer *t, int epochs_done, dpt_err *err) {
+static int report_run(trainer *t, dpt_err *err) {
     const dpt_train_config *cfg = t->cfg;
     char sha[DPT_DIGEST_HEX];
     dpt_param_sha256(t->params, t->model.nparams, sha);
-    dpt_run_summary s = {.cfg = cfg,
-                         .model = &t->model,
-                         .history = t->history,
-                         .epochs_done = epochs_done,
-                         .world_size = t->size,
-                         .threads = t->threads,
-                         .mean = t->data.mean,
-                         .std = t->data.std,
-                         .data_digest = t->data.digest,
-                         .param_sha256 = sha};
     char *json = NULL;
     size_t len = 0;
     FILE *mem = open_memstream(&json, &len);
     if (!mem) return dpt_fail(err, "out of memory for the JSON summary");
-    dpt_report_json(mem, &s);
+    dpt_ckpt_view v = view_of(t);
+    dpt_report_json(mem, &v, t->threads, sha);
     fclose(mem);
     int rc = 0;
     if (cfg->json) {
@@ -437,7 +428,7 @@ int dpt_train(const dpt_train_config *cfg, MPI_Comm comm, dpt_err *err) {
                t.threads > 1 ? "s" : "");
     if (rc == 0 && cfg->resume) rc = resume(&t, err);
     while (rc == 0 && t.pos.epoch < cfg->epochs) rc = train_epoch(&t, err);
-    if (rc == 0 && t.rank == 0) rc = report_run(&t, t.epochs_done, err);
+    if (rc == 0 && t.rank == 0) rc = report_run(&t, err);
     if (rc == 1 && t.rank == 0)
         fprintf(stderr, "%sstopped by signal %d at epoch %d, step %d%s%s\n", cfg->tag,
                 dpt_stop_signal(), t.pos.epoch + 1, t.pos.step,

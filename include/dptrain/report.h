@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 
+#include "dptrain/ckpt.h"
 #include "dptrain/model.h"
 #include "dptrain/train.h"
 
@@ -23,17 +24,8 @@ void dpt_progress_clear(dpt_progress *p);
 
 void dpt_report_epoch(FILE *f, const char *tag, const dpt_epoch_record *r, int epochs);
 
-typedef struct dpt_run_summary {
-    const dpt_train_config *cfg;
-    const dpt_model *model;
-    const dpt_epoch_record *history;
-    int epochs_done;
-    int world_size, threads;
-    double mean, std;
-    const char *data_digest;
-    const char *param_sha256;
-} dpt_run_summary;
-
-void dpt_report_json(FILE *f, const dpt_run_summary *s);
+/* The run as JSON on one line: every setting, the history, the parameter count and the
+   SHA-256 of the final parameters. */
+void dpt_report_json(FILE *f, const dpt_ckpt_view *v, int threads, const char *param_sha256);
 
 #endif
