@@ -26,8 +26,9 @@ def require(*modules):
     if missing is None:
         return
     system = "/usr/bin/python3"
-    if os.path.realpath(sys.executable) != os.path.realpath(system) and os.path.exists(system) \
-            and not os.environ.get("DPTRAIN_REEXEC"):
+    script = sys.argv[0] not in ("", "-", "-c")  # code from stdin or -c cannot be run again
+    if script and os.path.realpath(sys.executable) != os.path.realpath(system) \
+            and os.path.exists(system) and not os.environ.get("DPTRAIN_REEXEC"):
         os.environ["DPTRAIN_REEXEC"] = "1"
         os.execv(system, [system] + sys.argv)
     sys.exit(f"{os.path.basename(sys.argv[0])}: missing Python module {missing} "

@@ -100,6 +100,7 @@ static int on_entry(void *user, const char *section, const char *name, const cha
             return snprintf(st->problem, sizeof st->problem, "too many settings"), 0;
         dpt_setting_text *s = &e->train[e->ntrain++];
         snprintf(s->key, sizeof s->key, "%s", name);
+        snprintf(s->option, sizeof s->option, "--%s", name);
         snprintf(s->value, sizeof s->value, "%s", value);
         s->flag = flag;
     } else if (strcmp(section, "grid") == 0) {
@@ -111,6 +112,7 @@ static int on_entry(void *user, const char *section, const char *name, const cha
                    0;
         dpt_grid_key *g = &e->grid[e->ngrid++];
         snprintf(g->key, sizeof g->key, "%s", name);
+        snprintf(g->option, sizeof g->option, "--%s", name);
         char copy[DPT_EXP_MAX_VALUES * 64];
         snprintf(copy, sizeof copy, "%s", value);
         for (char *save = NULL, *v = strtok_r(copy, ",", &save); v;
@@ -170,17 +172,14 @@ void dpt_experiment_label(const dpt_experiment *e, int p, char *buf, size_t size
 }
 
 int dpt_experiment_args(const dpt_experiment *e, int p, const char **args, int max) {
-    static char names[DPT_EXP_MAX_SETTINGS + DPT_EXP_MAX_GRID][52];
-    int n = 0, k = 0;
-    for (int t = 0; t < e->ntrain && n + 2 <= max; t++, k++) {
-        snprintf(names[k], sizeof names[k], "--%s", e->train[t].key);
+    int n = 0;
+    for (int t = 0; t < e->ntrain && n + 2 <= max; t++) {
         if (e->train[t].flag && strcmp(e->train[t].value, "false") == 0) continue;
-        args[n++] = names[k];
+        args[n++] = e->train[t].option;
         if (!e->train[t].flag) args[n++] = e->train[t].value;
     }
-    for (int g = 0; g < e->ngrid && n + 2 <= max; g++, k++) {
-        snprintf(names[k], sizeof names[k], "--%s", e->grid[g].key);
-        args[n++] = names[k];
+    for (int g = 0; g < e->ngrid && n + 2 <= max; g++) {
+        args[n++] = e->grid[g].option;
         args[n++] = e->grid[g].values[value_index(e, p, g)];
     }
     return n;

@@ -28,12 +28,14 @@
 
 typedef struct dpt_setting_text {
     char key[48];
+    char option[52]; /* "--" key */
     char value[DPT_EXP_MAX_VALUES * 32];
     int flag; /* an option without value: given when value is "true" */
 } dpt_setting_text;
 
 typedef struct dpt_grid_key {
     char key[48];
+    char option[52];
     char values[DPT_EXP_MAX_VALUES][64];
     int nvalues;
 } dpt_grid_key;
@@ -61,7 +63,7 @@ int dpt_experiment_points(const dpt_experiment *e);
    grid). */
 void dpt_experiment_label(const dpt_experiment *e, int p, char *buf, size_t size);
 /* The `dptrain train` arguments of grid point p (without seeds or --out), one per entry of
-   args (pointing into e or value storage); returns their count. */
+   args (pointing into e); returns their count. */
 int dpt_experiment_args(const dpt_experiment *e, int p, const char **args, int max);
 
 #endif

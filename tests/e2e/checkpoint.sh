@@ -50,7 +50,7 @@ done
 grep -q 'ATTRIBUTE "units"' "$WORK/dump" || fail "no units attributes"
 [[ -f $WORK/straight/seed-1/best.h5 ]] || fail "no best.h5"
 python3 "$SCRIPTS/dptrain_h5.py" "$ckpt" >"$WORK/reader" || fail "the Python reader failed"
-python3 - "$WORK/straight.json" "$ckpt" "$SCRIPTS" <<'PY' || fail "reader's history differs from the run's"
+/usr/bin/python3 - "$WORK/straight.json" "$ckpt" "$SCRIPTS" <<'PY' || fail "reader's history differs from the run's"
 import json, sys
 sys.path.insert(0, sys.argv[3])
 import dptrain_h5
@@ -61,6 +61,7 @@ for e, rec in enumerate(printed):
     for k in ("train_loss", "val_acc", "test_acc", "lr"):
         assert abs(run.history[k][e] - rec[k]) < 1e-9, (k, e)
 assert len(run.batch["loss"]) == 4 * 100
+print(f"ok: Python reader: {run}")
 PY
 echo "ok: h5dump groups, Python reader history matches"
 

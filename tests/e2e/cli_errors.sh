@@ -21,4 +21,16 @@ expect_error 1 "$WORK/cut/train-images-idx3-ubyte: truncated: header promises 60
 # Divergence stops the run with the epoch and step, not a page of NaNs.
 expect_error 1 "training diverged at epoch 1, step [0-9]+ of 860" \
   $T --data "$DATA" --lr 1e30
+# Experiment files: one line naming the file, the line and the problem.
+printf '[experiment]\nname = x\nseeds = 1-2\n[train]\nmodle = cnn2710\n' >"$WORK/typo.ini"
+expect_error 1 "typo.ini:5: 'modle' is not a dptrain train option" "$DPTRAIN" runs "$WORK/typo.ini"
+printf '[experiment]\nname = x\nseeds = 1\n[grid]\nseed = 1, 2\n' >"$WORK/seed.ini"
+expect_error 1 "seed.ini:5: 'seed' is set by the runner, not the file" "$DPTRAIN" runs "$WORK/seed.ini"
+printf '[experiment]\nname = x\n' >"$WORK/noseeds.ini"
+expect_error 1 "noseeds.ini: \[experiment\] needs seeds" "$DPTRAIN" runs "$WORK/noseeds.ini"
+printf '[experiment]\nname = x\nseeds = 1-2\n[grid]\nlr = 0.1, 0.2\nwd = 0, 0.01\n' >"$WORK/grid.ini"
+[[ $("$DPTRAIN" runs "$WORK/grid.ini" --count) == 8 ]] || fail "2 x 2 grid x 2 seeds is not 8 runs"
+[[ $("$DPTRAIN" runs "$WORK/grid.ini" --run 5 | tr '\n' ' ') == "--lr 0.2 --wd 0 --seed 2 --out runs/x/lr=0.2,wd=0 --resume auto " ]] ||
+  fail "run 5: $("$DPTRAIN" runs "$WORK/grid.ini" --run 5 | tr '\n' ' ')"
+echo "ok: experiment files"
 echo "PASS"
