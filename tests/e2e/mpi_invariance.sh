@@ -22,6 +22,13 @@ check_invariant() {
 check_invariant cnn2710 --model cnn2710 --batch 100 --opt adam --lr 0.01
 check_invariant cnn8-16-32 --model cnn8-16-32 --batch 10 --micro-batch 4 --lr 0.05
 
+# A schedule decided by rank 0 and broadcast: every rank follows it.
+train 1 --model cnn2710 --batch 100 --epochs 2 --sched exp:0.5 >"$WORK/sched-1.json"
+train 3 --model cnn2710 --batch 100 --epochs 2 --sched exp:0.5 >"$WORK/sched-3.json"
+[[ $(sha "$WORK/sched-1.json") == $(sha "$WORK/sched-3.json") ]] || fail "scheduled run: 3 ranks differ"
+[[ $(json_get "$WORK/sched-3.json" 'd["history"][1]["lr"]') == 0.005 ]] || fail "epoch 2 lr"
+echo "ok: exp:0.5 over 2 epochs, 1 and 3 ranks agree"
+
 # Over TCP, the transport inter-node traffic takes.
 "${MPIRUN[@]}" --mca btl tcp,self -np 2 "$DPTRAIN" train "${COMMON[@]}" --model cnn2710 \
   --batch 100 --opt adam --lr 0.01 >"$WORK/tcp.json"
