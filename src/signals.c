@@ -19,7 +19,9 @@ void dpt_signals_install(void) {
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGUSR1, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    /* A file-size limit makes writes fail with EFBIG, reported like a full disk, not kill us. */
+}
+
+void dpt_signals_ignore_file_size(void) {
     signal(SIGXFSZ, SIG_IGN);
 }
 

@@ -7,7 +7,11 @@
    try again later, with --resume auto). */
 #define DPT_EXIT_STOPPED 75
 
+/* After MPI_Init, which installs handlers of its own. */
 void dpt_signals_install(void);
+/* A file-size limit then makes writes fail with EFBIG, reported like a full disk, instead of
+   killing the process. Before MPI_Init, so that the processes it starts inherit it. */
+void dpt_signals_ignore_file_size(void);
 /* The signal asked for, or 0. */
 int dpt_stop_signal(void);
 

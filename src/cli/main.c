@@ -32,8 +32,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "dptrain: unknown command '%s'; see dptrain --help\n", argv[1]);
         return 2;
     }
-    /* Before MPI_Init, so that processes it starts inherit SIGXFSZ ignored too. */
-    dpt_signals_install();
+    dpt_signals_ignore_file_size();
     /* Threads compute; only the main thread calls MPI (reducer.h). */
     int provided;
     MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
@@ -42,6 +41,7 @@ int main(int argc, char **argv) {
         MPI_Finalize();
         return 1;
     }
+    dpt_signals_install();
     /* Every rank learns of any rank's failure (dpt_dist_any_failed), so all return together. */
     int rc = dpt_cmd_train(argc - 1, argv + 1);
     MPI_Finalize();

@@ -41,6 +41,19 @@ train 1 --epochs 4 --out "$WORK/term" --resume auto >"$WORK/term.json"
 [[ $(sha "$WORK/term.json") == "$want" ]] || fail "run stopped by SIGTERM and resumed differs"
 echo "ok: resumed after SIGTERM, same weights"
 
+# A second Ctrl-C stops at once (status 130), without waiting for the step to end.
+"$DPTRAIN" train --data "$DATA" --model cnn50-100 --batch 128 --val 50000 --threads 1 --epochs 1 \
+  --out "$WORK/int" >"$WORK/int.log" 2>&1 &
+pid=$!
+for _ in $(seq 600); do grep -q "^model" "$WORK/int.log" && break; sleep 0.05; done
+sleep 1
+kill -INT "$pid"
+kill -INT "$pid"
+rc=0
+wait "$pid" || rc=$?
+[[ $rc == 130 ]] || fail "two SIGINTs: exit $rc, expected 130"
+echo "ok: a second SIGINT stops at once"
+
 # The checkpoint documents itself and opens in h5py with the history the run printed.
 ckpt=$WORK/straight/seed-1/checkpoint.h5
 h5dump -H "$ckpt" >"$WORK/dump"
