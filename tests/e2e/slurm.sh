@@ -67,12 +67,12 @@ scancel --batch --signal=USR1 "${ids[0]}_0"
 for _ in $(seq 300); do grep -q "requeueing" "$log" && break; sleep 0.1; done
 grep -q "requeueing" "$log" || fail "not requeued: $(cat "$log")"
 # SLURM holds a requeued job for two minutes; the test need not wait for that, only until the
-# first attempt's processes are gone.
-for _ in $(seq 300); do
-  [[ $(squeue -h -j "${ids[0]}" -o %T) == PENDING ]] && ! pgrep -f "$WORK/rq/long" >/dev/null && break
+# first attempt is gone, slurmstepd included (the second attempt reuses its step ids).
+for _ in $(seq 600); do
+  [[ $(squeue -h -j "${ids[0]}" -o %T) == PENDING ]] && ! pgrep -f "$WORK/rq/long" >/dev/null &&
+    ! pgrep slurmstepd >/dev/null && break
   sleep 0.1
 done
-sleep 2
 scontrol update JobId="${ids[0]}_0" StartTime=now
 wait_jobs "${ids[1]}"
 grep -q "resuming from .* at epoch 2" "$log" || fail "did not resume: $(cat "$log")"
