@@ -2,11 +2,10 @@
 #include "dptrain/ckpt.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <hdf5.h>
 #include "dptrain/data.h"
+#include "dptrain/fsutil.h"
 #include <hdf5_hl.h>
-#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -222,36 +221,18 @@ static void maybe_die_midway(void) {
     if (fault && strcmp(fault, "ckpt-kill") == 0) raise(SIGKILL);
 }
 
-static int sync_path(const char *path, int flags) {
-    int fd = open(path, flags);
-    if (fd < 0) return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
-/* Writes a file through `fill` into path.tmp-PID, then syncs and renames it over path. */
+/* Writes a file through `fill` into a temporary file, then puts it in place (fsutil.h). */
 static int write_atomically(const char *path, int (*fill)(hid_t, const void *), const void *ctx,
                             dpt_err *err) {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
+    dpt_tmp_path(path, tmp, sizeof tmp);
     errno = 0;
     hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    int rc = f < 0 ? -1 : fill(f, ctx);
+    int ok = f >= 0 && fill(f, ctx) == 0;
     int saved = errno;
-    if (f >= 0 && (H5Fclose(f) < 0) && rc == 0) rc = -1, saved = errno;
-    if (rc == 0 && sync_path(tmp, O_RDONLY) != 0) rc = -1, saved = errno;
-    if (rc == 0 && rename(tmp, path) != 0) rc = -1, saved = errno;
-    if (rc != 0) {
-        unlink(tmp);
-        return dpt_fail(err, "%s: cannot write (%s); the previous file is left as it was", path,
-                        saved ? strerror(saved) : "HDF5 error");
-    }
-    char dir[4200];
-    snprintf(dir, sizeof dir, "%s", path);
-    sync_path(dirname(dir), O_RDONLY | O_DIRECTORY); /* make the rename itself durable */
-    return 0;
+    if (f >= 0 && H5Fclose(f) < 0 && ok) ok = 0, saved = errno;
+    return dpt_replace_with(tmp, path, ok, saved, err);
 }
 
 static int fill_checkpoint(hid_t f, const void *ctx) {

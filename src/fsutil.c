@@ -1,4 +1,8 @@
+#define _GNU_SOURCE
 #include "dptrain/fsutil.h"
+
+#include <fcntl.h>
+#include <libgen.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -24,20 +28,43 @@ int dpt_mkdir_p(const char *path, dpt_err *err) {
     }
 }
 
+void dpt_tmp_path(const char *path, char *tmp, size_t size) {
+    snprintf(tmp, size, "%s.tmp-%ld", path, (long)getpid());
+}
+
+static int sync_path(const char *path, int flags) {
+    int fd = open(path, flags);
+    if (fd < 0) return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+int dpt_replace_with(const char *tmp, const char *path, int written, int write_errno,
+                     dpt_err *err) {
+    int saved = write_errno;
+    if (written && sync_path(tmp, O_RDONLY) != 0) written = 0, saved = errno;
+    if (written && rename(tmp, path) != 0) written = 0, saved = errno;
+    if (!written) {
+        unlink(tmp);
+        return dpt_fail(err, "%s: cannot write (%s); the previous file is left as it was", path,
+                        saved ? strerror(saved) : "HDF5 error");
+    }
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s", path);
+    sync_path(dirname(dir), O_RDONLY | O_DIRECTORY); /* make the rename itself durable */
+    return 0;
+}
+
 int dpt_write_file_atomic(const char *path, const char *text, dpt_err *err) {
     char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
+    dpt_tmp_path(path, tmp, sizeof tmp);
+    errno = 0;
     FILE *f = fopen(tmp, "w");
     if (!f) return dpt_fail(err, "%s: cannot write: %s", tmp, strerror(errno));
     int ok = fputs(text, f) >= 0;
     ok = fflush(f) == 0 && ok;
-    ok = fsync(fileno(f)) == 0 && ok;
     int saved = errno;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        if (ok) saved = errno;
-        unlink(tmp);
-        return dpt_fail(err, "%s: cannot write: %s", path, strerror(saved));
-    }
-    return 0;
+    if (fclose(f) != 0 && ok) ok = 0, saved = errno;
+    return dpt_replace_with(tmp, path, ok, saved, err);
 }

@@ -2,11 +2,20 @@
 #ifndef DPTRAIN_FSUTIL_H
 #define DPTRAIN_FSUTIL_H
 
+#include <stddef.h>
+
 #include "dptrain/error.h"
 
 /* Creates path and its missing parents, like mkdir -p. */
 int dpt_mkdir_p(const char *path, dpt_err *err);
-/* Writes text to a temporary file beside path, syncs it, and renames it over path. */
+/* Every file that must never be seen half-written goes through a temporary file beside it:
+   tmp is "path.tmp-PID". */
+void dpt_tmp_path(const char *path, char *tmp, size_t size);
+/* After tmp was written (written = 1, or 0 with the errno of the failure): syncs it, renames it
+   over path and syncs the folder; on any failure removes tmp, leaves path as it was and says so
+   naming path. */
+int dpt_replace_with(const char *tmp, const char *path, int written, int write_errno, dpt_err *err);
+/* Writes text to path through dpt_tmp_path and dpt_replace_with. */
 int dpt_write_file_atomic(const char *path, const char *text, dpt_err *err);
 
 #endif

@@ -1,5 +1,6 @@
 /* The table of layer kinds and the helpers they share. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "dptrain/layer.h"
