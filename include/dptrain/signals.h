@@ -7,11 +7,13 @@
    try again later, with --resume auto). */
 #define DPT_EXIT_STOPPED 75
 
-/* After MPI_Init, which installs handlers of its own. */
+/* Before MPI_Init, so that a signal during start-up is not lost (a command started in the
+   background by a script begins with SIGINT ignored). The first signal is announced on stderr.
+   Also ignores SIGXFSZ: a file-size limit then makes writes fail with EFBIG, reported like a
+   full disk, instead of killing the process. */
 void dpt_signals_install(void);
-/* A file-size limit then makes writes fail with EFBIG, reported like a full disk, instead of
-   killing the process. Before MPI_Init, so that the processes it starts inherit it. */
-void dpt_signals_ignore_file_size(void);
+/* No announcement: for every rank but rank 0, which alone speaks for the run. */
+void dpt_signals_quiet(void);
 /* The signal asked for, or 0. */
 int dpt_stop_signal(void);
 

@@ -32,7 +32,9 @@ int main(int argc, char **argv) {
         fprintf(stderr, "dptrain: unknown command '%s'; see dptrain --help\n", argv[1]);
         return 2;
     }
-    dpt_signals_ignore_file_size();
+    dpt_signals_install();
+    /* Logs are read while the run goes on (tail -f, SLURM output files): a line at a time. */
+    setvbuf(stdout, NULL, _IOLBF, 0);
     /* Threads compute; only the main thread calls MPI (reducer.h). */
     int provided;
     MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
@@ -41,7 +43,9 @@ int main(int argc, char **argv) {
         MPI_Finalize();
         return 1;
     }
-    dpt_signals_install();
+    int rank;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    if (rank != 0) dpt_signals_quiet();
     /* Every rank learns of any rank's failure (dpt_dist_any_failed), so all return together. */
     int rc = dpt_cmd_train(argc - 1, argv + 1);
     MPI_Finalize();

@@ -28,6 +28,17 @@ expect_error() {
   echo "ok: $(cat "$WORK/err")"
 }
 
+# wait_for SECONDS FILE PATTERN: waits until a line of FILE matches PATTERN (grep -E); fails,
+# showing FILE, if none does in time.
+wait_for() {
+  local seconds=$1 file=$2 pattern=$3 i
+  for ((i = 0; i < seconds * 10; i++)); do
+    grep -Eq -e "$pattern" "$file" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  fail "no line /$pattern/ in $file after $seconds s: $(cat "$file" 2>/dev/null)"
+}
+
 # Open MPI refuses root without these; more ranks than cores needs --oversubscribe.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 MPIRUN=(mpirun --oversubscribe)

@@ -61,11 +61,9 @@ INI
 "$REPO/slurm/submit" "$WORK/long.ini" --root "$WORK/rq" >"$WORK/submit" || fail "submit failed"
 ids=($(job_ids "$WORK/submit"))
 log=$WORK/rq/long/seed-1/slurm.log
-for _ in $(seq 600); do grep -q "^epoch 1/3" "$log" 2>/dev/null && break; sleep 0.1; done
-grep -q "^epoch 1/3" "$log" || fail "the run did not start: $(cat "$WORK/rq/long/"*.out 2>/dev/null)"
+wait_for 60 "$log" "^epoch 1/3"
 scancel --batch --signal=USR1 "${ids[0]}_0"
-for _ in $(seq 300); do grep -q "requeueing" "$log" && break; sleep 0.1; done
-grep -q "requeueing" "$log" || fail "not requeued: $(cat "$log")"
+wait_for 30 "$log" "requeueing"
 # SLURM holds a requeued job for two minutes; the test need not wait for that, only until the
 # first attempt is gone, slurmstepd included (the second attempt reuses its step ids).
 for _ in $(seq 600); do
