@@ -67,6 +67,24 @@ lr = 0.001, 0.01
 INI
 }
 
+# long_experiment FILE SEEDS RANKS: 3 epochs of 10,000 samples in steps of 100, long enough to
+# be stopped in mid-run.
+long_experiment() {
+  cat >"$1" <<INI
+[experiment]
+name = long
+seeds = $2
+ranks = $3
+[train]
+data = $DATA
+model = cnn2710
+batch = 100
+val = 50000
+epochs = 3
+threads = 1
+INI
+}
+
 # check_experiment_outputs DIR: every run's checkpoint, PNGs of the documented pixel sizes, and
 # a table whose means are the runs' own final test accuracies.
 check_experiment_outputs() {

@@ -45,19 +45,7 @@ done
 echo "ok: one allocation (job ${ids[0]}) gives the array's weights"
 
 # The time-limit warning: USR1 to the batch shell, as --signal=B:USR1@120 sends it.
-cat >"$WORK/long.ini" <<INI
-[experiment]
-name = long
-seeds = 1
-ranks = 2
-[train]
-data = $DATA
-model = cnn2710
-batch = 100
-val = 50000
-epochs = 3
-threads = 1
-INI
+long_experiment "$WORK/long.ini" 1 2
 "$REPO/slurm/submit" "$WORK/long.ini" --root "$WORK/rq" >"$WORK/submit" || fail "submit failed"
 ids=($(job_ids "$WORK/submit"))
 log=$WORK/rq/long/seed-1/slurm.log

@@ -17,18 +17,7 @@ echo "ok: a second call skipped the 4 finished runs"
 
 # Ctrl-C from a terminal: SIGINT to spread's whole process group, spread started as a
 # foreground job is (SIGINT not ignored, a process group of its own).
-cat >"$WORK/long.ini" <<INI
-[experiment]
-name = long
-seeds = 1-2
-[train]
-data = $DATA
-model = cnn2710
-batch = 100
-val = 50000
-epochs = 3
-threads = 1
-INI
+long_experiment "$WORK/long.ini" 1-2 1
 # Runs a command as a shell would a foreground job: SIGINT as default, its own process group.
 as_foreground_job=(/usr/bin/python3 -c 'import os, signal, sys
 signal.signal(signal.SIGINT, signal.SIG_DFL); os.setsid(); os.execv(sys.argv[1], sys.argv[1:])')
