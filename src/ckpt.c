@@ -63,20 +63,23 @@ static const struct {
     {"lr", "1", "learning rate of the epoch"},
     {"seconds", "s", "wall time of the epoch's training steps (evaluation excluded)"},
     {"samples_per_s", "1/s", "training samples per second"},
+    {"reduce_wait_seconds", "s",
+     "of seconds, spent finishing gradient reductions after backward (rank 0)"},
 };
 enum { NHISTORY = sizeof history_fields / sizeof history_fields[0] };
 
 static double history_value(const dpt_epoch_record *r, int field) {
-    const double v[NHISTORY] = {r->epoch,   r->train_loss,   r->train_acc, r->val_loss,
-                                r->val_acc, r->test_loss,    r->test_acc,  r->lr,
-                                r->seconds, r->samples_per_s};
+    const double v[NHISTORY] = {r->epoch,   r->train_loss,    r->train_acc,          r->val_loss,
+                                r->val_acc, r->test_loss,     r->test_acc,           r->lr,
+                                r->seconds, r->samples_per_s, r->reduce_wait_seconds};
     return v[field];
 }
 
 static void set_history_value(dpt_epoch_record *r, int field, double x) {
-    double *fields[NHISTORY] = {NULL,        &r->train_loss,   &r->train_acc, &r->val_loss,
-                                &r->val_acc, &r->test_loss,    &r->test_acc,  &r->lr,
-                                &r->seconds, &r->samples_per_s};
+    double *fields[NHISTORY] = {
+        NULL,        &r->train_loss,    &r->train_acc,          &r->val_loss,
+        &r->val_acc, &r->test_loss,     &r->test_acc,           &r->lr,
+        &r->seconds, &r->samples_per_s, &r->reduce_wait_seconds};
     if (field == 0)
         r->epoch = (int)x;
     else
@@ -158,9 +161,11 @@ static int write_state(hid_t f, const dpt_ckpt_view *v) {
                    number_attr(f, "/position", "loss", p->loss) ||
                    long_attr(f, "/position", "correct", p->correct) ||
                    number_attr(f, "/position", "seconds", p->seconds) ||
+                   number_attr(f, "/position", "reduce_wait_seconds", p->reduce_wait_seconds) ||
                    text_attr(f, "/position", "meaning",
                              "training continues at step `step` (0-based) of epoch `epoch` "
-                             "(0-based); loss, correct and seconds are that epoch's sums so far") ||
+                             "(0-based); loss, correct, seconds and reduce_wait_seconds are that "
+                             "epoch's sums so far") ||
                    group(f, "/rng") ||
                    text_attr(f, "/rng", "scheme",
                              "counter-based SplitMix64 keyed by (seed, purpose, index): the "
@@ -417,7 +422,8 @@ static int resume_from(hid_t f, const char *path, dpt_ckpt_view *v, dpt_err *err
         read_long(f, "/position", "step", &pos_step) ||
         read_number(f, "/position", "loss", &v->pos->loss) ||
         read_long(f, "/position", "correct", &correct) ||
-        read_number(f, "/position", "seconds", &v->pos->seconds))
+        read_number(f, "/position", "seconds", &v->pos->seconds) ||
+        read_number(f, "/position", "reduce_wait_seconds", &v->pos->reduce_wait_seconds))
         return dpt_fail(err, "%s: missing optimizer, schedule or position attributes", path);
     o->step = step;
     v->sched->bad_epochs = (int)bad;

@@ -292,7 +292,9 @@ static int train_epoch(trainer *t, dpt_err *err) {
     dpt_data_epoch_order(cfg->seed, (uint32_t)epoch, t->order, N);
     dpt_progress progress;
     dpt_progress_start(&progress, t->rank == 0);
-    progress.epoch_start -= t->pos.seconds; /* a resumed epoch keeps its time so far */
+    /* A resumed epoch keeps its time so far. */
+    progress.epoch_start -= t->pos.seconds;
+    t->reducer.wait_seconds = t->pos.reduce_wait_seconds;
     long seen = (long)t->pos.step * cfg->batch;
     for (int s = t->pos.step; s < steps; s++) {
         const uint32_t first = (uint32_t)s * (uint32_t)cfg->batch;
@@ -318,6 +320,7 @@ static int train_epoch(trainer *t, dpt_err *err) {
         const int stop = stop_requested(t);
         if (stop || (cfg->ckpt_every > 0 && (s + 1) % cfg->ckpt_every == 0 && s + 1 < steps)) {
             t->pos.seconds = dpt_now() - progress.epoch_start;
+            t->pos.reduce_wait_seconds = t->reducer.wait_seconds;
             if (save_checkpoint(t, 0, err)) return -1;
         }
         if (stop) {
@@ -327,7 +330,6 @@ static int train_epoch(trainer *t, dpt_err *err) {
     }
     rec->seconds = dpt_now() - progress.epoch_start;
     rec->reduce_wait_seconds = t->reducer.wait_seconds;
-    t->reducer.wait_seconds = 0;
     rec->samples_per_s = N / rec->seconds;
     rec->train_loss = t->pos.loss / N;
     rec->train_acc = (double)t->pos.correct / N;

@@ -12,7 +12,8 @@
                 current epoch
      /rng       attributes scheme, seed (all randomness is counter-based on the seed)
      /history   per epoch: epoch, train_loss, train_acc, val_loss, val_acc, test_loss, test_acc,
-                lr, seconds, samples_per_s; /history/batch: loss, acc per step */
+                lr, seconds, samples_per_s, reduce_wait_seconds; /history/batch: loss, acc per
+                step */
 #ifndef DPTRAIN_CKPT_H
 #define DPTRAIN_CKPT_H
 
@@ -28,11 +29,12 @@
 
 /* Where training stands: the next step to run and what the current epoch has summed so far. */
 typedef struct dpt_position {
-    int epoch;      /* 0-based epoch in progress (== epochs done when step is 0) */
-    int step;       /* next step of that epoch */
-    double loss;    /* summed training loss of the epoch's finished steps */
-    long correct;   /* and correct predictions */
-    double seconds; /* training time spent in the epoch so far */
+    int epoch;                  /* 0-based epoch in progress (== epochs done when step is 0) */
+    int step;                   /* next step of that epoch */
+    double loss;                /* summed training loss of the epoch's finished steps */
+    long correct;               /* and correct predictions */
+    double seconds;             /* training time spent in the epoch so far */
+    double reduce_wait_seconds; /* of which finishing gradient reductions after backward */
 } dpt_position;
 
 /* The run as a checkpoint sees it: pointers into the trainer's own state. */

@@ -2,12 +2,15 @@
 # dptrain against PyTorch (Debian's python3-torch, CPU) on the same cores and the same data:
 # training samples/s of one epoch of TRAIN samples for each preset, both at their best
 # configuration on this machine (PyTorch at 1 and 2 intra-op threads; dptrain at 1 rank x 2
-# threads and 2 ranks x 1 thread). Prints a Markdown table; run the rows side by side.
-#   scripts/bench/vs_pytorch.sh [TRAIN_SAMPLES [MODEL...]]   (default 10000, all four presets)
+# threads and 2 ranks x 1 thread). Each of the four is run REPEAT times (default 3), the four
+# taking turns, and its best throughput counts: noise from other tenants of a shared machine only
+# ever slows a run down. Prints a Markdown table.
+#   [REPEAT=R] scripts/bench/vs_pytorch.sh [TRAIN_SAMPLES [MODEL...]]   (default 10000, all four presets)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 TRAIN=${1:-10000}
+REPEAT=${REPEAT:-3}
 shift $(($# > 0 ? 1 : 0))
 declare -A SETUP=([mlp300]="64 sgd" [cnn2710]="2048 adam" [cnn8-16-32]="64 sgd" [cnn50-100]="128 sgd")
 MODELS=("$@")
@@ -35,10 +38,14 @@ for model in "${MODELS[@]}"; do
   [[ -n ${SETUP[$model]:-} ]] || { echo "vs_pytorch.sh: unknown preset $model" >&2; exit 1; }
   set -- "$model" ${SETUP[$model]}
   args=(--model "$1" --batch "$2" --opt "$3")
-  t1=$(torch_sps 1 "${args[@]}")
-  t2=$(torch_sps 2 "${args[@]}")
-  d12=$(dptrain_sps 1 2 "${args[@]}")
-  d21=$(dptrain_sps 2 1 "${args[@]}")
+  t1=() t2=() d12=() d21=()
+  for ((r = 0; r < REPEAT; r++)); do
+    t1+=("$(torch_sps 1 "${args[@]}")")
+    t2+=("$(torch_sps 2 "${args[@]}")")
+    d12+=("$(dptrain_sps 1 2 "${args[@]}")")
+    d21+=("$(dptrain_sps 2 1 "${args[@]}")")
+  done
+  t1=$(best "${t1[@]}") t2=$(best "${t2[@]}") d12=$(best "${d12[@]}") d21=$(best "${d21[@]}")
   ratio=$(python3 -c "print('%.2fx' % ($(best "$d12" "$d21") / $(best "$t1" "$t2")))")
   echo "| $1 | $2 | $3 | $t1 | $t2 | $d12 | $d21 | $ratio |"
 done
