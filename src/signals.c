@@ -10,13 +10,10 @@ static volatile sig_atomic_t announce = 1;
 static void on_signal(int sig) {
     if (sig == SIGINT && requested == SIGINT) _exit(128 + SIGINT); /* the second Ctrl-C */
     if (!requested && announce) {
-        static const char on_int[] = "dptrain: Ctrl-C: stopping after this step to write the "
-                                     "checkpoint (Ctrl-C again stops at once, without it)\n";
-        static const char on_other[] = "dptrain: signal: stopping after this step to write the "
-                                       "checkpoint\n";
-        const int is_int = sig == SIGINT;
-        ssize_t ignored = write(STDERR_FILENO, is_int ? on_int : on_other,
-                                is_int ? sizeof on_int - 1 : sizeof on_other - 1);
+        const char *note = sig == SIGINT ? "dptrain: Ctrl-C: stopping at the end of this step "
+                                           "(Ctrl-C again stops at once)\n"
+                                         : "dptrain: signal: stopping at the end of this step\n";
+        ssize_t ignored = write(STDERR_FILENO, note, strlen(note)); /* both async-signal-safe */
         (void)ignored;
     }
     requested = sig;

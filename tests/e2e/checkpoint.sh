@@ -50,7 +50,7 @@ echo "ok: resumed after SIGTERM, same weights"
 pid=$!
 wait_for 60 "$WORK/int.log" "^model"
 kill -INT "$pid"
-wait_for 10 "$WORK/int.log" "stopping after this step"
+wait_for 10 "$WORK/int.log" "stopping at the end of this step"
 kill -INT "$pid"
 rc=0
 wait "$pid" || rc=$?
