@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # slurm/submit against a real one-node SLURM cluster (munged, slurmctld, slurmd started here):
 # a job array and its dependent plot job; the same experiment in one allocation; a run warned
-# of its time limit checkpoints, is requeued and ends with the weights of an uninterrupted run.
+# of its time limit checkpoints, is requeued and ends with the weights of an uninterrupted run,
+# run by mpirun inside an allocation.
 source "$(dirname "$0")/lib.sh"
 REPO=$(cd "$SCRIPTS/.." && pwd)
 cluster=$WORK/cluster
@@ -62,9 +63,14 @@ done
 scontrol update JobId="${ids[0]}_0" StartTime=now
 wait_jobs "${ids[1]}"
 grep -q "resuming from .* at epoch 2" "$log" || fail "did not resume: $(cat "$log")"
-OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --oversubscribe -np 2 "$DPTRAIN" train \
-  --data "$DATA" --model cnn2710 --batch 100 --val 50000 --epochs 3 --threads 1 --json >"$WORK/straight.json"
+# The uninterrupted run: plain mpirun inside an allocation of 2 tasks (it reads the allocation
+# from SLURM's environment).
+id=$(sbatch --parsable -n 2 -o "$WORK/straight.out" --wrap "mpirun $DPTRAIN train --data $DATA \
+  --model cnn2710 --batch 100 --val 50000 --epochs 3 --threads 1 --json >$WORK/straight.json")
+wait_jobs "$id"
+grep -q "^dptrain .*: 2 ranks on 1 node" "$WORK/straight.json" ||
+  fail "mpirun in the allocation: $(cat "$WORK/straight.out" "$WORK/straight.json")"
 [[ $(sha "$WORK/rq/long/seed-1/result.json") == $(sha "$WORK/straight.json") ]] ||
   fail "requeued run differs from an uninterrupted one"
-echo "ok: warned, checkpointed, requeued, resumed: the weights of an uninterrupted run"
+echo "ok: warned, checkpointed, requeued, resumed: the weights of an uninterrupted run (mpirun in an allocation)"
 echo "PASS"
