@@ -65,6 +65,7 @@ static const char usage[] =
     "\n"
     "SIGTERM, SIGUSR1 or Ctrl-C: finish the current step on every rank, write the checkpoint and\n"
     "exit with status 75 (resume with --resume auto); a second Ctrl-C stops at once.\n"
+    "Under mpirun, send SIGUSR1 to mpirun (it forwards it): its own Ctrl-C kills the ranks.\n"
     "\n"
     "Each epoch prints train loss/accuracy (means over the epoch's batches), validation and test\n"
     "loss/accuracy, the learning rate, the training wall time and samples/s. On a terminal a\n"
