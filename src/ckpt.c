@@ -5,6 +5,7 @@
 #include <hdf5.h>
 #include "dptrain/data.h"
 #include "dptrain/fsutil.h"
+#include "dptrain/metrics.h"
 #include <hdf5_hl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,12 +21,14 @@ typedef struct setting {
     double number;
 } setting;
 
-enum { NSETTINGS = 17 };
+enum { NSETTINGS = 19 };
 
 static void settings_of(const dpt_ckpt_view *v, setting s[NSETTINGS]) {
     const dpt_train_config *c = v->cfg;
     const setting all[NSETTINGS] = {
         {"model", v->model->spec, 0},
+        {"init", c->init_text, 0},
+        {"class_weights", c->class_weights ? c->class_weights : "none", 0},
         {"val", NULL, c->data.val},
         {"split_seed", NULL, (double)c->data.split_seed},
         {"normalize", c->data.compute_norm ? "computed" : "mnist", 0},
@@ -49,42 +52,6 @@ static void settings_of(const dpt_ckpt_view *v, setting s[NSETTINGS]) {
 /* Names of the optimizer's state buffers, as PyTorch calls them. */
 static const char *const optim_state_names[3][2] = {
     {"momentum_buffer", NULL}, {"exp_avg", "exp_avg_sq"}, {"sum", NULL}};
-
-static const struct {
-    const char *name, *units, *meaning;
-} history_fields[] = {
-    {"epoch", "1", "epoch number, from 1"},
-    {"train_loss", "nats", "mean cross-entropy over the epoch's training samples"},
-    {"train_acc", "1", "fraction of the epoch's training samples classified right"},
-    {"val_loss", "nats", "mean cross-entropy on the validation split after the epoch"},
-    {"val_acc", "1", "validation accuracy after the epoch"},
-    {"test_loss", "nats", "mean cross-entropy on the test set after the epoch"},
-    {"test_acc", "1", "test accuracy after the epoch"},
-    {"lr", "1", "learning rate of the epoch"},
-    {"seconds", "s", "wall time of the epoch's training steps (evaluation excluded)"},
-    {"samples_per_s", "1/s", "training samples per second"},
-    {"reduce_wait_seconds", "s",
-     "of seconds, spent finishing gradient reductions after backward (rank 0)"},
-};
-enum { NHISTORY = sizeof history_fields / sizeof history_fields[0] };
-
-static double history_value(const dpt_epoch_record *r, int field) {
-    const double v[NHISTORY] = {r->epoch,   r->train_loss,    r->train_acc,          r->val_loss,
-                                r->val_acc, r->test_loss,     r->test_acc,           r->lr,
-                                r->seconds, r->samples_per_s, r->reduce_wait_seconds};
-    return v[field];
-}
-
-static void set_history_value(dpt_epoch_record *r, int field, double x) {
-    double *fields[NHISTORY] = {
-        NULL,        &r->train_loss,    &r->train_acc,          &r->val_loss,
-        &r->val_acc, &r->test_loss,     &r->test_acc,           &r->lr,
-        &r->seconds, &r->samples_per_s, &r->reduce_wait_seconds};
-    if (field == 0)
-        r->epoch = (int)x;
-    else
-        *fields[field] = x;
-}
 
 /* ---- writing ---- */
 
@@ -113,29 +80,38 @@ static int floats(hid_t f, const char *path, int rank, const hsize_t *dims, cons
     return meaning ? text_attr(f, path, "meaning", meaning) : 0;
 }
 
+static int write_tensors(hid_t f, const dpt_param *table, int count, const float *buffer) {
+    for (int t = 0; t < count; t++) {
+        const dpt_param *p = &table[t];
+        hsize_t dims[4];
+        for (int d = 0; d < p->ndims; d++) dims[d] = (hsize_t)p->dims[d];
+        char path[96];
+        snprintf(path, sizeof path, "/model/%s", p->name);
+        if (floats(f, path, p->ndims, dims, buffer + p->offset, NULL)) return -1;
+    }
+    return 0;
+}
+
 static int write_model(hid_t f, const dpt_ckpt_view *v) {
     const dpt_model *m = v->model;
     if (group(f, "/model") || text_attr(f, "/model", "spec", m->spec) ||
         long_attr(f, "/model", "input_channels", m->input.c) ||
         long_attr(f, "/model", "input_height", m->input.h) ||
         long_attr(f, "/model", "input_width", m->input.w) ||
-        long_attr(f, "/model", "parameters", (long)m->nparams))
+        long_attr(f, "/model", "classes", m->classes) ||
+        long_attr(f, "/model", "parameters", (long)m->nparams) ||
+        long_attr(f, "/model", "buffers", (long)m->nstate))
         return -1;
     for (int i = 0; i < m->nlayers; i++) {
-        if (m->layers[i].ntensors == 0) continue;
+        if (m->layers[i].ntensors + m->layers[i].nstate_tensors == 0) continue;
         char path[96];
         snprintf(path, sizeof path, "/model/%s", m->layers[i].name);
         if (group(f, path)) return -1;
     }
-    for (int t = 0; t < m->nparams_tensors; t++) {
-        const dpt_param *p = &m->params[t];
-        hsize_t dims[4];
-        for (int d = 0; d < p->ndims; d++) dims[d] = (hsize_t)p->dims[d];
-        char path[96];
-        snprintf(path, sizeof path, "/model/%s", p->name);
-        if (floats(f, path, p->ndims, dims, v->params + p->offset, NULL)) return -1;
-    }
-    return 0;
+    return write_tensors(f, m->params, m->nparams_tensors, v->params) ||
+                   write_tensors(f, m->states, m->nstate_tensors, v->state)
+               ? -1
+               : 0;
 }
 
 static int write_state(hid_t f, const dpt_ckpt_view *v) {
@@ -160,11 +136,12 @@ static int write_state(hid_t f, const dpt_ckpt_view *v) {
                    long_attr(f, "/position", "step", p->step) ||
                    number_attr(f, "/position", "loss", p->loss) ||
                    long_attr(f, "/position", "correct", p->correct) ||
+                   long_attr(f, "/position", "top5", p->top5) ||
                    number_attr(f, "/position", "seconds", p->seconds) ||
                    number_attr(f, "/position", "reduce_wait_seconds", p->reduce_wait_seconds) ||
                    text_attr(f, "/position", "meaning",
                              "training continues at step `step` (0-based) of epoch `epoch` "
-                             "(0-based); loss, correct, seconds and reduce_wait_seconds are that "
+                             "(0-based); loss, correct, top5, seconds and reduce_wait_seconds are that "
                              "epoch's sums so far") ||
                    group(f, "/rng") ||
                    text_attr(f, "/rng", "scheme",
@@ -177,16 +154,21 @@ static int write_state(hid_t f, const dpt_ckpt_view *v) {
 
 static int write_history(hid_t f, const dpt_ckpt_view *v) {
     const int n = *v->epochs_done;
-    double *column = malloc(sizeof(double) * (size_t)(n ? n : 1));
+    double *column = malloc(sizeof(double) * (size_t)(n + 1));
+    const hsize_t dims = (hsize_t)n;
     int rc = column && group(f, "/history") == 0 ? 0 : -1;
-    for (int k = 0; rc == 0 && k < NHISTORY; k++) {
+    for (int e = 0; rc == 0 && e < n; e++) column[e] = v->history[e].epoch;
+    if (rc == 0 && (H5LTmake_dataset_double(f, "/history/epoch", 1, &dims, column) < 0 ||
+                    text_attr(f, "/history/epoch", "units", "1") ||
+                    text_attr(f, "/history/epoch", "meaning", "epoch number, from 1")))
+        rc = -1;
+    for (int k = 0; rc == 0 && k < dpt_nmetrics; k++) {
         char path[64];
-        snprintf(path, sizeof path, "/history/%s", history_fields[k].name);
-        for (int e = 0; e < n; e++) column[e] = history_value(&v->history[e], k);
-        hsize_t dims = (hsize_t)n;
+        snprintf(path, sizeof path, "/history/%s", dpt_metrics[k].name);
+        for (int e = 0; e < n; e++) column[e] = dpt_metric_of(&v->history[e], k);
         if (H5LTmake_dataset_double(f, path, 1, &dims, column) < 0 ||
-            text_attr(f, path, "units", history_fields[k].units) ||
-            text_attr(f, path, "meaning", history_fields[k].meaning))
+            text_attr(f, path, "units", dpt_metrics[k].units) ||
+            text_attr(f, path, "meaning", dpt_metrics[k].meaning))
             rc = -1;
     }
     free(column);
@@ -251,6 +233,16 @@ int dpt_ckpt_save(const char *path, const dpt_ckpt_view *v, dpt_err *err) {
     return write_atomically(path, fill_checkpoint, v, err);
 }
 
+static int fill_model_only(hid_t f, const void *ctx) {
+    return write_model(f, ctx);
+}
+
+int dpt_ckpt_save_model(const char *path, const dpt_model *m, const float *params,
+                        const float *state, dpt_err *err) {
+    const dpt_ckpt_view v = {.model = m, .params = (float *)params, .state = (float *)state};
+    return write_atomically(path, fill_model_only, &v, err);
+}
+
 /* ---- reading ---- */
 
 static hid_t open_checkpoint(const char *path, dpt_err *err) {
@@ -273,29 +265,39 @@ static hid_t open_checkpoint(const char *path, dpt_err *err) {
     return f;
 }
 
-/* A text attribute (fixed or variable length, as h5py writes) into buf; -1 when missing, not
-   text or too long. */
-static int read_text(hid_t f, const char *obj, const char *name, char *buf, size_t size) {
+/* A text attribute (fixed or variable length, as h5py writes), allocated; NULL when missing or
+   not text. */
+static char *read_text(hid_t f, const char *obj, const char *name) {
     hid_t a = H5Aopen_by_name(f, obj, name, H5P_DEFAULT, H5P_DEFAULT);
-    if (a < 0) return -1;
+    if (a < 0) return NULL;
     hid_t type = H5Aget_type(a), mem = H5Tcopy(H5T_C_S1);
-    int rc = -1;
+    char *out = NULL;
     H5Tset_cset(mem, H5Tget_cset(type)); /* h5py writes UTF-8, which HDF5 will not convert */
     if (H5Tget_class(type) == H5T_STRING && H5Tis_variable_str(type) > 0) {
         char *text = NULL;
         H5Tset_size(mem, H5T_VARIABLE);
         if (H5Aread(a, mem, &text) >= 0 && text) {
-            if (strlen(text) < size) rc = 0, strcpy(buf, text);
+            out = strdup(text);
             H5free_memory(text);
         }
-    } else if (H5Tget_class(type) == H5T_STRING && H5Tget_size(type) < size) {
-        H5Tset_size(mem, H5Tget_size(type) + 1);
-        if (H5Aread(a, mem, buf) >= 0) rc = 0;
+    } else if (H5Tget_class(type) == H5T_STRING) {
+        const size_t size = H5Tget_size(type) + 1;
+        H5Tset_size(mem, size);
+        if ((out = calloc(size, 1)) && H5Aread(a, mem, out) < 0) {
+            free(out);
+            out = NULL;
+        }
     }
     H5Tclose(mem);
     H5Tclose(type);
     H5Aclose(a);
-    return rc;
+    return out;
+}
+
+/* Whether the text attribute exists and equals `want`; *have gets it (to free) when it exists. */
+static int text_equals(hid_t f, const char *obj, const char *name, const char *want, char **have) {
+    *have = read_text(f, obj, name);
+    return *have && strcmp(*have, want) == 0;
 }
 
 static int read_number(hid_t f, const char *obj, const char *name, double *v) {
@@ -338,42 +340,52 @@ static int read_floats(hid_t f, const char *file, const char *path, int ndims, c
     return 0;
 }
 
-static int read_params(hid_t f, const char *file, const dpt_model *m, float *params, dpt_err *err) {
-    for (int t = 0; t < m->nparams_tensors; t++) {
-        const dpt_param *p = &m->params[t];
+static int read_tensors(hid_t f, const char *file, const dpt_param *table, int count,
+                        float *buffer, dpt_err *err) {
+    for (int t = 0; t < count; t++) {
+        const dpt_param *p = &table[t];
         char path[96];
         snprintf(path, sizeof path, "/model/%s", p->name);
-        if (read_floats(f, file, path, p->ndims, p->dims, p->count, params + p->offset, err))
+        if (read_floats(f, file, path, p->ndims, p->dims, p->count, buffer + p->offset, err))
             return -1;
     }
     return 0;
 }
 
+/* The parameters and the state (running statistics) of the model. */
+static int read_model(hid_t f, const char *file, const dpt_model *m, float *params, float *state,
+                      dpt_err *err) {
+    return read_tensors(f, file, m->params, m->nparams_tensors, params, err) ||
+                   read_tensors(f, file, m->states, m->nstate_tensors, state, err)
+               ? -1
+               : 0;
+}
+
 /* The first setting of this run that the checkpoint does not share, in err. */
 static int check_settings(hid_t f, const char *path, const dpt_ckpt_view *v, dpt_err *err) {
-    char text[DPT_SPEC_MAX];
-    if (read_text(f, "/meta", "data_sha256", text, sizeof text) ||
-        strcmp(text, v->data_digest) != 0)
-        return dpt_fail(err, "%s: the training data differs from this run's (data_sha256)", path);
+    char *text = NULL;
+    int rc = 0;
+    if (!text_equals(f, "/meta", "data_sha256", v->data_digest, &text))
+        rc = dpt_fail(err, "%s: the training data differs from this run's (data_sha256)", path);
+    free(text);
     setting s[NSETTINGS];
     settings_of(v, s);
-    for (int i = 0; i < NSETTINGS; i++) {
+    for (int i = 0; rc == 0 && i < NSETTINGS; i++) {
         double number;
         if (s[i].text) {
-            if (read_text(f, "/config", s[i].name, text, sizeof text))
-                return dpt_fail(err, "%s: /config lacks %s", path, s[i].name);
-            if (strcmp(text, s[i].text) != 0)
-                return dpt_fail(err, "%s: %s differs (checkpoint '%s', this run '%s')", path,
-                                s[i].name, text, s[i].text);
-        } else {
-            if (read_number(f, "/config", s[i].name, &number))
-                return dpt_fail(err, "%s: /config lacks %s", path, s[i].name);
-            if (number != s[i].number)
-                return dpt_fail(err, "%s: %s differs (checkpoint %.10g, this run %.10g)", path,
-                                s[i].name, number, s[i].number);
+            if (!text_equals(f, "/config", s[i].name, s[i].text, &text))
+                rc = text ? dpt_fail(err, "%s: %s differs (checkpoint '%s', this run '%s')", path,
+                                     s[i].name, text, s[i].text)
+                          : dpt_fail(err, "%s: /config lacks %s", path, s[i].name);
+            free(text);
+        } else if (read_number(f, "/config", s[i].name, &number)) {
+            rc = dpt_fail(err, "%s: /config lacks %s", path, s[i].name);
+        } else if (number != s[i].number) {
+            rc = dpt_fail(err, "%s: %s differs (checkpoint %.10g, this run %.10g)", path,
+                          s[i].name, number, s[i].number);
         }
     }
-    return 0;
+    return rc;
 }
 
 static int read_history(hid_t f, const char *path, dpt_ckpt_view *v, dpt_err *err) {
@@ -385,18 +397,23 @@ static int read_history(hid_t f, const char *path, dpt_ckpt_view *v, dpt_err *er
     if (epochs > v->cfg->epochs)
         return dpt_fail(err, "%s: the checkpoint has %ld epochs done, more than --epochs %d", path,
                         epochs, v->cfg->epochs);
-    double *column = malloc(sizeof(double) * (size_t)(epochs ? epochs : 1));
+    double *column = malloc(sizeof(double) * (size_t)(epochs + 1));
     if (!column) return dpt_fail(err, "out of memory reading %s", path);
-    for (int k = 0; k < NHISTORY; k++) {
+    for (int k = -1; k < dpt_nmetrics; k++) {
         char name[64];
-        snprintf(name, sizeof name, "/history/%s", history_fields[k].name);
+        snprintf(name, sizeof name, "/history/%s", k < 0 ? "epoch" : dpt_metrics[k].name);
         hsize_t have[1];
         if (H5LTget_dataset_info(f, name, have, NULL, NULL) < 0 || have[0] != (hsize_t)epochs ||
             (epochs && H5LTread_dataset_double(f, name, column) < 0)) {
             free(column);
             return dpt_fail(err, "%s: %s is missing or has the wrong length", path, name);
         }
-        for (long e = 0; e < epochs; e++) set_history_value(&v->history[e], k, column[e]);
+        for (long e = 0; e < epochs; e++) {
+            if (k < 0)
+                v->history[e].epoch = (int)column[e];
+            else
+                *dpt_metric_in(&v->history[e], k) = column[e];
+        }
     }
     free(column);
     *v->epochs_done = (int)epochs;
@@ -412,16 +429,18 @@ static int read_history(hid_t f, const char *path, dpt_ckpt_view *v, dpt_err *er
 }
 
 static int resume_from(hid_t f, const char *path, dpt_ckpt_view *v, dpt_err *err) {
-    if (check_settings(f, path, v, err) || read_params(f, path, v->model, v->params, err))
+    if (check_settings(f, path, v, err) ||
+        read_model(f, path, v->model, v->params, v->state, err))
         return -1;
     dpt_optim *o = v->optim;
-    long step, epoch, pos_step, bad, correct;
+    long step, epoch, pos_step, bad, correct, top5;
     if (read_long(f, "/optim", "step", &step) || read_number(f, "/sched", "lr", &v->sched->lr) ||
         read_number(f, "/sched", "best", &v->sched->best) ||
         read_long(f, "/sched", "bad_epochs", &bad) || read_long(f, "/position", "epoch", &epoch) ||
         read_long(f, "/position", "step", &pos_step) ||
         read_number(f, "/position", "loss", &v->pos->loss) ||
         read_long(f, "/position", "correct", &correct) ||
+        read_long(f, "/position", "top5", &top5) ||
         read_number(f, "/position", "seconds", &v->pos->seconds) ||
         read_number(f, "/position", "reduce_wait_seconds", &v->pos->reduce_wait_seconds))
         return dpt_fail(err, "%s: missing optimizer, schedule or position attributes", path);
@@ -430,6 +449,7 @@ static int resume_from(hid_t f, const char *path, dpt_ckpt_view *v, dpt_err *err
     v->pos->epoch = (int)epoch;
     v->pos->step = (int)pos_step;
     v->pos->correct = correct;
+    v->pos->top5 = top5;
     for (int i = 0; i < 2; i++) {
         const char *name = optim_state_names[o->cfg.kind][i];
         char state[64];
@@ -453,26 +473,28 @@ int dpt_ckpt_load_trained(const char *path, dpt_trained *t, dpt_err *err) {
     memset(t, 0, sizeof *t);
     hid_t f = open_checkpoint(path, err);
     if (f < 0) return -1;
-    char spec[DPT_SPEC_MAX];
-    long c, h, w;
+    char *spec = read_text(f, "/model", "spec");
+    long c, h, w, classes;
     double mean, std, val, split_seed;
     dpt_err why;
     int rc = 0;
-    if (read_text(f, "/model", "spec", spec, sizeof spec) ||
-        read_long(f, "/model", "input_channels", &c) ||
+    if (!spec || read_long(f, "/model", "input_channels", &c) ||
         read_long(f, "/model", "input_height", &h) || read_long(f, "/model", "input_width", &w) ||
-        read_number(f, "/meta", "mean", &mean) || read_number(f, "/meta", "std", &std) ||
-        read_number(f, "/config", "val", &val) ||
+        read_long(f, "/model", "classes", &classes) || read_number(f, "/meta", "mean", &mean) ||
+        read_number(f, "/meta", "std", &std) || read_number(f, "/config", "val", &val) ||
         read_number(f, "/config", "split_seed", &split_seed))
-        rc = dpt_fail(err, "%s: missing /model spec or input shape, /meta mean/std or /config",
+        rc = dpt_fail(err,
+                      "%s: missing /model spec, input shape or classes, /meta mean/std or /config",
                       path);
-    else if (dpt_model_build(spec, (dpt_shape){(int)c, (int)h, (int)w}, DPT_CLASSES, &t->model,
+    else if (dpt_model_build(spec, (dpt_shape){(int)c, (int)h, (int)w}, (int)classes, &t->model,
                              &why))
         rc = dpt_fail(err, "%s: %s", path, why.msg);
-    else if (!(t->params = malloc(sizeof(float) * (t->model.nparams ? t->model.nparams : 1))))
+    else if (!(t->params = malloc(sizeof(float) * (t->model.nparams + 1))) ||
+             !(t->state = malloc(sizeof(float) * (t->model.nstate + 1))))
         rc = dpt_fail(err, "out of memory for the parameters of %s", path);
     else
-        rc = read_params(f, path, &t->model, t->params, err);
+        rc = read_model(f, path, &t->model, t->params, t->state, err);
+    free(spec);
     H5Fclose(f);
     if (rc) {
         dpt_trained_free(t);
@@ -487,6 +509,7 @@ int dpt_ckpt_load_trained(const char *path, dpt_trained *t, dpt_err *err) {
 
 void dpt_trained_free(dpt_trained *t) {
     free(t->params);
+    free(t->state);
     if (t->model.layers) dpt_model_free(&t->model);
     memset(t, 0, sizeof *t);
 }
@@ -499,14 +522,14 @@ typedef struct eval_file {
 static int fill_eval(hid_t f, const void *ctx) {
     const eval_file *e = ctx;
     const dpt_eval_result *r = e->r;
-    long confusion[100];
-    for (int i = 0; i < 100; i++) confusion[i] = r->confusion[i / 10][i % 10];
-    const hsize_t cm[2] = {10, 10}, n = (hsize_t)r->nmisclassified;
+    const hsize_t cm[2] = {(hsize_t)r->classes, (hsize_t)r->classes},
+                  n = (hsize_t)r->nmisclassified;
     return group(f, "/eval") || text_attr(f, "/eval", "checkpoint", e->checkpoint) ||
                    text_attr(f, "/eval", "split", r->split) ||
                    number_attr(f, "/eval", "loss", r->loss) ||
                    number_attr(f, "/eval", "accuracy", r->acc) ||
-                   H5LTmake_dataset_long(f, "/eval/confusion", 2, cm, confusion) < 0 ||
+                   number_attr(f, "/eval", "top5", r->top5) ||
+                   H5LTmake_dataset_long(f, "/eval/confusion", 2, cm, r->confusion) < 0 ||
                    text_attr(f, "/eval/confusion", "meaning",
                              "samples of label [row] predicted as [column]") ||
                    group(f, "/eval/misclassified") ||

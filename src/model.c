@@ -1,53 +1,162 @@
 #include "dptrain/model.h"
 
 #include <ctype.h>
+#include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const struct {
-    const char *name, *spec;
-} presets[] = {
-    /* seed 000, Table 2: 238,510 parameters */
-    {"mlp300", "linear(300) sigmoid linear(10)"},
-    /* seed 000, Table 3 and appendix A: 2,710 parameters */
-    {"cnn2710", "conv(16,3,pad=1) relu maxpool(2) conv(4,3,pad=1) relu maxpool(2) linear(10)"},
-    /* seed 003, Exercise 2 */
-    {"cnn8-16-32", "conv(8,3,pad=1) relu maxpool(2) conv(16,3,pad=1) relu maxpool(2) "
-                   "conv(32,3,pad=1) relu linear(10)"},
-    /* seed 004, basic design */
-    {"cnn50-100", "conv(50,5,pad=2) relu maxpool(2) conv(100,5,pad=2) relu maxpool(2) linear(10)"},
-};
+#include "presets.h"
 
 void dpt_model_presets(void (*each)(const char *name, const char *spec, void *ctx), void *ctx) {
-    for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++)
-        each(presets[i].name, presets[i].spec, ctx);
+    for (size_t i = 0; i < dpt_npresets; i++) each(dpt_presets[i].name, dpt_presets[i].spec, ctx);
+}
+
+const char *dpt_model_preset_names(void) {
+    static char names[1024];
+    if (!names[0])
+        for (size_t i = 0, len = 0; i < dpt_npresets && len < sizeof names; i++)
+            len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", i ? " " : "",
+                                    dpt_presets[i].name);
+    return names;
 }
 
 static const char *preset_spec(const char *name) {
-    for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++)
-        if (strcmp(presets[i].name, name) == 0) return presets[i].spec;
+    for (size_t i = 0; i < dpt_npresets; i++)
+        if (strcmp(dpt_presets[i].name, name) == 0) return dpt_presets[i].spec;
     return NULL;
 }
 
-/* Parses "name" or "name(a,b,key=c)" at *p into l->kind and l->arg; advances *p. */
-static int parse_layer(const char **p, int index, dpt_layer *l, dpt_err *err) {
-    const char *s = *p;
+/* A growing string: the canonical spec. */
+typedef struct text {
+    char *s;
+    size_t len, cap;
+    int failed;
+} text;
+
+static void text_add(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void text_add(text *t, const char *fmt, ...) {
+    for (int tries = 0; tries < 2 && !t->failed; tries++) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(t->s ? t->s + t->len : NULL, t->s ? t->cap - t->len : 0, fmt, ap);
+        va_end(ap);
+        if (t->s && (size_t)n < t->cap - t->len) {
+            t->len += (size_t)n;
+            return;
+        }
+        size_t cap = 2 * (t->len + (size_t)n + 1) + 64;
+        char *grown = realloc(t->s, cap);
+        if (!grown) t->failed = 1;
+        else t->s = grown, t->cap = cap;
+    }
+}
+
+typedef struct saved_name {
+    char name[24];
+    int node;
+} saved_name;
+
+typedef struct parser {
+    const char *p;
+    dpt_model *m;
+    int capacity;
+    saved_name *saved;
+    int nsaved, saved_capacity;
+    text canon;
+    dpt_err *err;
+} parser;
+
+/* Where a message about node `index` (0-based) starts. */
+#define AT "model spec, layer %d"
+
+static int new_node(parser *ps, dpt_layer **out) {
+    dpt_model *m = ps->m;
+    if (m->nlayers == ps->capacity) {
+        ps->capacity = ps->capacity ? 2 * ps->capacity : 16;
+        dpt_layer *grown = realloc(m->layers, sizeof *grown * (size_t)ps->capacity);
+        if (!grown) return dpt_fail(ps->err, "out of memory building the model");
+        m->layers = grown;
+    }
+    *out = &m->layers[m->nlayers];
+    memset(*out, 0, sizeof **out);
+    (*out)->index = m->nlayers;
+    return 0;
+}
+
+static dpt_shape shape_of(const dpt_model *m, int node) {
+    return node < 0 ? m->input : m->layers[node].out;
+}
+
+static void shape_str(dpt_shape s, char *buf, size_t size) {
+    snprintf(buf, size, "%dx%dx%d", s.c, s.h, s.w);
+}
+
+/* Sets the node up on its inputs, names it and counts it in. */
+static int finish_node(parser *ps, dpt_layer *l) {
+    dpt_model *m = ps->m;
+    for (int i = 0; i < l->kind->inputs; i++) l->in[i] = shape_of(m, l->input[i]);
+    dpt_err why;
+    if (l->kind->setup(l, &why)) {
+        char a[48], b[48];
+        shape_str(l->in[0], a, sizeof a);
+        shape_str(l->in[1], b, sizeof b);
+        if (l->kind->inputs == 2)
+            return dpt_fail(ps->err, AT " (%s of %s and %s): %s", l->index + 1, l->kind->name, a,
+                            b, why.msg);
+        return dpt_fail(ps->err, AT " (%s on %s): %s", l->index + 1, l->kind->name, a, why.msg);
+    }
+    const char *prefix = l->kind->prefix ? l->kind->prefix : l->kind->name;
+    int ordinal = 1;
+    for (int i = 0; i < m->nlayers; i++) ordinal += m->layers[i].kind == l->kind;
+    snprintf(l->name, sizeof l->name, "%s%d", prefix, ordinal);
+    for (int i = 0; i < l->ntensors; i++) l->nparams += l->tensors[i].count;
+    for (int i = 0; i < l->nstate_tensors; i++) l->nstate += l->state_tensors[i].count;
+    m->nlayers++;
+    return 0;
+}
+
+static int find_saved(const parser *ps, const char *name, size_t len) {
+    for (int i = 0; i < ps->nsaved; i++)
+        if (strlen(ps->saved[i].name) == len && strncmp(ps->saved[i].name, name, len) == 0)
+            return i;
+    return -1;
+}
+
+/* "@name" at *p: its length after the '@', or 0 when it is not a well-formed name. */
+static size_t name_length(const char *s) {
+    size_t len = 0;
+    while (isalnum((unsigned char)s[len]) || s[len] == '_' || s[len] == '-') len++;
+    return len < sizeof ((saved_name *)0)->name ? len : 0;
+}
+
+/* Parses "kind" or "kind(a,b,key=c)" at ps->p into a node reading `current`; its output becomes
+   *current. */
+static int parse_layer(parser *ps, int *current) {
+    const char *s = ps->p;
+    const int index = ps->m->nlayers + 1;
     char name[32];
     size_t len = 0;
     while (isalnum((unsigned char)s[len]) || s[len] == '_') len++;
     if (len == 0 || len >= sizeof name)
-        return dpt_fail(err, "model spec, layer %d: expected a layer name at '%.20s'", index, s);
+        return dpt_fail(ps->err, AT ": expected a layer name at '%.20s'", index, s);
     memcpy(name, s, len);
     name[len] = 0;
     s += len;
+    dpt_layer *l = NULL;
+    if (new_node(ps, &l)) return -1;
     l->kind = dpt_layer_kind_find(name);
     if (!l->kind)
-        return dpt_fail(err, "model spec, layer %d: unknown layer '%s' (known: %s)", index, name,
+        return dpt_fail(ps->err, AT ": unknown layer '%s' (known: %s)", index, name,
                         dpt_layer_kind_names());
     const dpt_layer_kind *k = l->kind;
+    l->input[0] = *current;
+    l->input[1] = -1;
     int given[DPT_LAYER_MAX_ARGS] = {0}, positional = 0;
     for (int i = 0; i < DPT_LAYER_MAX_ARGS; i++) l->arg[i] = k->args[i].fallback;
+    const char *from = NULL;
+    size_t from_len = 0;
     if (*s == '(') {
         s++;
         while (*s != ')') {
@@ -61,181 +170,273 @@ static int parse_layer(const char **p, int index, dpt_layer *l, dpt_err *err) {
                         strncmp(k->args[i].name, s, (size_t)(eq - s)) == 0)
                         slot = i;
                 if (slot < 0)
-                    return dpt_fail(err, "model spec, layer %d (%s): unknown argument '%.*s'",
-                                    index, name, (int)(eq - s), s);
+                    return dpt_fail(ps->err, AT " (%s): unknown argument '%.*s'", index, name,
+                                    (int)(eq - s), s);
                 s = eq + 1;
             } else {
                 slot = positional++;
                 if (slot >= DPT_LAYER_MAX_ARGS || !k->args[slot].name)
-                    return dpt_fail(err, "model spec, layer %d (%s): too many arguments", index,
-                                    name);
+                    return dpt_fail(ps->err, AT " (%s): too many arguments", index, name);
             }
-            char *end;
-            double v = strtod(s, &end);
-            if (end == s)
-                return dpt_fail(err, "model spec, layer %d (%s): expected a number at '%.20s'",
-                                index, name, s);
             if (given[slot]++)
-                return dpt_fail(err, "model spec, layer %d (%s): %s given twice", index, name,
+                return dpt_fail(ps->err, AT " (%s): %s given twice", index, name,
                                 k->args[slot].name);
-            l->arg[slot] = v;
-            s = end;
+            if (strcmp(k->args[slot].name, "from") == 0) {
+                if (*s != '@' || !(from_len = name_length(s + 1)))
+                    return dpt_fail(ps->err, AT " (%s): expected a saved tensor's @name at '%.20s'",
+                                    index, name, s);
+                from = s + 1;
+                int saved = find_saved(ps, from, from_len);
+                if (saved < 0)
+                    return dpt_fail(ps->err, AT " (%s): no tensor was saved as @%.*s before it",
+                                    index, name, (int)from_len, from);
+                l->input[1] = ps->saved[saved].node;
+                snprintf(l->from, sizeof l->from, "%.*s", (int)from_len, from);
+                s = from + from_len;
+            } else {
+                char *end;
+                double v = strtod(s, &end);
+                if (end == s || !isfinite(v))
+                    return dpt_fail(ps->err, AT " (%s): expected a number at '%.20s'", index,
+                                    name, s);
+                l->arg[slot] = v;
+                s = end;
+            }
             while (*s == ' ') s++;
             if (*s == ',')
                 s++;
             else if (*s != ')')
-                return dpt_fail(err, "model spec, layer %d (%s): expected ',' or ')' at '%.20s'",
-                                index, name, s);
+                return dpt_fail(ps->err, AT " (%s): expected ',' or ')' at '%.20s'", index, name,
+                                s);
         }
         s++;
     }
     for (int i = 0; i < DPT_LAYER_MAX_ARGS && k->args[i].name; i++)
         if (k->args[i].required && !given[i])
-            return dpt_fail(err, "model spec, layer %d (%s): missing argument '%s'", index, name,
+            return dpt_fail(ps->err, AT " (%s): missing argument '%s'", index, name,
                             k->args[i].name);
-    *p = s;
+    if (k->inputs == 2 && !from)
+        return dpt_fail(ps->err, AT " (%s): needs a saved tensor: %s(@name)", index, name, name);
+    if (*s && !isspace((unsigned char)*s) && *s != ']' && *s != '|')
+        return dpt_fail(ps->err, AT ": unexpected '%.20s'", index, s);
+    ps->p = s;
+    if (finish_node(ps, l)) return -1;
+    char buf[512];
+    dpt_layer_text(l, buf, sizeof buf);
+    text_add(&ps->canon, "%s%s", ps->canon.len ? " " : "", buf);
+    *current = l->index;
     return 0;
 }
 
-/* Appends the layer's canonical text, e.g. "conv(16,3,stride=1,pad=1)". */
-static void append_canonical(char *spec, size_t size, const dpt_layer *l) {
-    size_t len = strlen(spec);
-    len += (size_t)snprintf(spec + len, size - len, "%s%s", len ? " " : "", l->kind->name);
-    for (int i = 0; i < DPT_LAYER_MAX_ARGS && l->kind->args[i].name && len < size; i++) {
-        const dpt_layer_arg *a = &l->kind->args[i];
-        len += (size_t)snprintf(spec + len, size - len, "%s%s%s%g", i ? "," : "(",
-                                a->required ? "" : a->name, a->required ? "" : "=", l->arg[i]);
+static int parse_sequence(parser *ps, int *current, int depth);
+
+/* "res[ BODY ]" or "res[ BODY | SHORTCUT ]" at ps->p (after "res["): BODY and SHORTCUT read
+   the block's input; an add node sums their outputs. */
+static int parse_residual(parser *ps, int *current, int depth) {
+    const int block_input = *current, first = ps->m->nlayers + 1;
+    text_add(&ps->canon, "%sres[", ps->canon.len ? " " : "");
+    int body = block_input, shortcut = block_input;
+    if (parse_sequence(ps, &body, depth + 1)) return -1;
+    if (body == block_input)
+        return dpt_fail(ps->err, AT ": a res[ ] block needs at least one layer", first);
+    if (*ps->p == '|') {
+        ps->p++;
+        text_add(&ps->canon, " |");
+        if (parse_sequence(ps, &shortcut, depth + 1)) return -1;
     }
-    if (l->kind->args[0].name && len < size) snprintf(spec + len, size - len, ")");
+    if (*ps->p != ']')
+        return dpt_fail(ps->err, AT ": the res[ block opened there never closes", first);
+    ps->p++;
+    text_add(&ps->canon, " ]");
+    dpt_layer *add = NULL;
+    if (new_node(ps, &add)) return -1;
+    add->kind = dpt_layer_kind_find("add");
+    add->input[0] = body;
+    add->input[1] = shortcut;
+    if (finish_node(ps, add)) {
+        char a[48], b[48];
+        shape_str(shape_of(ps->m, body), a, sizeof a);
+        shape_str(shape_of(ps->m, shortcut), b, sizeof b);
+        return dpt_fail(ps->err,
+                        AT ": the res[ block opened at layer %d gives %s from its body but %s from "
+                           "its %sshortcut",
+                        add->index + 1, first, a, b, shortcut == block_input ? "identity " : "");
+    }
+    *current = add->index;
+    return 0;
 }
 
-int dpt_model_build(const char *text, dpt_shape input, int classes, dpt_model *m, dpt_err *err) {
-    memset(m, 0, sizeof *m);
-    const char *spec = preset_spec(text);
-    if (!spec) spec = text;
-    m->input = input;
-    int capacity = 0;
-    const char *p = spec;
+/* Items until the end of the text, or '|' or ']' inside a block. */
+static int parse_sequence(parser *ps, int *current, int depth) {
     for (;;) {
-        while (isspace((unsigned char)*p)) p++;
-        if (!*p) break;
-        if (m->nlayers == capacity) {
-            capacity = capacity ? 2 * capacity : 8;
-            dpt_layer *grown = realloc(m->layers, sizeof *grown * (size_t)capacity);
-            if (!grown) goto oom;
-            m->layers = grown;
+        while (isspace((unsigned char)*ps->p)) ps->p++;
+        const char c = *ps->p;
+        if (c == 0 || ((c == '|' || c == ']') && depth > 0)) return 0;
+        if (c == '|' || c == ']')
+            return dpt_fail(ps->err, AT ": '%c' outside a res[ ] block", ps->m->nlayers + 1, c);
+        if (c == '@') {
+            size_t len = name_length(ps->p + 1);
+            if (!len)
+                return dpt_fail(ps->err, AT ": expected a name after '@' at '%.20s'",
+                                ps->m->nlayers + 1, ps->p);
+            if (find_saved(ps, ps->p + 1, len) >= 0)
+                return dpt_fail(ps->err, AT ": @%.*s is saved twice", ps->m->nlayers + 1,
+                                (int)len, ps->p + 1);
+            if (ps->nsaved == ps->saved_capacity) {
+                ps->saved_capacity = ps->saved_capacity ? 2 * ps->saved_capacity : 8;
+                saved_name *grown = realloc(ps->saved, sizeof *grown * (size_t)ps->saved_capacity);
+                if (!grown) return dpt_fail(ps->err, "out of memory building the model");
+                ps->saved = grown;
+            }
+            saved_name *sv = &ps->saved[ps->nsaved++];
+            snprintf(sv->name, sizeof sv->name, "%.*s", (int)len, ps->p + 1);
+            sv->node = *current;
+            text_add(&ps->canon, "%s@%s", ps->canon.len ? " " : "", sv->name);
+            ps->p += len + 1;
+            continue;
         }
-        dpt_layer *l = &m->layers[m->nlayers];
-        memset(l, 0, sizeof *l);
-        if (parse_layer(&p, m->nlayers + 1, l, err)) goto fail;
-        if (*p && !isspace((unsigned char)*p)) {
-            dpt_fail(err, "model spec, layer %d: unexpected '%.20s'", m->nlayers + 1, p);
-            goto fail;
+        if (strncmp(ps->p, "res[", 4) == 0) {
+            ps->p += 4;
+            if (parse_residual(ps, current, depth)) return -1;
+            continue;
         }
-        l->in = m->nlayers ? m->layers[m->nlayers - 1].out : input;
-        dpt_err why;
-        if (l->kind->setup(l, &why)) {
-            dpt_fail(err, "model spec, layer %d: %s", m->nlayers + 1, why.msg);
-            goto fail;
-        }
-        int ordinal = 1;
-        for (int i = 0; i < m->nlayers; i++) ordinal += m->layers[i].kind == l->kind;
-        snprintf(l->name, sizeof l->name, "%s%d", l->kind->name, ordinal);
-        append_canonical(m->spec, sizeof m->spec, l);
-        m->nlayers++;
+        if (parse_layer(ps, current)) return -1;
     }
-    if (m->nlayers == 0) {
-        dpt_fail(err,
-                 "model spec '%s' has no layers (presets: mlp300 cnn2710 cnn8-16-32 "
-                 "cnn50-100)",
-                 text);
-        goto fail;
+}
+
+/* Offsets of every node's tensors in the three flat buffers, and the tables naming them. */
+static int lay_out_buffers(dpt_model *m, dpt_err *err) {
+    for (int i = 0; i < m->nlayers; i++) {
+        m->nparams_tensors += m->layers[i].ntensors;
+        m->nstate_tensors += m->layers[i].nstate_tensors;
     }
-    dpt_shape last = m->layers[m->nlayers - 1].out;
-    if (classes > 0 && dpt_shape_size(last) != (size_t)classes) {
-        dpt_fail(err,
-                 "model spec: the last layer gives %zu outputs per sample, the data has %d "
-                 "classes",
-                 dpt_shape_size(last), classes);
-        goto fail;
-    }
-    for (int i = 0; i < m->nlayers; i++) m->nparams_tensors += m->layers[i].ntensors;
     m->params = calloc((size_t)m->nparams_tensors + 1, sizeof *m->params);
-    if (!m->params) goto oom;
-    int t = 0;
+    m->states = calloc((size_t)m->nstate_tensors + 1, sizeof *m->states);
+    if (!m->params || !m->states) return dpt_fail(err, "out of memory building the model");
+    int t = 0, s = 0;
     for (int i = 0; i < m->nlayers; i++) {
         dpt_layer *l = &m->layers[i];
+        for (int k = 0; k < l->kind->inputs; k++)
+            if (l->input[k] >= 0) m->layers[l->input[k]].last_reader = i;
         l->param_offset = m->nparams;
+        l->state_offset = m->nstate;
+        l->stat_offset = m->nstats;
         l->first_param = t;
-        for (int j = 0; j < l->ntensors; j++, t++) {
-            const dpt_tensor *src = &l->tensors[j];
-            dpt_param *dst = &m->params[t];
+        for (int j = 0; j < l->ntensors + l->nstate_tensors; j++) {
+            const int is_param = j < l->ntensors;
+            const dpt_tensor *src = is_param ? &l->tensors[j] : &l->state_tensors[j - l->ntensors];
+            dpt_param *dst = is_param ? &m->params[t++] : &m->states[s++];
             snprintf(dst->name, sizeof dst->name, "%s/%s", l->name, src->name);
-            dst->offset = l->param_offset + src->offset;
+            dst->offset = (is_param ? l->param_offset : l->state_offset) + src->offset;
             dst->count = src->count;
             dst->ndims = src->ndims;
             memcpy(dst->dims, src->dims, sizeof dst->dims);
-            l->nparams += src->count;
         }
         m->nparams += l->nparams;
+        m->nstate += l->nstate;
+        m->nstats += l->nstats;
     }
     return 0;
-oom:
-    dpt_fail(err, "out of memory building the model");
-fail:
-    dpt_model_free(m);
-    return -1;
+}
+
+int dpt_model_build(const char *spec_text, dpt_shape input, int classes, dpt_model *m,
+                    dpt_err *err) {
+    memset(m, 0, sizeof *m);
+    const char *spec = preset_spec(spec_text);
+    if (!spec) spec = spec_text;
+    m->input = input;
+    parser ps = {.p = spec, .m = m, .err = err};
+    int current = -1, rc = parse_sequence(&ps, &current, 0);
+    free(ps.saved);
+    m->spec = ps.canon.s;
+    if (rc == 0 && ps.canon.failed) rc = dpt_fail(err, "out of memory building the model");
+    if (rc == 0 && m->nlayers == 0)
+        rc = dpt_fail(err, "model spec '%s' has no layers (presets: %s)", spec_text,
+                      dpt_model_preset_names());
+    if (rc == 0) {
+        dpt_shape last = m->layers[m->nlayers - 1].out;
+        m->classes = (int)dpt_shape_size(last);
+        if (classes > 0 && m->classes != classes)
+            rc = dpt_fail(err,
+                          "model spec: the last layer gives %d outputs per sample, the data has "
+                          "%d classes",
+                          m->classes, classes);
+    }
+    if (rc == 0) rc = lay_out_buffers(m, err);
+    if (rc) dpt_model_free(m);
+    return rc;
 }
 
 void dpt_model_free(dpt_model *m) {
+    free(m->spec);
     free(m->layers);
     free(m->params);
+    free(m->states);
     memset(m, 0, sizeof *m);
 }
 
-void dpt_model_init(const dpt_model *m, float *params, uint64_t seed) {
+void dpt_model_init(const dpt_model *m, float *params, float *state, dpt_init init,
+                    uint64_t seed) {
     for (int i = 0; i < m->nlayers; i++) {
         const dpt_layer *l = &m->layers[i];
-        if (!l->kind->init) continue;
-        dpt_rng rng = dpt_rng_stream(seed, DPT_STREAM_INIT, (uint64_t)i);
-        l->kind->init(l, params + l->param_offset, &rng);
+        if (l->kind->init) {
+            dpt_rng rng = dpt_rng_stream(seed, DPT_STREAM_INIT, (uint64_t)i);
+            l->kind->init(l, params + l->param_offset, init, &rng);
+        }
+        if (l->kind->init_state) l->kind->init_state(l, state + l->state_offset);
     }
+}
+
+void dpt_model_update_state(const dpt_model *m, float *state, const float *stats) {
+    for (int i = 0; i < m->nlayers; i++) {
+        const dpt_layer *l = &m->layers[i];
+        if (l->kind->update_state)
+            l->kind->update_state(l, state + l->state_offset, stats + l->stat_offset);
+    }
+}
+
+double dpt_layer_flops(const dpt_layer *l) {
+    return l->kind->flops ? l->kind->flops(l) : (double)dpt_shape_size(l->out);
+}
+
+double dpt_model_flops(const dpt_model *m) {
+    double total = 0;
+    for (int i = 0; i < m->nlayers; i++) total += dpt_layer_flops(&m->layers[i]);
+    return total;
 }
 
 int dpt_workspace_init(dpt_workspace *ws, const dpt_model *m, int capacity, dpt_err *err) {
     memset(ws, 0, sizeof *ws);
-    size_t acts = dpt_shape_size(m->input), widest = acts, scratch = 0;
+    size_t per_sample = dpt_shape_size(m->input), widest = 0, scratch = 0;
     for (int i = 0; i < m->nlayers; i++) {
         const dpt_layer *l = &m->layers[i];
         size_t out = dpt_shape_size(l->out);
-        acts += out;
+        per_sample += 2 * out;
         if (out > widest) widest = out;
         if (l->kind->scratch) {
             size_t s = l->kind->scratch(l, capacity);
             if (s > scratch) scratch = s;
         }
     }
-    size_t n = (size_t)capacity;
-    size_t floats =
-        n * (acts + 2 * widest + dpt_shape_size(m->layers[m->nlayers - 1].out)) + scratch;
-    ws->act = malloc(sizeof(float *) * (size_t)(m->nlayers + 1));
+    const size_t n = (size_t)capacity;
+    const size_t floats = n * (per_sample + DPT_LAYER_MAX_INPUTS * widest) + scratch;
+    ws->act = malloc(sizeof(float *) * (size_t)m->nlayers);
+    ws->grad = malloc(sizeof(float *) * (size_t)m->nlayers);
     ws->block = malloc(sizeof(float) * floats + sizeof(int) * n);
-    if (!ws->act || !ws->block) {
+    if (!ws->act || !ws->grad || !ws->block) {
         dpt_workspace_free(ws);
         return dpt_fail(err, "out of memory for a workspace of %d samples (%zu MiB)", capacity,
                         floats * sizeof(float) >> 20);
     }
     ws->capacity = capacity;
     float *f = ws->block;
-    ws->act[0] = f;
-    f += n * dpt_shape_size(m->input);
+    ws->input = f, f += n * dpt_shape_size(m->input);
     for (int i = 0; i < m->nlayers; i++) {
-        ws->act[i + 1] = f;
-        f += n * dpt_shape_size(m->layers[i].out);
+        const size_t out = n * dpt_shape_size(m->layers[i].out);
+        ws->act[i] = f, f += out;
+        ws->grad[i] = f, f += out;
     }
-    ws->grad_a = f, f += n * widest;
-    ws->grad_b = f, f += n * widest;
-    ws->dlogits = f, f += n * dpt_shape_size(m->layers[m->nlayers - 1].out);
+    for (int k = 0; k < DPT_LAYER_MAX_INPUTS; k++) ws->fanout[k] = f, f += n * widest;
     ws->scratch = f, f += scratch;
     ws->labels = (int *)f;
     return 0;
@@ -243,26 +444,51 @@ int dpt_workspace_init(dpt_workspace *ws, const dpt_model *m, int capacity, dpt_
 
 void dpt_workspace_free(dpt_workspace *ws) {
     free(ws->act);
+    free(ws->grad);
     free(ws->block);
     memset(ws, 0, sizeof *ws);
 }
 
-void dpt_model_forward(const dpt_model *m, const float *params, dpt_workspace *ws, int n) {
+static const float *tensor_of(const dpt_workspace *ws, int node) {
+    return node < 0 ? ws->input : ws->act[node];
+}
+
+void dpt_model_forward(const dpt_model *m, const dpt_pass *p, const float *params,
+                       dpt_workspace *ws, int n) {
     for (int i = 0; i < m->nlayers; i++) {
         const dpt_layer *l = &m->layers[i];
-        l->kind->forward(l, params + l->param_offset, ws->act[i], ws->act[i + 1], ws->scratch, n);
+        const float *in[DPT_LAYER_MAX_INPUTS] = {tensor_of(ws, l->input[0]),
+                                                 tensor_of(ws, l->input[1])};
+        l->kind->forward(l, p, params + l->param_offset, in, ws->act[i], ws->scratch, n);
     }
 }
 
-void dpt_model_backward(const dpt_model *m, const float *params, float *grads, dpt_workspace *ws,
-                        int n, void (*after_layer)(void *ctx, int layer), void *ctx) {
-    const float *dout = ws->dlogits;
+void dpt_model_backward(const dpt_model *m, const dpt_pass *p, const float *params, float *grads,
+                        dpt_workspace *ws, int n, void (*after_layer)(void *ctx, int layer),
+                        void *ctx) {
     for (int i = m->nlayers - 1; i >= 0; i--) {
         const dpt_layer *l = &m->layers[i];
-        float *din = i == 0 ? NULL : (dout == ws->grad_a ? ws->grad_b : ws->grad_a);
-        l->kind->backward(l, params + l->param_offset, grads + l->param_offset, ws->act[i],
-                          ws->act[i + 1], dout, din, ws->scratch, n);
+        const float *in[DPT_LAYER_MAX_INPUTS] = {tensor_of(ws, l->input[0]),
+                                                 tensor_of(ws, l->input[1])};
+        /* A tensor's first gradient (from its highest reader) is written in place; any later
+           one goes through a fan-out buffer and is added. */
+        float *din[DPT_LAYER_MAX_INPUTS] = {NULL, NULL};
+        int added[DPT_LAYER_MAX_INPUTS] = {0, 0};
+        for (int k = 0; k < l->kind->inputs; k++) {
+            const int j = l->input[k];
+            if (j < 0) continue;
+            const int first = m->layers[j].last_reader == i && !(k == 1 && l->input[0] == j);
+            din[k] = first ? ws->grad[j] : ws->fanout[k];
+            added[k] = !first;
+        }
+        l->kind->backward(l, p, params + l->param_offset, grads + l->param_offset, in, ws->act[i],
+                          ws->grad[i], din, ws->scratch, n);
+        for (int k = 0; k < l->kind->inputs; k++)
+            if (added[k]) {
+                float *g = ws->grad[l->input[k]];
+                for (size_t x = 0, N = (size_t)n * dpt_shape_size(l->in[k]); x < N; x++)
+                    g[x] += ws->fanout[k][x];
+            }
         if (after_layer) after_layer(ctx, i);
-        dout = din;
     }
 }

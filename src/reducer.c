@@ -68,29 +68,49 @@ static double scale_for(uint32_t bits, int M) {
     return ldexp(1.0, 62 - ceil_log2(M) - e);
 }
 
+/* The reduced tensors: one per layer with statistics (its whole statistics segment), then the
+   parameter tensors, at their places in the reduced vector (statistics first). */
+static int make_tensors(dpt_reducer *r) {
+    const dpt_model *m = r->model;
+    r->nstat_tensors = 0;
+    for (int i = 0; i < m->nlayers; i++) r->nstat_tensors += m->layers[i].nstats > 0;
+    r->ntensors = r->nstat_tensors + m->nparams_tensors;
+    if (!(r->tensors = malloc(sizeof *r->tensors * (size_t)(r->ntensors + 1)))) return -1;
+    int t = 0;
+    for (int i = 0; i < m->nlayers; i++)
+        if (m->layers[i].nstats)
+            r->tensors[t++] = (dpt_span){.offset = m->layers[i].stat_offset,
+                                         .count = m->layers[i].nstats};
+    for (int p = 0; p < m->nparams_tensors; p++)
+        r->tensors[t++] = (dpt_span){.offset = m->nstats + m->params[p].offset,
+                                     .count = m->params[p].count};
+    return 0;
+}
+
 /* Spans of at most SPAN_VALUES values, tensor by tensor. */
 static int make_spans(dpt_reducer *r) {
-    const dpt_model *m = r->model;
     size_t n = 0;
-    for (int t = 0; t < m->nparams_tensors; t++)
-        n += (m->params[t].count + SPAN_VALUES - 1) / SPAN_VALUES;
+    for (int t = 0; t < r->ntensors; t++) n += (r->tensors[t].count + SPAN_VALUES - 1) / SPAN_VALUES;
     if (!(r->spans = malloc(sizeof *r->spans * (n ? n : 1)))) return -1;
     r->nspans = 0;
-    for (int t = 0; t < m->nparams_tensors; t++)
-        for (size_t at = 0; at < m->params[t].count; at += SPAN_VALUES) {
-            size_t left = m->params[t].count - at;
+    for (int t = 0; t < r->ntensors; t++)
+        for (size_t at = 0; at < r->tensors[t].count; at += SPAN_VALUES) {
+            size_t left = r->tensors[t].count - at;
             r->spans[r->nspans++] = (dpt_span){.tensor = t,
-                                               .offset = m->params[t].offset + at,
+                                               .offset = r->tensors[t].offset + at,
                                                .count = left < SPAN_VALUES ? left : SPAN_VALUES};
         }
     return 0;
 }
 
-/* Whole layers, from the last, until a bucket holds bucket_bytes (8 bytes a value). */
+/* Whole layers, from the last, until a bucket holds bucket_bytes (8 bytes a value). The last
+   bucket, which ends with layer 0, also carries the statistics segment at the vector's front:
+   statistics are complete after forward, long before layer 0's backward. */
 static int make_buckets(dpt_reducer *r, size_t bucket_bytes) {
     const dpt_model *m = r->model;
     if (!(r->buckets = calloc((size_t)m->nlayers, sizeof *r->buckets))) return -1;
     r->nbuckets = 0;
+    const int S = r->nstat_tensors;
     int hi = m->nlayers - 1;
     size_t bytes = 0;
     for (int l = m->nlayers - 1; l >= 0; l--) {
@@ -101,13 +121,23 @@ static int make_buckets(dpt_reducer *r, size_t bucket_bytes) {
             continue;
         }
         const dpt_layer *lo = &m->layers[l], *top = &m->layers[hi];
+        const size_t end = m->nstats + top->param_offset + top->nparams;
         dpt_bucket *b = &r->buckets[r->nbuckets++];
         *b = (dpt_bucket){.layer_lo = l,
                           .layer_hi = hi,
-                          .t0 = lo->first_param,
-                          .t1 = top->first_param + top->ntensors,
-                          .offset = lo->param_offset,
-                          .count = top->param_offset + top->nparams - lo->param_offset};
+                          .t0 = S + lo->first_param,
+                          .t1 = S + top->first_param + top->ntensors,
+                          .offset = m->nstats + lo->param_offset};
+        b->count = end - b->offset;
+        hi = l - 1;
+        bytes = 0;
+    }
+    dpt_bucket *last = &r->buckets[r->nbuckets - 1];
+    last->t0 = 0;
+    last->count += last->offset;
+    last->offset = 0;
+    for (int i = 0; i < r->nbuckets; i++) {
+        dpt_bucket *b = &r->buckets[i];
         b->s0 = r->nspans;
         b->s1 = 0;
         for (int s = 0; s < r->nspans; s++)
@@ -116,9 +146,15 @@ static int make_buckets(dpt_reducer *r, size_t bucket_bytes) {
                 b->s1 = s + 1;
             }
         if (b->s1 == 0) b->s0 = 0;
-        hi = l - 1;
-        bytes = 0;
     }
+    return 0;
+}
+
+/* The first reduced tensor of each layer's parameters, and its statistics tensor (or -1). */
+static int make_layer_tensors(dpt_reducer *r) {
+    const dpt_model *m = r->model;
+    if (!(r->stat_tensor = malloc(sizeof(int) * (size_t)m->nlayers))) return -1;
+    for (int i = 0, t = 0; i < m->nlayers; i++) r->stat_tensor[i] = m->layers[i].nstats ? t++ : -1;
     return 0;
 }
 
@@ -129,18 +165,20 @@ int dpt_reducer_init(dpt_reducer *r, const dpt_model *m, dpt_reduce_mode mode, i
     r->mode = mode;
     r->comm = r->max_comm = r->sum_comm = MPI_COMM_NULL;
     r->capacity = capacity;
-    const size_t T = (size_t)m->nparams_tensors;
+    r->length = m->nstats + m->nparams;
+    int ok = make_tensors(r) == 0;
+    const size_t T = ok ? (size_t)r->ntensors : 0;
     r->micro_grads = calloc((size_t)capacity, sizeof *r->micro_grads);
-    r->micro_loss = calloc((size_t)capacity, sizeof *r->micro_loss);
-    r->micro_correct = calloc((size_t)capacity, sizeof *r->micro_correct);
+    r->micro_sums = calloc((size_t)capacity, sizeof *r->micro_sums);
     r->micro_maxabs = calloc((size_t)capacity * T + 1, sizeof *r->micro_maxabs);
     r->maxabs = calloc(T + 1, sizeof *r->maxabs);
-    r->sum = calloc(m->nparams + 1, sizeof *r->sum);
+    r->sum = calloc(r->length + 1, sizeof *r->sum);
     r->layers_done = calloc((size_t)m->nlayers, sizeof *r->layers_done);
-    int ok = r->micro_grads && r->micro_loss && r->micro_correct && r->micro_maxabs && r->maxabs &&
-             r->sum && r->layers_done && make_spans(r) == 0 && make_buckets(r, bucket_bytes) == 0;
+    ok = ok && r->micro_grads && r->micro_sums && r->micro_maxabs && r->maxabs && r->sum &&
+         r->layers_done && make_spans(r) == 0 && make_buckets(r, bucket_bytes) == 0 &&
+         make_layer_tensors(r) == 0;
     for (int i = 0; ok && i < capacity; i++)
-        ok = (r->micro_grads[i] = malloc(sizeof(float) * (m->nparams ? m->nparams : 1))) != NULL;
+        ok = (r->micro_grads[i] = malloc(sizeof(float) * (r->length + 1))) != NULL;
     if (!ok) {
         dpt_reducer_free(r);
         return dpt_fail(err, "out of memory for %d micro-batch gradient buffers", capacity);
@@ -159,9 +197,10 @@ int dpt_reducer_connect(dpt_reducer *r, MPI_Comm comm, dpt_err *err) {
 void dpt_reducer_free(dpt_reducer *r) {
     for (int i = 0; r->micro_grads && i < r->capacity; i++) free(r->micro_grads[i]);
     free(r->micro_grads);
-    free(r->micro_loss);
-    free(r->micro_correct);
+    free(r->micro_sums);
     free(r->micro_maxabs);
+    free(r->tensors);
+    free(r->stat_tensor);
     free(r->maxabs);
     free(r->sum);
     free(r->spans);
@@ -180,12 +219,16 @@ void dpt_reducer_begin(dpt_reducer *r, int local, int M) {
     for (int b = 0; b < r->nbuckets; b++) r->buckets[b].state = WAITING;
 }
 
+static void measure(dpt_reducer *r, int j, int t) {
+    r->micro_maxabs[(size_t)j * r->ntensors + t] =
+        max_magnitude_bits(r->micro_grads[j] + r->tensors[t].offset, r->tensors[t].count);
+}
+
 void dpt_reducer_layer_done(dpt_reducer *r, int j, int layer) {
-    const dpt_model *m = r->model;
-    const dpt_layer *l = &m->layers[layer];
-    uint32_t *most = r->micro_maxabs + (size_t)j * m->nparams_tensors;
-    for (int t = l->first_param; t < l->first_param + l->ntensors; t++)
-        most[t] = max_magnitude_bits(r->micro_grads[j] + m->params[t].offset, m->params[t].count);
+    const dpt_layer *l = &r->model->layers[layer];
+    const int first = r->nstat_tensors + l->first_param;
+    for (int t = first; t < first + l->ntensors; t++) measure(r, j, t);
+    if (r->stat_tensor[layer] >= 0) measure(r, j, r->stat_tensor[layer]);
     atomic_fetch_add_explicit(&r->layers_done[layer], 1, memory_order_release);
 }
 
@@ -194,7 +237,7 @@ static int bucket_ready(const dpt_reducer *r, const dpt_bucket *b) {
 }
 
 static int start_max(dpt_reducer *r, dpt_bucket *b, dpt_err *err) {
-    const int T = r->model->nparams_tensors;
+    const int T = r->ntensors;
     for (int t = b->t0; t < b->t1; t++) {
         uint32_t most = 0;
         for (int j = 0; j < r->local; j++) {
@@ -279,10 +322,15 @@ int dpt_reducer_progress(dpt_reducer *r, dpt_err *err) {
     return r->mode == DPT_REDUCE_EXACT ? advance(r, 0, err) : 0;
 }
 
+/* What a span's sum is divided by: the batch size for statistics, grad_divisor for gradients. */
+static double divisor_of(const dpt_reducer *r, const dpt_span *span, int batch,
+                         double grad_divisor) {
+    return span->tensor < r->nstat_tensors ? batch : grad_divisor;
+}
+
 /* The plain path: float sums in micro-batch order, then MPI_SUM over floats, whose result
    depends on how the micro-batches were dealt to ranks. */
-static int float_mean(dpt_reducer *r, int batch, float *grads, dpt_err *err) {
-    const size_t n = r->model->nparams;
+static int float_mean(dpt_reducer *r, int batch, double grad_divisor, float *grads, dpt_err *err) {
 #pragma omp parallel for schedule(dynamic)
     for (int s = 0; s < r->nspans; s++) {
         const dpt_span *span = &r->spans[s];
@@ -293,45 +341,52 @@ static int float_mean(dpt_reducer *r, int batch, float *grads, dpt_err *err) {
             for (size_t i = 0; i < span->count; i++) g[i] += src[i];
         }
     }
-    if (MPI_Allreduce(MPI_IN_PLACE, grads, (int)n, MPI_FLOAT, MPI_SUM, r->comm) != MPI_SUCCESS)
+    if (MPI_Allreduce(MPI_IN_PLACE, grads, (int)r->length, MPI_FLOAT, MPI_SUM, r->comm) !=
+        MPI_SUCCESS)
         return dpt_fail(err, "MPI_Allreduce of the gradients failed");
-    const float inv = 1.0f / (float)batch;
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++) grads[i] *= inv;
+#pragma omp parallel for schedule(dynamic)
+    for (int s = 0; s < r->nspans; s++) {
+        const dpt_span *span = &r->spans[s];
+        const float inv = (float)(1.0 / divisor_of(r, span, batch, grad_divisor));
+        for (size_t i = 0; i < span->count; i++) grads[span->offset + i] *= inv;
+    }
     return 0;
 }
 
-int dpt_reducer_finish(dpt_reducer *r, int batch, float *grads, dpt_step_totals *totals,
-                       dpt_err *err) {
+int dpt_reducer_finish(dpt_reducer *r, int batch, double grad_divisor, float *grads,
+                       dpt_step_totals *totals, dpt_err *err) {
     const double start = dpt_now();
-    const dpt_model *m = r->model;
-    /* Loss and correct counts: fixed point, exact; a third slot counts non-finite losses. */
-    int64_t counters[3] = {0, 0, 0};
+    /* Loss and counts: fixed point, exact; a slot counts non-finite losses. */
+    int64_t counters[4] = {0, 0, 0, 0};
     for (int j = 0; j < r->local; j++) {
-        if (isfinite(r->micro_loss[j]))
-            counters[0] += (int64_t)(r->micro_loss[j] * LOSS_SCALE);
+        if (isfinite(r->micro_sums[j].loss))
+            counters[0] += (int64_t)(r->micro_sums[j].loss * LOSS_SCALE);
         else
-            counters[2]++;
-        counters[1] += r->micro_correct[j];
+            counters[3]++;
+        counters[1] += r->micro_sums[j].correct;
+        counters[2] += r->micro_sums[j].top5;
     }
-    if (r->mode == DPT_REDUCE_EXACT ? advance(r, 1, err) : float_mean(r, batch, grads, err))
+    if (r->mode == DPT_REDUCE_EXACT ? advance(r, 1, err)
+                                    : float_mean(r, batch, grad_divisor, grads, err))
         return -1;
-    if (MPI_Allreduce(MPI_IN_PLACE, counters, 3, MPI_INT64_T, MPI_SUM, r->comm) != MPI_SUCCESS)
+    if (MPI_Allreduce(MPI_IN_PLACE, counters, 4, MPI_INT64_T, MPI_SUM, r->comm) != MPI_SUCCESS)
         return dpt_fail(err, "MPI_Allreduce of the loss failed");
     totals->loss = (double)counters[0] / LOSS_SCALE;
     totals->correct = (long)counters[1];
-    totals->finite = counters[2] == 0;
+    totals->top5 = (long)counters[2];
+    totals->finite = counters[3] == 0;
     if (r->mode == DPT_REDUCE_FLOAT) {
-        for (size_t i = 0; i < m->nparams && totals->finite; i++)
+        for (size_t i = 0; i < r->length && totals->finite; i++)
             if (!isfinite(grads[i])) totals->finite = 0;
     } else {
-        for (int t = 0; t < m->nparams_tensors; t++)
+        for (int t = 0; t < r->ntensors; t++)
             if (r->maxabs[t] >= FLOAT_INFINITY_BITS) totals->finite = 0;
         if (totals->finite) {
 #pragma omp parallel for schedule(dynamic)
             for (int s = 0; s < r->nspans; s++) {
                 const dpt_span *span = &r->spans[s];
-                const double factor = 1 / scale_for(r->maxabs[span->tensor], r->M) / batch;
+                const double factor = 1 / scale_for(r->maxabs[span->tensor], r->M) /
+                                      divisor_of(r, span, batch, grad_divisor);
                 dequantize(grads + span->offset, r->sum + span->offset, span->count, factor);
             }
         }

@@ -1,5 +1,7 @@
 #include "dptrain/report.h"
 
+#include "dptrain/metrics.h"
+
 #include <math.h>
 #include <time.h>
 #include <unistd.h>
@@ -67,22 +69,9 @@ static void json_number(FILE *f, double v) {
 
 static void json_epoch(FILE *f, const dpt_epoch_record *r) {
     fprintf(f, "{\"epoch\":%d", r->epoch);
-    const struct {
-        const char *key;
-        double v;
-    } fields[] = {{"train_loss", r->train_loss},
-                  {"train_acc", r->train_acc},
-                  {"val_loss", r->val_loss},
-                  {"val_acc", r->val_acc},
-                  {"test_loss", r->test_loss},
-                  {"test_acc", r->test_acc},
-                  {"lr", r->lr},
-                  {"seconds", r->seconds},
-                  {"samples_per_s", r->samples_per_s},
-                  {"reduce_wait_seconds", r->reduce_wait_seconds}};
-    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-        fprintf(f, ",\"%s\":", fields[i].key);
-        json_number(f, fields[i].v);
+    for (int k = 0; k < dpt_nmetrics; k++) {
+        fprintf(f, ",\"%s\":", dpt_metrics[k].name);
+        json_number(f, dpt_metric_of(r, k));
     }
     fputc('}', f);
 }

@@ -1,5 +1,7 @@
 #include "dptrain/rng.h"
 
+#include <math.h>
+
 #define GOLDEN_GAMMA 0x9e3779b97f4a7c15ULL
 
 uint64_t dpt_mix64(uint64_t x) {
@@ -22,6 +24,11 @@ uint64_t dpt_rng_next(dpt_rng *rng) {
 
 double dpt_rng_uniform(dpt_rng *rng) {
     return (double)(dpt_rng_next(rng) >> 11) * 0x1.0p-53;
+}
+
+double dpt_rng_normal(dpt_rng *rng) {
+    const double u = 1.0 - dpt_rng_uniform(rng), v = dpt_rng_uniform(rng);
+    return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
 }
 
 uint32_t dpt_rng_below(dpt_rng *rng, uint32_t n) {

@@ -35,6 +35,7 @@ void dpt_train_config_defaults(dpt_train_config *cfg) {
     cfg->threads = 1;
     cfg->bucket_kb = DPT_DEFAULT_BUCKET_KB;
     cfg->tag = "";
+    cfg->init_text = "default";
 }
 
 /* Everything one training run holds; allocated before the first step, freed after the last. */
@@ -44,13 +45,14 @@ typedef struct trainer {
     int rank, size, threads;
     dpt_data data;
     dpt_model model;
-    float *params, *grads;
+    float *params, *state; /* the model's parameters and buffers */
+    float *reduced;        /* a step's reduced vector: statistics, then gradients */
+    float *class_weights;  /* model.classes weights, or NULL for the plain loss */
     dpt_optim optim;
     dpt_reducer reducer;
     dpt_workspace *ws; /* one per thread */
     uint32_t *order;   /* this epoch's sample order (positions in the training split) */
-    double *chunk_loss;
-    long *chunk_correct;
+    dpt_loss_sums *chunk_sums; /* per evaluation chunk */
     dpt_epoch_record *history; /* cfg->epochs records, epochs_done of them filled */
     int epochs_done, steps_per_epoch;
     dpt_sched_state sched;
@@ -65,10 +67,11 @@ static void trainer_free(trainer *t) {
     for (int i = 0; t->ws && i < t->threads; i++) dpt_workspace_free(&t->ws[i]);
     free(t->ws);
     free(t->params);
-    free(t->grads);
+    free(t->state);
+    free(t->reduced);
+    free(t->class_weights);
     free(t->order);
-    free(t->chunk_loss);
-    free(t->chunk_correct);
+    free(t->chunk_sums);
     free(t->history);
     free(t->batch_loss);
     free(t->batch_acc);
@@ -76,6 +79,41 @@ static void trainer_free(trainer *t) {
     dpt_reducer_free(&t->reducer);
     dpt_model_free(&t->model);
     dpt_data_free(&t->data);
+}
+
+/* --class-weights: "balanced" gives class c the weight N/(K n_c) from the training split's counts
+   (scikit-learn's and seed 004's weighting); otherwise K comma-separated non-negative numbers. */
+static int class_weights_of(const char *text, const dpt_data *data, int K, float **out,
+                            dpt_err *err) {
+    float *w = calloc((size_t)K, sizeof *w);
+    if (!w) return dpt_fail(err, "out of memory for %d class weights", K);
+    *out = w;
+    if (strcmp(text, "balanced") == 0) {
+        const dpt_split *train = &data->train;
+        for (uint32_t i = 0; i < train->n; i++) w[train->set->labels[train->idx[i]]] += 1;
+        for (int c = 0; c < K; c++) {
+            if (w[c] == 0)
+                return dpt_fail(err, "--class-weights balanced: class %d has no training samples",
+                                c);
+            w[c] = (float)((double)train->n / ((double)K * w[c]));
+        }
+        return 0;
+    }
+    const char *p = text;
+    for (int c = 0; c < K; c++) {
+        char *end;
+        double v = strtod(p, &end);
+        if (end == p || !(v >= 0 && v < 1e30))
+            return dpt_fail(err, "--class-weights %s: weight %d: expected a number >= 0", text,
+                            c + 1);
+        w[c] = (float)v;
+        p = end;
+        if (c + 1 < K && *p++ != ',')
+            return dpt_fail(err, "--class-weights %s: expected %d comma-separated weights", text, K);
+    }
+    if (*p)
+        return dpt_fail(err, "--class-weights %s: more than the %d classes' weights", text, K);
+    return 0;
 }
 
 static int trainer_init(trainer *t, const dpt_train_config *cfg, MPI_Comm comm, dpt_err *err) {
@@ -94,25 +132,28 @@ static int trainer_init(trainer *t, const dpt_train_config *cfg, MPI_Comm comm, 
     if (dpt_data_load(&cfg->data, &t->data, err)) return -1;
     const dpt_images *set = &t->data.train_file;
     dpt_shape input = {1, (int)set->height, (int)set->width};
-    if (dpt_model_build(cfg->model, input, DPT_CLASSES, &t->model, err)) return -1;
+    if (dpt_model_build(cfg->model, input, t->data.classes, &t->model, err)) return -1;
+    if (cfg->class_weights && class_weights_of(cfg->class_weights, &t->data, t->model.classes,
+                                               &t->class_weights, err))
+        return -1;
     const size_t n = t->model.nparams;
     const int m = cfg->micro_batch < cfg->batch ? cfg->micro_batch : cfg->batch;
     const int micro_per_step = (cfg->batch + m - 1) / m;
     const int local_most = (micro_per_step + t->size - 1) / t->size;
     const uint32_t eval_most = t->data.val.n > t->data.test.n ? t->data.val.n : t->data.test.n;
     const uint32_t chunks = (eval_most + (uint32_t)m - 1) / (uint32_t)m;
-    t->params = malloc(sizeof(float) * (n ? n : 1));
-    t->grads = malloc(sizeof(float) * (n ? n : 1));
+    t->params = malloc(sizeof(float) * (n + 1));
+    t->state = malloc(sizeof(float) * (t->model.nstate + 1));
+    t->reduced = malloc(sizeof(float) * (t->model.nstats + n + 1));
     t->order = malloc(sizeof(uint32_t) * t->data.train.n);
-    t->chunk_loss = malloc(sizeof(double) * (chunks ? chunks : 1));
-    t->chunk_correct = malloc(sizeof(long) * (chunks ? chunks : 1));
+    t->chunk_sums = malloc(sizeof *t->chunk_sums * (chunks + 1));
     t->history = calloc((size_t)cfg->epochs, sizeof *t->history);
     t->steps_per_epoch = (int)((t->data.train.n + (uint32_t)cfg->batch - 1) / (uint32_t)cfg->batch);
     t->batch_capacity = (long)t->steps_per_epoch * cfg->epochs;
     t->batch_loss = malloc(sizeof(float) * (size_t)t->batch_capacity);
     t->batch_acc = malloc(sizeof(float) * (size_t)t->batch_capacity);
     t->ws = calloc((size_t)t->threads, sizeof *t->ws);
-    if (!t->params || !t->grads || !t->order || !t->chunk_loss || !t->chunk_correct ||
+    if (!t->params || !t->state || !t->reduced || !t->order || !t->chunk_sums ||
         !t->history || !t->ws || !t->batch_loss || !t->batch_acc)
         return dpt_fail(err, "out of memory for a model of %zu parameters", n);
     for (int i = 0; i < t->threads; i++)
@@ -123,7 +164,7 @@ static int trainer_init(trainer *t, const dpt_train_config *cfg, MPI_Comm comm, 
     dpt_optim_config oc = cfg->optim;
     oc.kind = cfg->opt;
     if (dpt_optim_init(&t->optim, &oc, n, err)) return -1;
-    dpt_model_init(&t->model, t->params, cfg->seed);
+    dpt_model_init(&t->model, t->params, t->state, cfg->init, cfg->seed);
     dpt_sched_start(&cfg->sched, cfg->lr, &t->sched);
     if (cfg->out) {
         char dir[4096];
@@ -134,6 +175,14 @@ static int trainer_init(trainer *t, const dpt_train_config *cfg, MPI_Comm comm, 
     }
     return 0;
 }
+
+/* One step: the b samples batch[0..b) (positions in the training split), the step's place in
+   the run, and the place of its first sample in the epoch's order. */
+typedef struct step_plan {
+    const uint32_t *batch;
+    int b, epoch, index;
+    uint64_t first;
+} step_plan;
 
 /* What backward tells the reducer after each layer of micro-batch j; thread 0 also moves the
    reductions along (it alone calls MPI). */
@@ -149,28 +198,46 @@ static void after_layer(void *ctx, int layer) {
     if (h->drives_mpi && !h->failed && dpt_reducer_progress(&h->t->reducer, h->err)) h->failed = 1;
 }
 
-/* Forward, loss and backward of micro-batch `mi` of the batch, into gradient buffer j. */
-static int micro_step(trainer *t, dpt_workspace *ws, const uint32_t *batch, int b, int mi, int j,
+/* Forward, loss and backward of micro-batch `mi` of the batch, into reduced vector j. */
+static int micro_step(trainer *t, dpt_workspace *ws, const step_plan *step, int mi, int j,
                       dpt_err *err) {
-    const int m = ws->capacity, start = mi * m, n = b - start < m ? b - start : m;
-    dpt_data_gather(&t->data, &t->data.train, batch + start, 0, (size_t)n, ws->act[0], ws->labels);
-    dpt_model_forward(&t->model, t->params, ws, n);
-    t->reducer.micro_correct[j] = 0;
-    t->reducer.micro_loss[j] =
-        dpt_softmax_xent(dpt_model_logits(&t->model, ws), ws->labels, n, DPT_CLASSES, ws->dlogits,
-                         &t->reducer.micro_correct[j]);
+    const int m = ws->capacity, start = mi * m, n = step->b - start < m ? step->b - start : m;
+    dpt_data_gather(&t->data, &t->data.train, step->batch + start, 0, (size_t)n, ws->input,
+                    ws->labels);
+    float *reduced = t->reducer.micro_grads[j];
+    const dpt_pass pass = {.training = 1,
+                           .key = dpt_pass_key(t->cfg->seed, (uint64_t)step->epoch,
+                                               (uint64_t)step->index),
+                           .first = step->first + (uint64_t)start,
+                           .stats = reduced,
+                           .state = t->state};
+    dpt_model_forward(&t->model, &pass, t->params, ws, n);
+    t->reducer.micro_sums[j] = (dpt_loss_sums){0};
+    dpt_softmax_xent(dpt_model_logits(&t->model, ws), ws->labels, n, t->model.classes,
+                     t->class_weights, dpt_model_dlogits(&t->model, ws), &t->reducer.micro_sums[j]);
     layer_hook hook = {.t = t, .j = j, .drives_mpi = omp_get_thread_num() == 0, .err = err};
-    dpt_model_backward(&t->model, t->params, t->reducer.micro_grads[j], ws, n, after_layer, &hook);
+    dpt_model_backward(&t->model, &pass, t->params, reduced + t->model.nstats, ws, n, after_layer,
+                       &hook);
     return hook.failed ? -1 : 0;
+}
+
+/* What the loss is divided by: the batch size, or the summed weights of its labels. */
+static double grad_divisor(const trainer *t, const step_plan *step) {
+    if (!t->class_weights) return step->b;
+    const dpt_split *train = &t->data.train;
+    double total = 0;
+    for (int i = 0; i < step->b; i++)
+        total += t->class_weights[train->set->labels[train->idx[step->batch[i]]]];
+    return total;
 }
 
 /* One optimizer step on the b samples batch[0..b): this rank computes a contiguous block of the
    step's micro-batches, shared out over its threads, while their gradients are being summed
    exactly with every other rank's; thread 0 keeps the reductions moving until backward is done
    everywhere on this rank. */
-static int train_step(trainer *t, const uint32_t *batch, int b, double lr, dpt_step_totals *tot,
+static int train_step(trainer *t, const step_plan *step, double lr, dpt_step_totals *tot,
                       dpt_err *err) {
-    const int m = t->ws[0].capacity, M = (b + m - 1) / m;
+    const int m = t->ws[0].capacity, M = (step->b + m - 1) / m;
     const int lo = (int)((long)M * t->rank / t->size),
               hi = (int)((long)M * (t->rank + 1) / t->size);
     dpt_reducer_begin(&t->reducer, hi - lo, M);
@@ -180,45 +247,52 @@ static int train_step(trainer *t, const uint32_t *batch, int b, double lr, dpt_s
         const int thread = omp_get_thread_num();
 #pragma omp for schedule(dynamic, 1) nowait
         for (int j = 0; j < hi - lo; j++)
-            failed |= micro_step(t, &t->ws[thread], batch, b, lo + j, j, err) != 0;
+            failed |= micro_step(t, &t->ws[thread], step, lo + j, j, err) != 0;
         while (thread == 0 && !failed && !dpt_reducer_computed(&t->reducer))
             failed |= dpt_reducer_progress(&t->reducer, err) != 0;
     }
-    if (failed || dpt_reducer_finish(&t->reducer, b, t->grads, tot, err)) return -1;
-    if (tot->finite) dpt_optim_step(&t->optim, t->params, t->grads, lr);
+    if (failed || dpt_reducer_finish(&t->reducer, step->b, grad_divisor(t, step), t->reduced, tot,
+                                     err))
+        return -1;
+    if (!tot->finite) return 0;
+    dpt_optim_step(&t->optim, t->params, t->reduced + t->model.nstats, lr);
+    dpt_model_update_state(&t->model, t->state, t->reduced);
     return 0;
 }
 
 /* Mean loss and accuracy over a split, in chunks shared out over threads and summed in chunk
    order, so the result does not depend on the thread count. */
-static void evaluate(trainer *t, const dpt_split *split, double *loss, double *acc) {
+static void evaluate(trainer *t, const dpt_split *split, double *loss, double *acc,
+                     double *top5) {
     const int m = t->ws[0].capacity;
     const int chunks = (int)((split->n + (uint32_t)m - 1) / (uint32_t)m);
 #pragma omp parallel for schedule(dynamic, 1)
     for (int c = 0; c < chunks; c++) {
         const uint32_t first = (uint32_t)c * (uint32_t)m;
         const int n = split->n - first < (uint32_t)m ? (int)(split->n - first) : m;
-        t->chunk_correct[c] = 0;
-        t->chunk_loss[c] = dpt_eval_chunk(&t->model, t->params, &t->data, split, first, n,
-                                          &t->ws[omp_get_thread_num()], &t->chunk_correct[c], NULL);
+        t->chunk_sums[c] = (dpt_loss_sums){0};
+        dpt_eval_chunk(&t->model, t->params, t->state, &t->data, split, first, n,
+                       &t->ws[omp_get_thread_num()], &t->chunk_sums[c], NULL);
     }
-    double sum = 0;
-    long correct = 0;
+    dpt_loss_sums total = {0};
     for (int c = 0; c < chunks; c++) {
-        sum += t->chunk_loss[c];
-        correct += t->chunk_correct[c];
+        total.loss += t->chunk_sums[c].loss;
+        total.correct += t->chunk_sums[c].correct;
+        total.top5 += t->chunk_sums[c].top5;
     }
-    *loss = split->n ? sum / split->n : NAN;
-    *acc = split->n ? (double)correct / split->n : NAN;
+    *loss = split->n ? total.loss / split->n : NAN;
+    *acc = split->n ? (double)total.correct / split->n : NAN;
+    *top5 = split->n ? (double)total.top5 / split->n : NAN;
 }
 
 /* The settings that decide the result, as text: every rank must hold the same. */
 static void config_text(const trainer *t, char *buf, size_t size) {
     const dpt_train_config *c = t->cfg;
     snprintf(buf, size,
-             "%s|val %u|split %llu|norm %d|epochs %d|batch %d|micro %d|opt %d|lr %.17g|mom %.17g|"
+             "init %s|weights %s|val %u|split %llu|norm %d|epochs %d|batch %d|micro %d|opt %d|lr %.17g|mom %.17g|"
              "nest %d|wd %.17g|b1 %.17g|b2 %.17g|eps %.17g|sched %s|reduce %d|seed %llu",
-             t->model.spec, c->data.val, (unsigned long long)c->data.split_seed,
+             c->init_text, c->class_weights ? c->class_weights : "none", c->data.val,
+             (unsigned long long)c->data.split_seed,
              c->data.compute_norm, c->epochs, c->batch, c->micro_batch, (int)c->opt, c->lr,
              c->optim.momentum, c->optim.nesterov, c->optim.weight_decay, c->optim.beta1,
              c->optim.beta2, c->optim.eps, c->sched.text, (int)c->reduce,
@@ -229,9 +303,9 @@ static void config_text(const trainer *t, char *buf, size_t size) {
 static int check_ranks_agree(const trainer *t, dpt_err *err) {
     char text[2048], config[DPT_DIGEST_HEX], params[DPT_DIGEST_HEX];
     config_text(t, text, sizeof text);
-    const void *parts[] = {text};
-    const size_t sizes[] = {strlen(text)};
-    dpt_sha256_hex(parts, sizes, 1, config);
+    const void *parts[] = {t->model.spec, text};
+    const size_t sizes[] = {strlen(t->model.spec), strlen(text)};
+    dpt_sha256_hex(parts, sizes, 2, config);
     dpt_param_sha256(t->params, t->model.nparams, params);
     const uint64_t values[] = {dpt_digest_prefix(config), dpt_digest_prefix(t->data.digest),
                                dpt_digest_prefix(params)};
@@ -248,6 +322,7 @@ static dpt_ckpt_view view_of(trainer *t) {
                            .mean = t->data.mean,
                            .std = t->data.std,
                            .params = t->params,
+                           .state = t->state,
                            .optim = &t->optim,
                            .sched = &t->sched,
                            .pos = &t->pos,
@@ -299,8 +374,13 @@ static int train_epoch(trainer *t, dpt_err *err) {
     for (int s = t->pos.step; s < steps; s++) {
         const uint32_t first = (uint32_t)s * (uint32_t)cfg->batch;
         const int b = N - first < (uint32_t)cfg->batch ? (int)(N - first) : cfg->batch;
+        const step_plan step = {.batch = t->order + first,
+                                .b = b,
+                                .epoch = epoch,
+                                .index = s,
+                                .first = first};
         dpt_step_totals tot;
-        if (train_step(t, t->order + first, b, rec->lr, &tot, err)) return -1;
+        if (train_step(t, &step, rec->lr, &tot, err)) return -1;
         if (!tot.finite) {
             dpt_progress_clear(&progress);
             if (t->rank != 0) return dpt_fail(err, "%s", ""); /* rank 0 reports it */
@@ -311,6 +391,7 @@ static int train_epoch(trainer *t, dpt_err *err) {
         }
         t->pos.loss += tot.loss;
         t->pos.correct += tot.correct;
+        t->pos.top5 += tot.top5;
         t->pos.step = s + 1;
         seen += b;
         t->batch_loss[t->batches_done] = (float)(tot.loss / b);
@@ -333,12 +414,13 @@ static int train_epoch(trainer *t, dpt_err *err) {
     rec->samples_per_s = N / rec->seconds;
     rec->train_loss = t->pos.loss / N;
     rec->train_acc = (double)t->pos.correct / N;
+    rec->train_top5 = (double)t->pos.top5 / N;
     dpt_progress_clear(&progress);
     /* Rank 0 evaluates and decides the next learning rate; the others wait for its word. */
     int best = 0;
     if (t->rank == 0) {
-        evaluate(t, &t->data.val, &rec->val_loss, &rec->val_acc);
-        evaluate(t, &t->data.test, &rec->test_loss, &rec->test_acc);
+        evaluate(t, &t->data.val, &rec->val_loss, &rec->val_acc, &rec->val_top5);
+        evaluate(t, &t->data.test, &rec->test_loss, &rec->test_acc, &rec->test_top5);
         dpt_sched_next(&cfg->sched, cfg->lr, epoch, cfg->epochs, rec->val_loss, &t->sched);
         dpt_report_epoch(stdout, cfg->tag, rec, cfg->epochs);
         best = rec->val_acc > t->best_val_acc;
@@ -370,6 +452,7 @@ static int resume(trainer *t, dpt_err *err) {
         return -1;
     }
     MPI_Bcast(t->params, (int)t->model.nparams, MPI_FLOAT, 0, t->comm);
+    MPI_Bcast(t->state, (int)t->model.nstate, MPI_FLOAT, 0, t->comm);
     for (int i = 0; i < 2; i++)
         if (t->optim.state[i])
             MPI_Bcast(t->optim.state[i], (int)t->model.nparams, MPI_FLOAT, 0, t->comm);

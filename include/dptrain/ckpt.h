@@ -5,7 +5,10 @@
      /meta      attributes: format_version, program_version, command_line, seed, world_size,
                 data_sha256, mean, std
      /config    one attribute per setting that decides the result (compared on resume)
-     /model     attribute spec; /model/<layer>/<param> float32 datasets in PyTorch's shapes
+     /model     attributes spec, input_channels/height/width, classes, parameters, buffers;
+                /model/<layer>/<tensor> float32 datasets in PyTorch's names and shapes: the
+                parameters (conv1/weight) and the buffers (bn1/running_mean, running_var and
+                num_batches_tracked, a scalar stored as float32)
      /optim     attributes kind, step; datasets momentum_buffer | exp_avg, exp_avg_sq | sum
      /sched     attributes lr, best, bad_epochs
      /position  attributes epoch, step (where training continues) and the partial sums of the
@@ -33,6 +36,7 @@ typedef struct dpt_position {
     int step;                   /* next step of that epoch */
     double loss;                /* summed training loss of the epoch's finished steps */
     long correct;               /* and correct predictions */
+    long top5;                  /* and top-5 hits */
     double seconds;             /* training time spent in the epoch so far */
     double reduce_wait_seconds; /* of which finishing gradient reductions after backward */
 } dpt_position;
@@ -45,6 +49,7 @@ typedef struct dpt_ckpt_view {
     int world_size;
     float mean, std;
     float *params;
+    float *state; /* the model's buffers */
     dpt_optim *optim;
     dpt_sched_state *sched;
     dpt_position *pos;
@@ -60,6 +65,11 @@ typedef struct dpt_ckpt_view {
    as it was. */
 int dpt_ckpt_save(const char *path, const dpt_ckpt_view *v, dpt_err *err);
 
+/* Writes only the /model group (spec, shapes, parameters and buffers), atomically: what
+   scripts/dptrain_torch.py needs to rebuild the network, e.g. for the PyTorch oracle test. */
+int dpt_ckpt_save_model(const char *path, const dpt_model *m, const float *params,
+                        const float *state, dpt_err *err);
+
 /* Restores v's state from path after checking that the checkpoint belongs to this run: format,
    model, data and every setting in /config (except epochs, which may grow). */
 int dpt_ckpt_resume(const char *path, dpt_ckpt_view *v, dpt_err *err);
@@ -67,7 +77,7 @@ int dpt_ckpt_resume(const char *path, dpt_ckpt_view *v, dpt_err *err);
 /* For eval and predict: a checkpoint's model and weights, and how its data was prepared. */
 typedef struct dpt_trained {
     dpt_model model;
-    float *params;
+    float *params, *state;
     float mean, std; /* standardization */
     uint32_t val;    /* validation samples of the split */
     uint64_t split_seed;
@@ -80,8 +90,9 @@ void dpt_trained_free(dpt_trained *t);
    results file (never into the checkpoint). */
 typedef struct dpt_eval_result {
     const char *split;
-    double loss, acc;
-    long confusion[10][10]; /* [label][predicted] */
+    double loss, acc, top5;
+    int classes;
+    long *confusion; /* [label][predicted], classes x classes */
     long nmisclassified;
     int *mis_index, *mis_label, *mis_predicted;
 } dpt_eval_result;

@@ -8,11 +8,9 @@
 
 #include "dptrain/error.h"
 
-#define DPT_CLASSES 10
-
 typedef struct dpt_images {
     uint8_t *pixels; /* count x height x width */
-    uint8_t *labels; /* count, each < DPT_CLASSES */
+    uint8_t *labels; /* count */
     uint32_t count, height, width;
 } dpt_images;
 
@@ -33,6 +31,7 @@ typedef struct dpt_data_options {
 typedef struct dpt_data {
     dpt_images train_file, test_file;
     dpt_split train, val, test;
+    int classes; /* 1 + the largest label of the training and test sets */
     float mean, std;
     char digest[65]; /* SHA-256 of the training then test pixels and labels */
 } dpt_data;

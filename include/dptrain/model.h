@@ -1,5 +1,18 @@
-/* A model: a chain of layers parsed from a spec text or a preset name, with all parameters in
-   one flat float buffer that the layers view at their offsets. */
+/* A model: a small directed acyclic graph of layers (nodes in topological order) parsed from a
+   spec text or a preset name. All parameters live in one flat float buffer, their gradients in
+   another of the same layout, and non-trainable state (running statistics) in a third; the
+   layers view them at their offsets.
+
+   Spec text: layers separated by spaces, each `kind` or `kind(a,b,name=c)`; a chain reads each
+   layer's output into the next. Two constructs make graphs:
+     res[ BODY ]            BODY's output plus the block's input (identity shortcut)
+     res[ BODY | SHORTCUT ] BODY's output plus SHORTCUT's, both reading the block's input
+                            (SHORTCUT is e.g. conv(64,1,stride=2,bias=0) batchnorm)
+     @name                  names the tensor at this point of the chain
+     concat(@name)          the saved tensor's channels, then the current tensor's
+     add(@name)             the current tensor plus the saved one
+   Blocks nest. The canonical spec spells every argument out and round-trips: building it again
+   gives the same graph. */
 #ifndef DPTRAIN_MODEL_H
 #define DPTRAIN_MODEL_H
 
@@ -9,9 +22,7 @@
 #include "dptrain/error.h"
 #include "dptrain/layer.h"
 
-#define DPT_SPEC_MAX 1024
-
-/* One parameter tensor in the flat buffer, named "<layer>/<tensor>", e.g. "conv1/weight". */
+/* One tensor in a flat buffer, named "<layer>/<tensor>", e.g. "conv1/weight". */
 typedef struct dpt_param {
     char name[48];
     size_t offset, count;
@@ -19,34 +30,47 @@ typedef struct dpt_param {
 } dpt_param;
 
 typedef struct dpt_model {
-    char spec[DPT_SPEC_MAX]; /* canonical spec text, every argument spelled out */
+    char *spec; /* canonical spec text, every argument spelled out */
     dpt_shape input;
-    int nlayers;
+    int classes; /* outputs per sample of the last node */
+    int nlayers; /* nodes, in topological order; the last one's output is the logits */
     dpt_layer *layers;
-    int nparams_tensors;
-    dpt_param *params;
-    size_t nparams; /* floats in the flat buffer */
+    int nparams_tensors, nstate_tensors;
+    dpt_param *params; /* the parameter tensors, in buffer order */
+    dpt_param *states; /* the state tensors, in buffer order */
+    size_t nparams;    /* floats in the parameter (and gradient) buffer */
+    size_t nstate;     /* floats in the state buffer */
+    size_t nstats;     /* floats of per-step statistics (reduced like gradients) */
 } dpt_model;
 
-/* `text` is a preset name (see dpt_model_presets) or a spec such as
-   "conv(16,3,pad=1) relu maxpool(2) flatten linear(10)". The last layer must give `classes`
-   outputs per sample (any number when classes is 0). */
+/* `text` is a preset name (see dpt_model_presets) or a spec text. The last layer must give
+   `classes` outputs per sample (any number when classes is 0). */
 int dpt_model_build(const char *text, dpt_shape input, int classes, dpt_model *m, dpt_err *err);
 void dpt_model_free(dpt_model *m);
 
-/* "name: spec" lines of every preset, for --help and `dptrain info`. */
+/* "name: spec" of every preset, for --help and `dptrain info`. */
 void dpt_model_presets(void (*each)(const char *name, const char *spec, void *ctx), void *ctx);
+/* The preset names, space-separated. */
+const char *dpt_model_preset_names(void);
 
-/* PyTorch's default initialization, from the counter-based stream (seed, DPT_STREAM_INIT). */
-void dpt_model_init(const dpt_model *m, float *params, uint64_t seed);
+/* Initial parameters under `init` and initial state, from the counter-based stream (seed,
+   DPT_STREAM_INIT, node index). */
+void dpt_model_init(const dpt_model *m, float *params, float *state, dpt_init init,
+                    uint64_t seed);
+/* Applies a step's reduced statistics (stats: m->nstats floats) to the state. */
+void dpt_model_update_state(const dpt_model *m, float *state, const float *stats);
+/* Forward FLOPs per sample of node i, and of the whole model. */
+double dpt_layer_flops(const dpt_layer *l);
+double dpt_model_flops(const dpt_model *m);
 
 /* Per-thread memory for forward and backward passes of up to `capacity` samples, allocated
    once so the training loop never allocates. */
 typedef struct dpt_workspace {
     int capacity;
-    float **act;            /* nlayers + 1 arrays: act[0] is the input, act[i+1] layer i's output */
-    float *dlogits;         /* gradient of the summed loss with respect to the last output */
-    float *grad_a, *grad_b; /* ping-pong gradients with respect to activations */
+    float *input;   /* capacity samples of the model's input */
+    float **act;    /* per node: its output */
+    float **grad;   /* per node: the gradient of the summed loss with respect to its output */
+    float *fanout[DPT_LAYER_MAX_INPUTS]; /* later gradients of tensors read by several nodes */
     float *scratch;
     int *labels;
     void *block;
@@ -55,15 +79,21 @@ typedef struct dpt_workspace {
 int dpt_workspace_init(dpt_workspace *ws, const dpt_model *m, int capacity, dpt_err *err);
 void dpt_workspace_free(dpt_workspace *ws);
 
-/* Runs the layers on ws->act[0][0..n); the logits end up in ws->act[nlayers]. */
-void dpt_model_forward(const dpt_model *m, const float *params, dpt_workspace *ws, int n);
-/* From ws->dlogits, sets grads (the flat gradient of the summed loss over the n samples). Calls
-   after_layer(ctx, i) (when not NULL) as soon as layer i's gradients are complete. */
-void dpt_model_backward(const dpt_model *m, const float *params, float *grads, dpt_workspace *ws,
-                        int n, void (*after_layer)(void *ctx, int layer), void *ctx);
+/* Runs the nodes on ws->input[0..n); the logits end up in dpt_model_logits. */
+void dpt_model_forward(const dpt_model *m, const dpt_pass *p, const float *params,
+                       dpt_workspace *ws, int n);
+/* From the gradient of the summed loss with respect to the logits (dpt_model_dlogits), sets
+   grads (the flat gradient over the n samples). Calls after_layer(ctx, i) (when not NULL) as
+   soon as node i's gradients are complete; nodes complete in decreasing order. */
+void dpt_model_backward(const dpt_model *m, const dpt_pass *p, const float *params, float *grads,
+                        dpt_workspace *ws, int n, void (*after_layer)(void *ctx, int layer),
+                        void *ctx);
 
 static inline const float *dpt_model_logits(const dpt_model *m, const dpt_workspace *ws) {
-    return ws->act[m->nlayers];
+    return ws->act[m->nlayers - 1];
+}
+static inline float *dpt_model_dlogits(const dpt_model *m, const dpt_workspace *ws) {
+    return ws->grad[m->nlayers - 1];
 }
 
 #endif

@@ -18,6 +18,10 @@
    backward goes on with earlier layers. MAX and SUM run on communicators of their own, so each
    sees its buckets in the same order on every rank. Only thread 0 calls MPI (MPI_THREAD_FUNNELED).
 
+   The reduced vector of a micro-batch is its statistics segment (BatchNorm's per-micro-batch
+   statistics, written by forward; model->nstats floats) followed by its gradient (model->nparams
+   floats); statistics are reduced like one more tensor per layer and divided by the batch size.
+
    Use per step: dpt_reducer_begin; then, by the threads computing micro-batches,
    dpt_reducer_layer_done after each layer's backward, with thread 0 calling
    dpt_reducer_progress between its layers; then dpt_reducer_finish on thread 0. */
@@ -29,6 +33,7 @@
 #include <stdint.h>
 
 #include "dptrain/error.h"
+#include "dptrain/loss.h"
 #include "dptrain/model.h"
 
 typedef enum dpt_reduce_mode {
@@ -36,7 +41,8 @@ typedef enum dpt_reduce_mode {
     DPT_REDUCE_FLOAT  /* float32 sums and one MPI_SUM over floats after backward, for comparison */
 } dpt_reduce_mode;
 
-/* A run of values of one parameter tensor: the unit of work of the reduction loops. */
+/* A run of values of one reduced tensor: the unit of work of the reduction loops (and, with
+   tensor unused, a reduced tensor itself). */
 typedef struct dpt_span {
     int tensor;
     size_t offset, count;
@@ -55,10 +61,13 @@ typedef struct dpt_reducer {
     const dpt_model *model;
     dpt_reduce_mode mode;
     MPI_Comm comm, max_comm, sum_comm;
-    int capacity;           /* micro-batch gradient buffers this rank holds */
-    float **micro_grads;    /* capacity buffers of model->nparams floats */
-    double *micro_loss;     /* summed loss of each micro-batch */
-    long *micro_correct;    /* correct predictions of each micro-batch */
+    int capacity;            /* micro-batch buffers this rank holds */
+    size_t length;           /* floats of a reduced vector: statistics, then gradients */
+    float **micro_grads;     /* capacity reduced vectors */
+    dpt_loss_sums *micro_sums; /* loss and counts of each micro-batch */
+    dpt_span *tensors;       /* the reduced tensors: statistics of each layer, then parameters */
+    int ntensors, nstat_tensors;
+    int *stat_tensor;        /* per layer: its statistics tensor, or -1 */
     uint32_t *micro_maxabs; /* per buffer and tensor: the float bits of the largest magnitude */
     uint32_t *maxabs;       /* per tensor, over all micro-batches of all ranks */
     int64_t *sum;           /* nparams fixed-point sums */
@@ -90,14 +99,17 @@ int dpt_reducer_progress(dpt_reducer *r, dpt_err *err);
 
 /* The step's totals after dpt_reducer_finish. */
 typedef struct dpt_step_totals {
-    double loss;  /* summed over the batch */
+    double loss;  /* summed over the batch (weighted by the class weights) */
     long correct; /* over the batch */
+    long top5;    /* samples whose label is among the five largest logits */
     int finite;   /* 0 if any loss or gradient value was NaN or infinite */
 } dpt_step_totals;
 
-/* Thread 0, after every local micro-batch is done: completes the reductions and sets
-   grads = (sum over all micro-batches of all ranks) / batch. Collective. */
-int dpt_reducer_finish(dpt_reducer *r, int batch, float *grads, dpt_step_totals *totals,
-                       dpt_err *err);
+/* Thread 0, after every local micro-batch is done: completes the reductions and sets the
+   reduced vector `grads` (r->length floats) to the sum over all micro-batches of all ranks,
+   divided by `batch` for statistics and by grad_divisor for gradients (the batch size, or the
+   summed class weights of the batch's labels). Collective. */
+int dpt_reducer_finish(dpt_reducer *r, int batch, double grad_divisor, float *grads,
+                       dpt_step_totals *totals, dpt_err *err);
 
 #endif

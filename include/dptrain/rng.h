@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 /* What a stream is for; part of every key so the streams of one seed never overlap. */
-enum dpt_stream { DPT_STREAM_SPLIT = 1, DPT_STREAM_INIT, DPT_STREAM_EPOCH_ORDER };
+enum dpt_stream { DPT_STREAM_SPLIT = 1, DPT_STREAM_INIT, DPT_STREAM_EPOCH_ORDER, DPT_STREAM_LAYERS };
 
 typedef struct dpt_rng {
     uint64_t key;
@@ -23,6 +23,8 @@ dpt_rng dpt_rng_stream(uint64_t seed, enum dpt_stream purpose, uint64_t index);
 uint64_t dpt_rng_next(dpt_rng *rng);
 /* Uniform in [0, 1) with 53 random bits. */
 double dpt_rng_uniform(dpt_rng *rng);
+/* Standard normal (Box-Muller on two uniforms). */
+double dpt_rng_normal(dpt_rng *rng);
 /* Uniform integer in [0, n), unbiased (Lemire's method); n > 0. */
 uint32_t dpt_rng_below(dpt_rng *rng, uint32_t n);
 /* Fisher-Yates shuffle of a[0..n). */

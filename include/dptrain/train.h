@@ -9,12 +9,16 @@
 #include "dptrain/data.h"
 #include "dptrain/reducer.h"
 #include "dptrain/error.h"
+#include "dptrain/layer.h"
 #include "dptrain/optim.h"
 
 #define DPT_DEFAULT_BUCKET_KB 256
 
 typedef struct dpt_train_config {
     const char *model; /* preset name or spec text */
+    dpt_init init;     /* weight initialization */
+    const char *init_text;     /* as given: "default", "normal:0.01", ... */
+    const char *class_weights; /* "balanced", "W0,W1,...", or NULL: the plain loss */
     dpt_data_options data;
     int epochs, batch, micro_batch;
     dpt_optim_kind opt;
@@ -42,6 +46,7 @@ typedef struct dpt_epoch_record {
     int epoch; /* 1-based */
     double train_loss, train_acc, val_loss, val_acc, test_loss, test_acc, lr, seconds,
         samples_per_s;
+    double train_top5, val_top5, test_top5; /* label among the five largest logits */
     double reduce_wait_seconds; /* of `seconds`, spent finishing reductions after backward */
 } dpt_epoch_record;
 

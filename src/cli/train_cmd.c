@@ -21,6 +21,10 @@ static const char usage[] =
     "  --model NAME|SPEC   preset (mlp300, cnn2710, cnn8-16-32, cnn50-100) or layer spec such\n"
     "                      as 'conv(16,3,pad=1) relu maxpool(2) flatten linear(10)'\n"
     "                      (see `dptrain info --help`)                    [cnn2710]\n"
+    "  --init SCHEME       weight initialization: default (PyTorch's), xavier-uniform,\n"
+    "                      xavier-normal, kaiming-uniform, kaiming-normal or normal:STD; the\n"
+    "                      schemes but default start biases at 0; BatchNorm starts at 1 and 0\n"
+    "                                                                       [default]\n"
     "  --data DIR          folder with the four MNIST-format IDX files, raw or .gz [data/mnist]\n"
     "  --val N             validation samples held out of the 60,000 training images [5000]\n"
     "  --split-seed S      seed of the train/validation split               [0]\n"
@@ -41,7 +45,11 @@ static const char usage[] =
     "  --sched S           learning-rate schedule per epoch: const, exp:GAMMA (lr*GAMMA^epoch),\n"
     "                      step:EPOCHS:GAMMA, cosine, plateau:FACTOR:PATIENCE (rank 0 cuts\n"
     "                      lr by FACTOR when validation loss stalls)        [const]\n"
-    "  --seed S            seed of initialization and sample order          [1]\n"
+    "  --class-weights W   weighted cross-entropy: balanced (N/(K n_c) from the training\n"
+    "                      split's class counts) or W0,W1,... (one per class); a batch's loss\n"
+    "                      is divided by the summed weights of its labels, as in PyTorch\n"
+    "                                                                       [none]\n"
+    "  --seed S            seed of initialization, sample order and dropout masks [1]\n"
     "Running:\n"
     "  --seeds LIST        train one model per seed (e.g. 1-8 or 1,4,9), in groups of\n"
     "                      --ranks-per-seed ranks; a group's results equal a separate run\n"
@@ -73,6 +81,8 @@ static const char usage[] =
 
 enum {
     OPT_MODEL = 256,
+    OPT_INIT,
+    OPT_CLASS_WEIGHTS,
     OPT_DATA,
     OPT_VAL,
     OPT_SPLIT_SEED,
@@ -103,6 +113,8 @@ enum {
 
 static const struct option options[] = {
     {"model", required_argument, 0, OPT_MODEL},
+    {"init", required_argument, 0, OPT_INIT},
+    {"class-weights", required_argument, 0, OPT_CLASS_WEIGHTS},
     {"data", required_argument, 0, OPT_DATA},
     {"val", required_argument, 0, OPT_VAL},
     {"split-seed", required_argument, 0, OPT_SPLIT_SEED},
@@ -187,6 +199,12 @@ static int parse_option(int c, const char *v, request *r, dpt_err *err) {
     switch (c) {
     case OPT_MODEL:
         cfg->model = v;
+        return 0;
+    case OPT_INIT:
+        cfg->init_text = v;
+        return dpt_init_parse(v, &cfg->init, err);
+    case OPT_CLASS_WEIGHTS:
+        cfg->class_weights = v;
         return 0;
     case OPT_DATA:
         cfg->data.dir = v;

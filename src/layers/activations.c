@@ -1,63 +1,55 @@
-/* Element-wise activations. Each backward reads only the output, so it needs no extra memory. */
+/* Element-wise activations, with PyTorch's defaults: relu, leakyrelu(slope=0.01),
+   elu(alpha=1), sigmoid, tanh. Each backward but leakyrelu's reads only the output. */
 #include <math.h>
 
 #include "dptrain/layer.h"
 
-static int same_shape(dpt_layer *l, dpt_err *err) {
-    (void)err;
-    l->out = l->in;
-    return 0;
-}
-
 static size_t count(const dpt_layer *l, int n) {
-    return (size_t)n * dpt_shape_size(l->in);
+    return (size_t)n * dpt_shape_size(l->in[0]);
 }
 
-static void relu_forward(const dpt_layer *l, const float *params, const float *in, float *out,
-                         float *scratch, int n) {
-    (void)params, (void)scratch;
-    for (size_t i = 0, N = count(l, n); i < N; i++) out[i] = in[i] > 0 ? in[i] : 0;
-}
+/* The forward and backward of an activation from its per-value expressions: forward sets out
+   from x (the input) and a (the layer's first argument); backward sets the derivative from x,
+   y (the output) and a. */
+#define ACTIVATION(kind, ARGS, FORWARD, DERIVATIVE)                                               \
+    static void kind##_forward(const dpt_layer *l, const dpt_pass *pass, const float *params,     \
+                               const float *const *in, float *out, float *scratch, int n) {       \
+        (void)pass, (void)params, (void)scratch;                                                  \
+        const float a = (float)l->arg[0];                                                         \
+        (void)a;                                                                                  \
+        const float *src = in[0];                                                                 \
+        for (size_t i = 0, N = count(l, n); i < N; i++) {                                         \
+            const float x = src[i];                                                               \
+            out[i] = (FORWARD);                                                                   \
+        }                                                                                         \
+    }                                                                                             \
+    static void kind##_backward(const dpt_layer *l, const dpt_pass *pass, const float *params,    \
+                                float *grads, const float *const *in, const float *out,           \
+                                const float *dout, float *const *din, float *scratch, int n) {    \
+        (void)pass, (void)params, (void)grads, (void)scratch;                                     \
+        const float a = (float)l->arg[0];                                                         \
+        (void)a;                                                                                  \
+        if (!din[0]) return;                                                                      \
+        const float *src = in[0];                                                                 \
+        for (size_t i = 0, N = count(l, n); i < N; i++) {                                         \
+            const float x = src[i], y = out[i];                                                   \
+            (void)x, (void)y;                                                                     \
+            din[0][i] = dout[i] * (DERIVATIVE);                                                   \
+        }                                                                                         \
+    }                                                                                             \
+    const dpt_layer_kind dpt_##kind##_kind = {.name = #kind,                                     \
+                                              .inputs = 1,                                        \
+                                              .args = ARGS,                                       \
+                                              .setup = dpt_layer_same_shape,                      \
+                                              .forward = kind##_forward,                          \
+                                              .backward = kind##_backward};
 
-static void relu_backward(const dpt_layer *l, const float *params, float *grads, const float *in,
-                          const float *out, const float *dout, float *din, float *scratch, int n) {
-    (void)params, (void)grads, (void)in, (void)scratch;
-    if (din)
-        for (size_t i = 0, N = count(l, n); i < N; i++) din[i] = out[i] > 0 ? dout[i] : 0;
-}
+#define NO_ARGS {{0}}
+#define ONE_ARG(name, fallback) {{name, 0, fallback}}
 
-static void sigmoid_forward(const dpt_layer *l, const float *params, const float *in, float *out,
-                            float *scratch, int n) {
-    (void)params, (void)scratch;
-    for (size_t i = 0, N = count(l, n); i < N; i++) out[i] = 1.0f / (1.0f + expf(-in[i]));
-}
-
-static void sigmoid_backward(const dpt_layer *l, const float *params, float *grads, const float *in,
-                             const float *out, const float *dout, float *din, float *scratch,
-                             int n) {
-    (void)params, (void)grads, (void)in, (void)scratch;
-    if (din)
-        for (size_t i = 0, N = count(l, n); i < N; i++) din[i] = dout[i] * out[i] * (1 - out[i]);
-}
-
-static void tanh_forward(const dpt_layer *l, const float *params, const float *in, float *out,
-                         float *scratch, int n) {
-    (void)params, (void)scratch;
-    for (size_t i = 0, N = count(l, n); i < N; i++) out[i] = tanhf(in[i]);
-}
-
-static void tanh_backward(const dpt_layer *l, const float *params, float *grads, const float *in,
-                          const float *out, const float *dout, float *din, float *scratch, int n) {
-    (void)params, (void)grads, (void)in, (void)scratch;
-    if (din)
-        for (size_t i = 0, N = count(l, n); i < N; i++) din[i] = dout[i] * (1 - out[i] * out[i]);
-}
-
-const dpt_layer_kind dpt_relu_kind = {
-    .name = "relu", .setup = same_shape, .forward = relu_forward, .backward = relu_backward};
-const dpt_layer_kind dpt_sigmoid_kind = {.name = "sigmoid",
-                                         .setup = same_shape,
-                                         .forward = sigmoid_forward,
-                                         .backward = sigmoid_backward};
-const dpt_layer_kind dpt_tanh_kind = {
-    .name = "tanh", .setup = same_shape, .forward = tanh_forward, .backward = tanh_backward};
+ACTIVATION(relu, NO_ARGS, x > 0 ? x : 0.0f, y > 0 ? 1.0f : 0.0f)
+ACTIVATION(leakyrelu, ONE_ARG("slope", 0.01), x > 0 ? x : a * x, x > 0 ? 1.0f : a)
+/* For x <= 0, y = a(e^x - 1), so its derivative a e^x is y + a. */
+ACTIVATION(elu, ONE_ARG("alpha", 1.0), x > 0 ? x : a * expm1f(x), x > 0 ? 1.0f : y + a)
+ACTIVATION(sigmoid, NO_ARGS, 1.0f / (1.0f + expf(-x)), y * (1 - y))
+ACTIVATION(tanh, NO_ARGS, tanhf(x), 1 - y * y)

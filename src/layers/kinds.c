@@ -1,34 +1,54 @@
 /* The table of layer kinds and the helpers they share. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dptrain/layer.h"
 
-extern const dpt_layer_kind dpt_linear_kind, dpt_conv_kind, dpt_maxpool_kind, dpt_relu_kind,
-    dpt_sigmoid_kind, dpt_tanh_kind, dpt_flatten_kind;
+extern const dpt_layer_kind dpt_linear_kind, dpt_conv_kind, dpt_maxpool_kind, dpt_avgpool_kind,
+    dpt_globalavgpool_kind, dpt_batchnorm_kind, dpt_dropout_kind, dpt_dropout2d_kind,
+    dpt_relu_kind, dpt_leakyrelu_kind, dpt_elu_kind, dpt_sigmoid_kind, dpt_tanh_kind,
+    dpt_flatten_kind, dpt_add_kind, dpt_concat_kind;
 
 static const dpt_layer_kind *const kinds[] = {
-    &dpt_linear_kind,  &dpt_conv_kind, &dpt_maxpool_kind, &dpt_relu_kind,
-    &dpt_sigmoid_kind, &dpt_tanh_kind, &dpt_flatten_kind,
+    &dpt_linear_kind,  &dpt_conv_kind,          &dpt_maxpool_kind,   &dpt_avgpool_kind,
+    &dpt_globalavgpool_kind, &dpt_batchnorm_kind, &dpt_dropout_kind, &dpt_dropout2d_kind,
+    &dpt_relu_kind,    &dpt_leakyrelu_kind,     &dpt_elu_kind,       &dpt_sigmoid_kind,
+    &dpt_tanh_kind,    &dpt_flatten_kind,       &dpt_add_kind,       &dpt_concat_kind,
 };
+enum { NKINDS = sizeof kinds / sizeof kinds[0] };
 
 const dpt_layer_kind *dpt_layer_kind_find(const char *name) {
-    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+    for (size_t i = 0; i < NKINDS; i++)
         if (strcmp(kinds[i]->name, name) == 0) return kinds[i];
     return NULL;
 }
 
 const char *dpt_layer_kind_names(void) {
-    return "linear conv maxpool relu sigmoid tanh flatten";
+    static char names[512];
+    if (!names[0])
+        for (size_t i = 0, len = 0; i < NKINDS && len < sizeof names; i++)
+            len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", i ? " " : "",
+                                    kinds[i]->name);
+    return names;
 }
 
 int dpt_layer_int_arg(const dpt_layer *l, int i, int min, dpt_err *err, int *value) {
     double v = l->arg[i];
     if (v != floor(v) || v < min || v > 1 << 20)
-        return dpt_fail(err, "%s: %s=%g must be a whole number >= %d", l->kind->name,
-                        l->kind->args[i].name, v, min);
+        return dpt_fail(err, "%s=%.17g must be a whole number from %d to %d", l->kind->args[i].name,
+                        v, min, 1 << 20);
     *value = (int)v;
+    return 0;
+}
+
+int dpt_layer_real_arg(const dpt_layer *l, int i, double lo, double hi, dpt_err *err,
+                       double *value) {
+    double v = l->arg[i];
+    if (!(v >= lo && v <= hi))
+        return dpt_fail(err, "%s=%.17g must be from %g to %g", l->kind->args[i].name, v, lo, hi);
+    *value = v;
     return 0;
 }
 
@@ -43,8 +63,108 @@ void dpt_tensor_set(dpt_tensor *t, const char *name, size_t offset, int ndims, c
     }
 }
 
-void dpt_init_uniform_fan_in(float *params, size_t count, size_t fan_in, dpt_rng *rng) {
-    double bound = 1.0 / sqrt((double)fan_in);
-    for (size_t i = 0; i < count; i++)
-        params[i] = (float)((2.0 * dpt_rng_uniform(rng) - 1.0) * bound);
+int dpt_init_parse(const char *text, dpt_init *out, dpt_err *err) {
+    static const char *const names[] = {"default", "xavier-uniform", "xavier-normal",
+                                        "kaiming-uniform", "kaiming-normal"};
+    for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++)
+        if (strcmp(text, names[i]) == 0) {
+            *out = (dpt_init){.scheme = (dpt_init_scheme)i};
+            return 0;
+        }
+    char *end;
+    if (strncmp(text, "normal:", 7) == 0) {
+        double std = strtod(text + 7, &end);
+        if (end != text + 7 && !*end && std > 0 && std < 1e6) {
+            *out = (dpt_init){.scheme = DPT_INIT_NORMAL, .std = std};
+            return 0;
+        }
+    }
+    return dpt_fail(err,
+                    "--init %s: expected default, xavier-uniform, xavier-normal, "
+                    "kaiming-uniform, kaiming-normal or normal:STD (STD > 0)",
+                    text);
+}
+
+static void fill_uniform(float *a, size_t n, double bound, dpt_rng *rng) {
+    for (size_t i = 0; i < n; i++) a[i] = (float)((2.0 * dpt_rng_uniform(rng) - 1.0) * bound);
+}
+
+static void fill_normal(float *a, size_t n, double std, dpt_rng *rng) {
+    for (size_t i = 0; i < n; i++) a[i] = (float)(std * dpt_rng_normal(rng));
+}
+
+void dpt_init_weight_bias(float *weight, size_t count, float *bias, size_t nbias, size_t fan_in,
+                          size_t fan_out, dpt_init init, dpt_rng *rng) {
+    const double in = (double)fan_in, out = (double)fan_out;
+    switch (init.scheme) {
+    case DPT_INIT_DEFAULT:
+        /* PyTorch's Linear and Conv2d: Kaiming-uniform with a = sqrt(5) for the weight reduces
+           to U(-1/sqrt(fan_in), 1/sqrt(fan_in)), the bias's bound; one stream, weight first. */
+        fill_uniform(weight, count, 1.0 / sqrt(in), rng);
+        if (bias) fill_uniform(bias, nbias, 1.0 / sqrt(in), rng);
+        return;
+    case DPT_INIT_XAVIER_UNIFORM:
+        fill_uniform(weight, count, sqrt(6.0 / (in + out)), rng);
+        break;
+    case DPT_INIT_XAVIER_NORMAL:
+        fill_normal(weight, count, sqrt(2.0 / (in + out)), rng);
+        break;
+    case DPT_INIT_KAIMING_UNIFORM:
+        fill_uniform(weight, count, sqrt(6.0 / in), rng);
+        break;
+    case DPT_INIT_KAIMING_NORMAL:
+        fill_normal(weight, count, sqrt(2.0 / in), rng);
+        break;
+    case DPT_INIT_NORMAL:
+        fill_normal(weight, count, init.std, rng);
+        break;
+    }
+    if (bias) memset(bias, 0, sizeof *bias * nbias);
+}
+
+int dpt_layer_same_shape(dpt_layer *l, dpt_err *err) {
+    (void)err;
+    l->out = l->in[0];
+    return 0;
+}
+
+/* The shortest text that reads back as v: whole numbers without an exponent. */
+static void number_text(double v, char *buf, size_t size) {
+    if (v == floor(v) && fabs(v) < 1e15) {
+        snprintf(buf, size, "%.0f", v);
+        return;
+    }
+    for (int digits = 6; digits <= 17; digits++) {
+        snprintf(buf, size, "%.*g", digits, v);
+        if (strtod(buf, NULL) == v) return;
+    }
+}
+
+void dpt_layer_text(const dpt_layer *l, char *buf, size_t size) {
+    const dpt_layer_kind *k = l->kind;
+    size_t len = (size_t)snprintf(buf, size, "%s", k->name);
+    for (int i = 0; i < DPT_LAYER_MAX_ARGS && k->args[i].name && len < size; i++) {
+        const dpt_layer_arg *a = &k->args[i];
+        char value[40];
+        if (strcmp(a->name, "from") == 0) {
+            if (!l->from[0]) break; /* the add closing a res[ ] block */
+            snprintf(value, sizeof value, "@%s", l->from);
+        } else {
+            number_text(l->arg[i], value, sizeof value);
+        }
+        len += (size_t)snprintf(buf + len, size - len, "%s%s%s%s", i ? "," : "(",
+                                a->required ? "" : a->name, a->required ? "" : "=", value);
+        if (len < size && (i + 1 == DPT_LAYER_MAX_ARGS || !k->args[i + 1].name))
+            len += (size_t)snprintf(buf + len, size - len, ")");
+    }
+}
+
+uint64_t dpt_pass_key(uint64_t seed, uint64_t epoch, uint64_t step) {
+    dpt_rng r = dpt_rng_stream(seed, DPT_STREAM_LAYERS, epoch);
+    return dpt_mix64(r.key ^ (step + 1) * 0xd1b54a32d192ed03ULL);
+}
+
+dpt_rng dpt_pass_rng(const dpt_pass *p, int node, uint64_t index) {
+    uint64_t key = dpt_mix64(p->key ^ (uint64_t)(node + 1) * 0x9e3779b97f4a7c15ULL);
+    return (dpt_rng){.key = dpt_mix64(key ^ (index + 1) * 0xbf58476d1ce4e5b9ULL), .counter = 0};
 }

@@ -9,7 +9,7 @@ enum { ARG_OUT };
 static int setup(dpt_layer *l, dpt_err *err) {
     int units;
     if (dpt_layer_int_arg(l, ARG_OUT, 1, err, &units)) return -1;
-    int in = (int)dpt_shape_size(l->in);
+    int in = (int)dpt_shape_size(l->in[0]);
     l->out = (dpt_shape){units, 1, 1};
     l->ntensors = 2;
     dpt_tensor_set(&l->tensors[0], "weight", 0, 2, (int[]){units, in});
@@ -17,14 +17,20 @@ static int setup(dpt_layer *l, dpt_err *err) {
     return 0;
 }
 
-static void init(const dpt_layer *l, float *params, dpt_rng *rng) {
-    dpt_init_uniform_fan_in(params, l->nparams, dpt_shape_size(l->in), rng);
+static double flops(const dpt_layer *l) {
+    return 2.0 * (double)dpt_shape_size(l->in[0]) * l->out.c + l->out.c;
 }
 
-static void forward(const dpt_layer *l, const float *params, const float *in, float *out,
-                    float *scratch, int n) {
-    (void)scratch;
-    const int nin = (int)dpt_shape_size(l->in), nout = l->out.c;
+static void init(const dpt_layer *l, float *params, dpt_init how, dpt_rng *rng) {
+    const size_t nin = dpt_shape_size(l->in[0]), nout = (size_t)l->out.c;
+    dpt_init_weight_bias(params, nout * nin, params + nout * nin, nout, nin, nout, how, rng);
+}
+
+static void forward(const dpt_layer *l, const dpt_pass *pass, const float *params,
+                    const float *const *inputs, float *out, float *scratch, int n) {
+    (void)pass, (void)scratch;
+    const float *in = inputs[0];
+    const int nin = (int)dpt_shape_size(l->in[0]), nout = l->out.c;
     const float *W = params, *b = params + (size_t)nout * nin;
     for (int s = 0; s < n; s++)
         for (int o = 0; o < nout; o++) out[(size_t)s * nout + o] = b[o];
@@ -32,10 +38,13 @@ static void forward(const dpt_layer *l, const float *params, const float *in, fl
                 out, nout);
 }
 
-static void backward(const dpt_layer *l, const float *params, float *grads, const float *in,
-                     const float *out, const float *dout, float *din, float *scratch, int n) {
-    (void)out, (void)scratch;
-    const int nin = (int)dpt_shape_size(l->in), nout = l->out.c;
+static void backward(const dpt_layer *l, const dpt_pass *pass, const float *params, float *grads,
+                     const float *const *inputs, const float *out, const float *dout,
+                     float *const *dinputs, float *scratch, int n) {
+    (void)pass, (void)out, (void)scratch;
+    const float *in = inputs[0];
+    float *din = dinputs[0];
+    const int nin = (int)dpt_shape_size(l->in[0]), nout = l->out.c;
     float *dW = grads, *db = grads + (size_t)nout * nin;
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nout, nin, n, 1.0f, dout, nout, in, nin,
                 0.0f, dW, nin);
@@ -49,8 +58,10 @@ static void backward(const dpt_layer *l, const float *params, float *grads, cons
 
 const dpt_layer_kind dpt_linear_kind = {
     .name = "linear",
+    .inputs = 1,
     .args = {{"out", 1, 0}},
     .setup = setup,
+    .flops = flops,
     .init = init,
     .forward = forward,
     .backward = backward,

@@ -12,10 +12,10 @@ static int setup(dpt_layer *l, dpt_err *err) {
     if (dpt_layer_int_arg(l, ARG_KERNEL, 1, err, &k)) return -1;
     if (l->arg[ARG_STRIDE] == 0) l->arg[ARG_STRIDE] = k; /* PyTorch: stride defaults to kernel */
     if (dpt_layer_int_arg(l, ARG_STRIDE, 1, err, &stride)) return -1;
-    if (l->in.h < k || l->in.w < k)
-        return dpt_fail(err, "maxpool: kernel %d is larger than its %dx%d input", k, l->in.h,
-                        l->in.w);
-    l->out = (dpt_shape){l->in.c, (l->in.h - k) / stride + 1, (l->in.w - k) / stride + 1};
+    const dpt_shape in = l->in[0];
+    if (in.h < k || in.w < k)
+        return dpt_fail(err, "kernel %d is larger than its %dx%d input", k, in.h, in.w);
+    l->out = (dpt_shape){in.c, (in.h - k) / stride + 1, (in.w - k) / stride + 1};
     return 0;
 }
 
@@ -38,13 +38,18 @@ static inline int window_argmax(const float *plane, int W, int oy, int ox, int k
     return best;
 }
 
-static void forward(const dpt_layer *l, const float *params, const float *in, float *out,
-                    float *scratch, int n) {
-    (void)params, (void)scratch;
+static double flops(const dpt_layer *l) {
+    const double k = l->arg[ARG_KERNEL];
+    return (double)dpt_shape_size(l->out) * k * k;
+}
+
+static void forward(const dpt_layer *l, const dpt_pass *pass, const float *params,
+                    const float *const *in, float *out, float *scratch, int n) {
+    (void)pass, (void)params, (void)scratch;
     const int k = (int)l->arg[ARG_KERNEL], stride = (int)l->arg[ARG_STRIDE];
-    const int H = l->in.h, W = l->in.w, OH = l->out.h, OW = l->out.w;
-    for (size_t p = 0; p < (size_t)n * l->in.c; p++) {
-        const float *plane = in + p * H * W;
+    const int H = l->in[0].h, W = l->in[0].w, OH = l->out.h, OW = l->out.w;
+    for (size_t p = 0; p < (size_t)n * l->in[0].c; p++) {
+        const float *plane = in[0] + p * H * W;
         float *dst = out + p * OH * OW;
         for (int oy = 0; oy < OH; oy++)
             for (int ox = 0; ox < OW; ox++)
@@ -52,16 +57,17 @@ static void forward(const dpt_layer *l, const float *params, const float *in, fl
     }
 }
 
-static void backward(const dpt_layer *l, const float *params, float *grads, const float *in,
-                     const float *out, const float *dout, float *din, float *scratch, int n) {
-    (void)params, (void)grads, (void)out, (void)scratch;
-    if (!din) return;
+static void backward(const dpt_layer *l, const dpt_pass *pass, const float *params, float *grads,
+                     const float *const *in, const float *out, const float *dout,
+                     float *const *din, float *scratch, int n) {
+    (void)pass, (void)params, (void)grads, (void)out, (void)scratch;
+    if (!din[0]) return;
     const int k = (int)l->arg[ARG_KERNEL], stride = (int)l->arg[ARG_STRIDE];
-    const int H = l->in.h, W = l->in.w, OH = l->out.h, OW = l->out.w;
-    memset(din, 0, sizeof(float) * (size_t)n * dpt_shape_size(l->in));
-    for (size_t p = 0; p < (size_t)n * l->in.c; p++) {
-        const float *plane = in + p * H * W, *dsrc = dout + p * OH * OW;
-        float *dplane = din + p * H * W;
+    const int H = l->in[0].h, W = l->in[0].w, OH = l->out.h, OW = l->out.w;
+    memset(din[0], 0, sizeof(float) * (size_t)n * dpt_shape_size(l->in[0]));
+    for (size_t p = 0; p < (size_t)n * l->in[0].c; p++) {
+        const float *plane = in[0] + p * H * W, *dsrc = dout + p * OH * OW;
+        float *dplane = din[0] + p * H * W;
         for (int oy = 0; oy < OH; oy++)
             for (int ox = 0; ox < OW; ox++)
                 dplane[window_argmax(plane, W, oy, ox, k, stride)] += dsrc[oy * OW + ox];
@@ -70,8 +76,10 @@ static void backward(const dpt_layer *l, const float *params, float *grads, cons
 
 const dpt_layer_kind dpt_maxpool_kind = {
     .name = "maxpool",
+    .inputs = 1,
     .args = {{"kernel", 1, 0}, {"stride", 0, 0}},
     .setup = setup,
+    .flops = flops,
     .forward = forward,
     .backward = backward,
 };
