@@ -13,9 +13,10 @@
 static const char usage[] =
     "usage: dptrain eval CHECKPOINT [--split test|val|train] [--data DIR] [--out FILE]\n"
     "\n"
-    "Evaluates a checkpoint's weights on one split (the checkpoint's own train/validation\n"
-    "split and standardization): prints loss, accuracy and the confusion matrix, and writes\n"
-    "them with the misclassified samples under /eval in FILE.\n"
+    "Evaluates a checkpoint's weights on one split in evaluation mode (the checkpoint's own\n"
+    "train/validation split and standardization): prints loss, accuracy, top-5 accuracy and\n"
+    "the confusion matrix, and writes them with the misclassified samples under /eval in\n"
+    "FILE.\n"
     "\n"
     "  --split NAME   test, val or train                                    [test]\n"
     "  --data DIR     the dataset folder                                    [data/mnist]\n"
@@ -26,25 +27,32 @@ enum { CHUNK = 256 };
 
 static int evaluate_split(const dpt_trained *tr, const dpt_data *data, const dpt_split *split,
                           dpt_eval_result *r, dpt_err *err) {
+    const int K = tr->model.classes;
     dpt_workspace ws;
     if (dpt_workspace_init(&ws, &tr->model, CHUNK, err)) return -1;
+    r->classes = K;
+    r->confusion = calloc((size_t)K * K, sizeof *r->confusion);
     r->mis_index = malloc(sizeof(int) * (split->n + 1));
     r->mis_label = malloc(sizeof(int) * (split->n + 1));
     r->mis_predicted = malloc(sizeof(int) * (split->n + 1));
-    if (!r->mis_index || !r->mis_label || !r->mis_predicted) {
+    if (!r->confusion || !r->mis_index || !r->mis_label || !r->mis_predicted) {
         dpt_workspace_free(&ws);
         return dpt_fail(err, "out of memory");
     }
-    double loss = 0;
-    long correct = 0;
+    dpt_loss_sums sums = {0};
     int predicted[CHUNK];
     for (uint32_t first = 0; first < split->n; first += CHUNK) {
         int n = split->n - first < CHUNK ? (int)(split->n - first) : CHUNK;
-        loss +=
-            dpt_eval_chunk(&tr->model, tr->params, data, split, first, n, &ws, &correct, predicted);
+        dpt_eval_chunk(&tr->model, tr->params, tr->state, data, split, first, n, &ws, &sums,
+                       predicted);
         for (int s = 0; s < n; s++) {
             int label = ws.labels[s];
-            r->confusion[label][predicted[s]]++;
+            if (label >= K) {
+                dpt_workspace_free(&ws);
+                return dpt_fail(err, "the data has label %d; the model knows %d classes", label,
+                                K);
+            }
+            r->confusion[(size_t)label * K + predicted[s]]++;
             if (predicted[s] == label) continue;
             r->mis_index[r->nmisclassified] = (int)split->idx[first + (uint32_t)s];
             r->mis_label[r->nmisclassified] = label;
@@ -52,20 +60,22 @@ static int evaluate_split(const dpt_trained *tr, const dpt_data *data, const dpt
         }
     }
     dpt_workspace_free(&ws);
-    r->loss = loss / split->n;
-    r->acc = (double)correct / split->n;
+    r->loss = sums.loss / split->n;
+    r->acc = (double)sums.correct / split->n;
+    r->top5 = (double)sums.top5 / split->n;
     return 0;
 }
 
 static void print_result(const char *checkpoint, const dpt_eval_result *r, uint32_t n) {
-    printf("%s on %s (%u samples): loss %.4f, accuracy %.4f, %ld misclassified\n", checkpoint,
-           r->split, n, r->loss, r->acc, r->nmisclassified);
+    const int K = r->classes;
+    printf("%s on %s (%u samples): loss %.4f, accuracy %.4f, top-5 %.4f, %ld misclassified\n",
+           checkpoint, r->split, n, r->loss, r->acc, r->top5, r->nmisclassified);
     printf("confusion (rows: label, columns: predicted)\n     ");
-    for (int c = 0; c < 10; c++) printf("%6d", c);
+    for (int c = 0; c < K; c++) printf("%6d", c);
     printf("\n");
-    for (int l = 0; l < 10; l++) {
+    for (int l = 0; l < K; l++) {
         printf("%4d ", l);
-        for (int c = 0; c < 10; c++) printf("%6ld", r->confusion[l][c]);
+        for (int c = 0; c < K; c++) printf("%6ld", r->confusion[(size_t)l * K + c]);
         printf("\n");
     }
 }
@@ -144,7 +154,7 @@ int dpt_cmd_eval(int argc, char **argv) {
         print_result(checkpoint, &r, split->n);
         printf("written to %s\n", out);
     }
-    free(r.mis_index), free(r.mis_label), free(r.mis_predicted);
+    free(r.confusion), free(r.mis_index), free(r.mis_label), free(r.mis_predicted);
     dpt_data_free(&data);
     dpt_trained_free(&tr);
     return rc ? 1 : 0;

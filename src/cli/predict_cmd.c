@@ -7,6 +7,7 @@
 
 #include "args.h"
 #include "dptrain/ckpt.h"
+#include "dptrain/loss.h"
 
 static const char usage[] =
     "usage: dptrain predict CHECKPOINT IMAGE.png...\n"
@@ -40,17 +41,15 @@ static int predict_one(const dpt_trained *tr, dpt_workspace *ws, const char *pat
     int rc = read_png(path, in.w, in.h, gray, err);
     if (rc == 0) {
         for (size_t i = 0; i < pixels; i++)
-            ws->act[0][i] = ((float)gray[i] / 255.0f - tr->mean) / tr->std;
-        dpt_model_forward(&tr->model, tr->params, ws, 1);
+            ws->input[i] = ((float)gray[i] / 255.0f - tr->mean) / tr->std;
+        const dpt_pass eval = {.training = 0, .state = tr->state};
+        dpt_model_forward(&tr->model, &eval, tr->params, ws, 1);
         const float *z = dpt_model_logits(&tr->model, ws);
-        double most = z[0], sum = 0, p[10];
-        for (int c = 1; c < 10; c++) most = fmax(most, z[c]);
-        for (int c = 0; c < 10; c++) sum += p[c] = exp(z[c] - most);
-        int best = 0;
-        for (int c = 1; c < 10; c++)
-            if (p[c] > p[best]) best = c;
-        printf("%s: class %d (p=%.4f) |", path, best, p[best] / sum);
-        for (int c = 0; c < 10; c++) printf(" %d:%.4f", c, p[c] / sum);
+        const int K = tr->model.classes, best = dpt_argmax(z, K);
+        double sum = 0;
+        for (int c = 0; c < K; c++) sum += exp((double)z[c] - z[best]);
+        printf("%s: class %d (p=%.4f) |", path, best, 1 / sum);
+        for (int c = 0; c < K; c++) printf(" %d:%.4f", c, exp((double)z[c] - z[best]) / sum);
         printf("\n");
     }
     free(gray);

@@ -1,0 +1,227 @@
+/* Test-only: what dptrain computes for one model on a few real MNIST test images, written for
+   the PyTorch oracle (torch_oracle.py) to recompute.
+
+     oracle_dump SPEC|PRESET OUT.h5 [N [SEED]]   (MNIST from $DPTRAIN_DATA)
+     oracle_dump --presets                       the preset names, one a line
+
+   The model is built for 1x28x28 inputs and 10 classes and initialized with dpt_model_init
+   (PyTorch's default scheme, seed SEED, 1 by default). Every dropout's p is forced to 0 (the
+   oracle compares deterministic passes; the spec attribute keeps the original p). BatchNorm is
+   moved away from its trivial starting point so evaluation mode is really tested: weights to
+   U(0.6, 1.4), biases to U(-0.3, 0.3), running statistics near the first N images' own (mean +
+   U(-0.2, 0.2) standard deviations, variance times U(0.5, 1.5) plus 1e-3), num_batches_tracked
+   to 7.
+
+   OUT.h5 gets dpt_ckpt_save_model()'s /model group (those parameters and buffers), then
+     /oracle              attributes n, seed, loss (the mean training-mode loss), dropout_forced
+     /oracle/input        N x 1 x 28 x 28, the first N test images standardized as dptrain does
+     /oracle/labels       N (int32)
+     /oracle/logits       N x 10, evaluation mode (running statistics)
+     /oracle/train_logits N x 10, training mode (batch statistics)
+     /oracle/grads/<node>/<tensor>   the gradient of the MEAN cross-entropy in training mode
+     /oracle/stats/<node>/mean, var  BatchNorm's statistics segment of that pass, as the layer
+                          writes it: N * batch mean and N * unbiased batch variance per channel
+     /oracle/updated/<node>/<buffer> the buffers after dpt_model_update_state(stats / N), i.e.
+                          one training step with one micro-batch
+   The passes go through the workspace/pass API as src/train.c's micro_step does: the statistics
+   segment first, the gradients after it. */
+#include <hdf5.h>
+#include <hdf5_hl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dptrain/ckpt.h"
+#include "dptrain/data.h"
+#include "dptrain/loss.h"
+#include "dptrain/model.h"
+#include "dptrain/rng.h"
+
+static int is_kind(const dpt_layer *l, const char *name) {
+    return strcmp(l->kind->name, name) == 0;
+}
+
+static void die(const char *what, const char *msg) {
+    fprintf(stderr, "oracle_dump: %s: %s\n", what, msg);
+    exit(1);
+}
+
+/* Creates the group at `path` unless it exists. */
+static void ensure_group(hid_t f, const char *path) {
+    if (H5Lexists(f, path, H5P_DEFAULT) > 0) return;
+    hid_t g = H5Gcreate2(f, path, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0) die(path, "cannot create the HDF5 group");
+    H5Gclose(g);
+}
+
+static void put_floats(hid_t f, const char *path, int rank, const hsize_t *dims, const float *v) {
+    if (H5LTmake_dataset_float(f, path, rank, dims, v) < 0) die(path, "cannot write the dataset");
+}
+
+/* /<root>/<node>/<tensor> for each tensor of a table (parameters or buffers) over `buffer`. */
+static void put_tensors(hid_t f, const char *root, const dpt_param *table, int count,
+                        const float *buffer) {
+    for (int t = 0; t < count; t++) {
+        const dpt_param *p = &table[t];
+        char path[160], node[48];
+        snprintf(node, sizeof node, "%s", p->name);
+        *strchr(node, '/') = 0;
+        snprintf(path, sizeof path, "%s/%s", root, node);
+        ensure_group(f, path);
+        snprintf(path, sizeof path, "%s/%s", root, p->name);
+        hsize_t dims[4];
+        for (int d = 0; d < p->ndims; d++) dims[d] = (hsize_t)p->dims[d];
+        put_floats(f, path, p->ndims, dims, buffer + p->offset);
+    }
+}
+
+static void print_name(const char *name, const char *spec, void *ctx) {
+    (void)spec, (void)ctx;
+    printf("%s\n", name);
+}
+
+int main(int argc, char **argv) {
+    if (argc == 2 && strcmp(argv[1], "--presets") == 0) {
+        dpt_model_presets(print_name, NULL);
+        return 0;
+    }
+    if (argc < 3 || argc > 5) {
+        fprintf(stderr, "usage: oracle_dump SPEC|PRESET OUT.h5 [N [SEED]]  (data: $DPTRAIN_DATA)\n"
+                        "       oracle_dump --presets\n");
+        return 2;
+    }
+    const char *spec = argv[1], *out = argv[2], *dir = getenv("DPTRAIN_DATA");
+    const int n = argc > 3 ? atoi(argv[3]) : 8;
+    const uint64_t seed = argc > 4 ? strtoull(argv[4], NULL, 10) : 1;
+    if (n < 2 || n > 1000) die(argv[3], "N must be 2 to 1000");
+    if (!dir) die("DPTRAIN_DATA", "not set (the folder holding MNIST's four files)");
+    dpt_err err;
+
+    dpt_data data;
+    const dpt_data_options opt = {.dir = dir, .val = 0, .split_seed = 0, .compute_norm = 0};
+    if (dpt_data_load(&opt, &data, &err)) die(dir, err.msg);
+
+    dpt_model m;
+    if (dpt_model_build(spec, (dpt_shape){1, 28, 28}, 10, &m, &err)) die(spec, err.msg);
+    int dropout_forced = 0;
+    for (int i = 0; i < m.nlayers; i++)
+        if ((is_kind(&m.layers[i], "dropout") || is_kind(&m.layers[i], "dropout2d")) &&
+            m.layers[i].arg[0] != 0)
+            m.layers[i].arg[0] = 0, dropout_forced = 1;
+
+    float *params = calloc(m.nparams + 1, sizeof *params);
+    float *state = calloc(m.nstate + 1, sizeof *state);
+    float *updated = calloc(m.nstate + 1, sizeof *updated);
+    float *reduced = calloc(m.nstats + m.nparams + 1, sizeof *reduced); /* stats, then grads */
+    float *mean_stats = calloc(m.nstats + 1, sizeof *mean_stats);
+    float *logits = calloc((size_t)n * 10, sizeof *logits);
+    float *train_logits = calloc((size_t)n * 10, sizeof *train_logits);
+    if (!params || !state || !updated || !reduced || !mean_stats || !logits || !train_logits)
+        die(spec, "out of memory");
+    dpt_model_init(&m, params, state, (dpt_init){.scheme = DPT_INIT_DEFAULT}, seed);
+
+    dpt_workspace ws;
+    if (dpt_workspace_init(&ws, &m, n, &err)) die(spec, err.msg);
+    dpt_data_gather(&data, &data.test, NULL, 0, (size_t)n, ws.input, ws.labels);
+
+    /* BatchNorm's affine parameters away from 1 and 0. */
+    dpt_rng rng = dpt_rng_stream(seed, DPT_STREAM_LAYERS, 0x04ac1e);
+    for (int i = 0; i < m.nlayers; i++) {
+        const dpt_layer *l = &m.layers[i];
+        if (!is_kind(l, "batchnorm") || l->ntensors == 0) continue;
+        const int C = l->in[0].c;
+        float *w = params + l->param_offset;
+        for (int c = 0; c < C; c++) w[c] = (float)(0.6 + 0.8 * dpt_rng_uniform(&rng));
+        for (int c = 0; c < C; c++) w[C + c] = (float)(0.3 * (2 * dpt_rng_uniform(&rng) - 1));
+    }
+    /* Running statistics near the batch's own (a training pass's statistics), so evaluation
+       stays well scaled through deep networks yet differs from training. */
+    const dpt_pass train = {.training = 1,
+                            .key = dpt_pass_key(seed, 0, 0),
+                            .first = 0,
+                            .stats = reduced,
+                            .state = state};
+    dpt_model_forward(&m, &train, params, &ws, n);
+    for (int i = 0; i < m.nlayers; i++) {
+        const dpt_layer *l = &m.layers[i];
+        if (!is_kind(l, "batchnorm")) continue;
+        const int C = l->in[0].c;
+        const float *s = reduced + l->stat_offset;
+        float *st = state + l->state_offset;
+        for (int c = 0; c < C; c++) {
+            const double mu = s[c] / n, var = s[C + c] / n;
+            st[c] = (float)(mu + 0.2 * sqrt(var) * (2 * dpt_rng_uniform(&rng) - 1));
+            st[C + c] = (float)(var * (0.5 + dpt_rng_uniform(&rng)) + 1e-3);
+        }
+        st[2 * C] = 7;
+    }
+    if (dpt_ckpt_save_model(out, &m, params, state, &err)) die(out, err.msg);
+
+    /* (a) Evaluation mode. */
+    const dpt_pass eval = {.training = 0, .state = state};
+    dpt_model_forward(&m, &eval, params, &ws, n);
+    memcpy(logits, dpt_model_logits(&m, &ws), sizeof(float) * (size_t)n * 10);
+
+    /* (b) One training micro-step: forward, loss, backward; the gradient of the mean loss. */
+    memset(reduced, 0, sizeof(float) * (m.nstats + m.nparams));
+    dpt_model_forward(&m, &train, params, &ws, n);
+    memcpy(train_logits, dpt_model_logits(&m, &ws), sizeof(float) * (size_t)n * 10);
+    dpt_loss_sums sums = {0};
+    dpt_softmax_xent(dpt_model_logits(&m, &ws), ws.labels, n, m.classes, NULL,
+                     dpt_model_dlogits(&m, &ws), &sums);
+    float *grads = reduced + m.nstats;
+    dpt_model_backward(&m, &train, params, grads, &ws, n, NULL, NULL);
+    for (size_t i = 0; i < m.nparams; i++) grads[i] /= (float)n;
+    for (size_t i = 0; i < m.nstats; i++) mean_stats[i] = reduced[i] / (float)n;
+    memcpy(updated, state, sizeof(float) * m.nstate);
+    dpt_model_update_state(&m, updated, mean_stats);
+
+    /* Append /oracle. */
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t f = H5Fopen(out, H5F_ACC_RDWR, H5P_DEFAULT);
+    if (f < 0) die(out, "cannot reopen the file");
+    ensure_group(f, "/oracle");
+    const double loss = sums.loss / n;
+    const long nn = n, sd = (long)seed;
+    if (H5LTset_attribute_long(f, "/oracle", "n", &nn, 1) < 0 ||
+        H5LTset_attribute_long(f, "/oracle", "seed", &sd, 1) < 0 ||
+        H5LTset_attribute_double(f, "/oracle", "loss", &loss, 1) < 0 ||
+        H5LTset_attribute_int(f, "/oracle", "dropout_forced", &dropout_forced, 1) < 0)
+        die(out, "cannot write /oracle's attributes");
+    const hsize_t in_dims[4] = {(hsize_t)n, 1, 28, 28}, out_dims[2] = {(hsize_t)n, 10};
+    const hsize_t nlab = (hsize_t)n;
+    put_floats(f, "/oracle/input", 4, in_dims, ws.input);
+    if (H5LTmake_dataset_int(f, "/oracle/labels", 1, &nlab, ws.labels) < 0)
+        die(out, "cannot write /oracle/labels");
+    put_floats(f, "/oracle/logits", 2, out_dims, logits);
+    put_floats(f, "/oracle/train_logits", 2, out_dims, train_logits);
+    ensure_group(f, "/oracle/grads");
+    put_tensors(f, "/oracle/grads", m.params, m.nparams_tensors, grads);
+    ensure_group(f, "/oracle/updated");
+    put_tensors(f, "/oracle/updated", m.states, m.nstate_tensors, updated);
+    ensure_group(f, "/oracle/stats");
+    for (int i = 0; i < m.nlayers; i++) {
+        const dpt_layer *l = &m.layers[i];
+        if (l->nstats == 0) continue;
+        if (!is_kind(l, "batchnorm")) die(l->name, "statistics of an unknown kind");
+        const hsize_t C = (hsize_t)l->in[0].c;
+        char path[96];
+        snprintf(path, sizeof path, "/oracle/stats/%s", l->name);
+        ensure_group(f, path);
+        snprintf(path, sizeof path, "/oracle/stats/%s/mean", l->name);
+        put_floats(f, path, 1, &C, reduced + l->stat_offset);
+        snprintf(path, sizeof path, "/oracle/stats/%s/var", l->name);
+        put_floats(f, path, 1, &C, reduced + l->stat_offset + C);
+    }
+    if (H5Fclose(f) < 0) die(out, "cannot close the file");
+
+    printf("%s: %d nodes, %zu parameters, %zu buffers, %zu statistics; loss %.6f\n", out,
+           m.nlayers, m.nparams, m.nstate, m.nstats, loss);
+    dpt_workspace_free(&ws);
+    free(params), free(state), free(updated), free(reduced), free(mean_stats), free(logits);
+    free(train_logits);
+    dpt_model_free(&m);
+    dpt_data_free(&data);
+    return 0;
+}
