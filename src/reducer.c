@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dptrain/report.h"
+#include "dptrain/timing.h"
 
 /* Loss sums travel as fixed point too: 2^32 keeps ~9 decimal places for sums below 2^30. */
 #define LOSS_SCALE 0x1.0p32

@@ -6,11 +6,6 @@
 #include <time.h>
 #include <unistd.h>
 
-double dpt_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 void dpt_progress_start(dpt_progress *p, int show) {
     p->live = show && isatty(STDERR_FILENO);

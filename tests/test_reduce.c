@@ -1,5 +1,6 @@
-/* The exact fixed-point reduction: the same bits whatever order the micro-batch gradients come
-   in, within the documented bound of the exact sum, and NaN detection. */
+/* The exact fixed-point reduction: the same bits whatever order the micro-batch vectors
+   (BatchNorm statistics, then gradients) come in, within the documented bound of the exact sum,
+   statistics divided by the batch size and gradients by their own divisor, and NaN detection. */
 #include <math.h>
 #include <mpi.h>
 #include <setjmp.h>
@@ -13,6 +14,8 @@
 #include "dptrain/reducer.h"
 
 enum { MICRO = 12, BATCH = 12 * 32 };
+/* As with class weights: the gradients' divisor differs from the batch size. */
+static const double GRAD_DIVISOR = 0.75 * BATCH;
 
 static dpt_model model;
 static dpt_reducer reducer;
@@ -20,7 +23,8 @@ static dpt_reducer reducer;
 static int setup(void **state) {
     (void)state;
     dpt_err err;
-    if (dpt_model_build("conv(4,3) relu linear(10)", (dpt_shape){1, 5, 5}, 10, &model, &err))
+    if (dpt_model_build("conv(4,3) batchnorm relu linear(10)", (dpt_shape){1, 5, 5}, 10, &model,
+                        &err))
         return -1;
     return dpt_reducer_init(&reducer, &model, DPT_REDUCE_EXACT, MICRO, 0, &err) ||
            dpt_reducer_connect(&reducer, MPI_COMM_SELF, &err);
@@ -37,12 +41,13 @@ static int teardown(void **state) {
 static void fill(float **g) {
     dpt_rng rng = dpt_rng_stream(3, DPT_STREAM_INIT, 0);
     for (int j = 0; j < MICRO; j++) {
-        for (size_t i = 0; i < model.nparams; i++) {
+        for (size_t i = 0; i < reducer.length; i++) {
             double mag = pow(10, -9 + 12 * dpt_rng_uniform(&rng));
             g[j][i] = (float)((dpt_rng_uniform(&rng) - 0.5) * mag);
         }
-        reducer.micro_loss[j] = 10 * dpt_rng_uniform(&rng);
-        reducer.micro_correct[j] = j;
+        reducer.micro_sums[j] = (dpt_loss_sums){.loss = 10 * dpt_rng_uniform(&rng),
+                                                .correct = j,
+                                                .top5 = 2 * j};
     }
 }
 
@@ -53,28 +58,30 @@ static void reduce(float *out, dpt_step_totals *tot) {
     for (int j = 0; j < MICRO; j++)
         for (int l = model.nlayers - 1; l >= 0; l--) dpt_reducer_layer_done(&reducer, j, l);
     assert_true(dpt_reducer_computed(&reducer));
-    assert_int_equal(dpt_reducer_finish(&reducer, BATCH, out, tot, &err), 0);
+    assert_int_equal(dpt_reducer_finish(&reducer, BATCH, GRAD_DIVISOR, out, tot, &err), 0);
 }
 
 static void test_order_does_not_change_a_bit(void **state) {
     (void)state;
     fill(reducer.micro_grads);
-    float *a = malloc(sizeof(float) * model.nparams), *b = malloc(sizeof(float) * model.nparams);
+    assert_true(model.nstats > 0);
+    float *a = malloc(sizeof(float) * reducer.length), *b = malloc(sizeof(float) * reducer.length);
     dpt_step_totals ta, tb;
     reduce(a, &ta);
     for (int j = 0; j < MICRO / 2; j++) { /* reverse the buffers */
         float *t = reducer.micro_grads[j];
         reducer.micro_grads[j] = reducer.micro_grads[MICRO - 1 - j];
         reducer.micro_grads[MICRO - 1 - j] = t;
-        double l = reducer.micro_loss[j];
-        reducer.micro_loss[j] = reducer.micro_loss[MICRO - 1 - j];
-        reducer.micro_loss[MICRO - 1 - j] = l;
+        dpt_loss_sums l = reducer.micro_sums[j];
+        reducer.micro_sums[j] = reducer.micro_sums[MICRO - 1 - j];
+        reducer.micro_sums[MICRO - 1 - j] = l;
     }
 
     reduce(b, &tb);
-    assert_memory_equal(a, b, sizeof(float) * model.nparams);
+    assert_memory_equal(a, b, sizeof(float) * reducer.length);
     assert_memory_equal(&ta.loss, &tb.loss, sizeof ta.loss);
     assert_int_equal(ta.correct, MICRO * (MICRO - 1) / 2);
+    assert_int_equal(ta.top5, MICRO * (MICRO - 1));
     assert_true(ta.finite);
     free(a), free(b);
 }
@@ -82,24 +89,25 @@ static void test_order_does_not_change_a_bit(void **state) {
 static void test_within_the_documented_bound(void **state) {
     (void)state;
     fill(reducer.micro_grads);
-    float *got = malloc(sizeof(float) * model.nparams);
+    float *got = malloc(sizeof(float) * reducer.length);
     dpt_step_totals tot;
     reduce(got, &tot);
-    for (int t = 0; t < model.nparams_tensors; t++) {
-        const dpt_param *p = &model.params[t];
+    for (int t = 0; t < reducer.ntensors; t++) {
+        const dpt_span *p = &reducer.tensors[t];
+        const double divisor = t < reducer.nstat_tensors ? BATCH : GRAD_DIVISOR;
         double most = 0;
         for (int j = 0; j < MICRO; j++)
             for (size_t i = 0; i < p->count; i++)
                 most = fmax(most, fabs(reducer.micro_grads[j][p->offset + i]));
         /* sum error < A * M^2 * 2^-61, then float rounding of the mean */
-        const double bound = most * MICRO * MICRO * 0x1p-61 / BATCH;
+        const double bound = most * MICRO * MICRO * 0x1p-61 / divisor;
         for (size_t i = 0; i < p->count; i++) {
             double exact = 0;
             for (int j = 0; j < MICRO; j++) exact += reducer.micro_grads[j][p->offset + i];
-            exact /= BATCH;
+            exact /= divisor;
             double err = fabs(got[p->offset + i] - exact);
             if (err > bound + fabs(exact) * 0x1p-24)
-                fail_msg("%s[%zu]: %.9g vs exact %.9g", p->name, i, (double)got[p->offset + i],
+                fail_msg("tensor %d[%zu]: %.9g vs exact %.9g", t, i, (double)got[p->offset + i],
                          exact);
         }
     }
@@ -109,13 +117,17 @@ static void test_within_the_documented_bound(void **state) {
 static void test_non_finite_values_are_reported(void **state) {
     (void)state;
     fill(reducer.micro_grads);
-    float *got = malloc(sizeof(float) * model.nparams);
+    float *got = malloc(sizeof(float) * reducer.length);
     dpt_step_totals tot;
     reducer.micro_grads[5][17] = NAN;
     reduce(got, &tot);
     assert_false(tot.finite);
     fill(reducer.micro_grads);
-    reducer.micro_loss[2] = INFINITY;
+    reducer.micro_sums[2].loss = INFINITY;
+    reduce(got, &tot);
+    assert_false(tot.finite);
+    fill(reducer.micro_grads);
+    reducer.micro_grads[3][1] = INFINITY; /* in the statistics segment */
     reduce(got, &tot);
     assert_false(tot.finite);
     free(got);

@@ -7,6 +7,7 @@
 
 #include "dptrain/ckpt.h"
 #include "dptrain/model.h"
+#include "dptrain/timing.h"
 #include "dptrain/train.h"
 
 typedef struct dpt_progress {
@@ -14,7 +15,6 @@ typedef struct dpt_progress {
     double epoch_start, last_draw;
 } dpt_progress;
 
-double dpt_now(void);
 /* show: this rank draws (rank 0 only), and only when standard error is a terminal. */
 void dpt_progress_start(dpt_progress *p, int show);
 /* Redraws at most five times a second. */
