@@ -5,9 +5,10 @@
 #include <math.h>
 #include <string.h>
 
-/* Value (c, y, x) of sample s of a tensor of shape sh. */
-#define AT(a, sh, s, c, y, x) \
-    (a)[(((size_t)(s) * (sh).c + (size_t)(c)) * (sh).h + (size_t)(y)) * (sh).w + (size_t)(x)]
+/* The value at (channel, row, col) of sample `sample` in a of shape sh (N, C, H, W). */
+#define AT(a, sh, sample, channel, row, col)                                                       \
+    (a)[(((size_t)(sample) * (sh).c + (size_t)(channel)) * (sh).h + (size_t)(row)) * (sh).w +      \
+        (size_t)(col)]
 
 int ref_inputs(const ref_layer *r) {
     return r->kind == REF_ADD || r->kind == REF_CONCAT ? 2 : 1;
@@ -102,7 +103,8 @@ static void conv_forward(const ref_layer *r, const double *params, const double 
                     for (int c = 0; c < a.c; c++)
                         for (int i = 0; i < r->kernel; i++)
                             for (int j = 0; j < r->kernel; j++) {
-                                int iy = oy * r->stride - r->pad + i, ix = ox * r->stride - r->pad + j;
+                                int iy = oy * r->stride - r->pad + i,
+                                    ix = ox * r->stride - r->pad + j;
                                 if (inside(a, iy, ix))
                                     sum += params[conv_weight_index(r, o, c, i, j)] *
                                            AT(x, a, s, c, iy, ix);
@@ -126,7 +128,8 @@ static void conv_backward(const ref_layer *r, const double *params, const double
                     for (int c = 0; c < a.c; c++)
                         for (int i = 0; i < r->kernel; i++)
                             for (int j = 0; j < r->kernel; j++) {
-                                int iy = oy * r->stride - r->pad + i, ix = ox * r->stride - r->pad + j;
+                                int iy = oy * r->stride - r->pad + i,
+                                    ix = ox * r->stride - r->pad + j;
                                 if (!inside(a, iy, ix)) continue;
                                 const size_t w = conv_weight_index(r, o, c, i, j);
                                 grads[w] += g * AT(x, a, s, c, iy, ix);
@@ -281,7 +284,8 @@ static void batchnorm_forward(const ref_layer *r, const double *params, const do
         for (int s = 0; s < r->n; s++)
             for (int i = 0; i < a.h; i++)
                 for (int j = 0; j < a.w; j++)
-                    AT(y, a, s, c, i, j) = (AT(x, a, s, c, i, j) - mo.mean) / sqrt(mo.var + r->eps) * w + b;
+                    AT(y, a, s, c, i, j) =
+                        (AT(x, a, s, c, i, j) - mo.mean) / sqrt(mo.var + r->eps) * w + b;
     }
 }
 
@@ -389,7 +393,8 @@ void ref_forward(const ref_layer *r, const double *params, const double *const *
     case REF_CONCAT: {
         const size_t saved = ref_size(r->in[1]), current = ref_size(r->in[0]);
         for (int s = 0; s < r->n; s++) {
-            for (size_t i = 0; i < saved; i++) out[s * (saved + current) + i] = in[1][s * saved + i];
+            for (size_t i = 0; i < saved; i++)
+                out[s * (saved + current) + i] = in[1][s * saved + i];
             for (size_t i = 0; i < current; i++)
                 out[s * (saved + current) + saved + i] = in[0][s * current + i];
         }
@@ -415,11 +420,6 @@ void ref_backward(const ref_layer *r, const double *params, const double *const 
     case REF_BATCHNORM:
         batchnorm_backward(r, params, in[0], dout, grads, dx);
         return;
-    default:
-        break;
-    }
-    /* The kinds without parameters. */
-    switch (r->kind) {
     case REF_MAXPOOL:
     case REF_AVGPOOL:
     case REF_GLOBALAVGPOOL:

@@ -37,20 +37,20 @@ typedef struct ref_shape {
 
 typedef struct ref_layer {
     ref_kind kind;
-    int n;             /* samples in the batch */
-    ref_shape in[2];   /* in[0]: the current tensor; in[1]: the saved one (add, concat) */
-    int out_channels;  /* conv: output channels; linear: output features */
-    int kernel;        /* conv, maxpool, avgpool: square kernel size */
-    int stride;        /* conv, maxpool, avgpool */
-    int pad;           /* conv: zeros on every side */
-    int bias;          /* conv: whether there is a bias (linear always has one) */
-    double alpha;      /* leakyrelu: negative slope; elu: alpha */
-    double p;          /* dropout, dropout2d: probability of dropping */
+    int n;            /* samples in the batch */
+    ref_shape in[2];  /* in[0]: the current tensor; in[1]: the saved one (add, concat) */
+    int out_channels; /* conv: output channels; linear: output features */
+    int kernel;       /* conv, maxpool, avgpool: square kernel size */
+    int stride;       /* conv, maxpool, avgpool */
+    int pad;          /* conv: zeros on every side */
+    int bias;         /* conv: whether there is a bias (linear always has one) */
+    double alpha;     /* leakyrelu: negative slope; elu: alpha */
+    double p;         /* dropout, dropout2d: probability of dropping */
     /* dropout: n*c*h*w flags, dropout2d: n*c flags (one per channel plane); 1 keeps the unit */
     const unsigned char *keep;
-    int training;      /* batchnorm, dropout, dropout2d: training mode (else evaluation) */
-    int affine;        /* batchnorm: learnable weight and bias */
-    double eps;        /* batchnorm */
+    int training; /* batchnorm, dropout, dropout2d: training mode (else evaluation) */
+    int affine;   /* batchnorm: learnable weight and bias */
+    double eps;   /* batchnorm */
     const double *running_mean, *running_var; /* batchnorm in evaluation: c values each */
 } ref_layer;
 

@@ -1,175 +1,1029 @@
-/* Every layer kind's backward against central finite differences of its forward, and the
-   softmax cross-entropy gradient likewise. */
+/* The layer kinds against tests/reference_layers.c, a naive double-precision reference written
+   from PyTorch's documented semantics:
+     - the reference's backward against central finite differences of its forward (double,
+       tight tolerance), on fixed edge cases and seeded random shapes;
+     - every optimized kernel's forward and backward (output, parameter gradients, the gradient
+       for every input, BatchNorm's statistics) against the reference on the same cases, with
+       Dropout's mask reproduced from the documented stream;
+     - hand-computed answers that pin the reference to PyTorch's semantics (a gradient check
+       cannot tell a convolution from a cross-correlation), and a flipped kernel shown caught;
+     - Dropout's masks, BatchNorm's statistics and state, the softmax cross-entropy. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "dptrain/layer.h"
 #include "dptrain/loss.h"
 #include "dptrain/model.h"
+#include "reference_layers.h"
 
-#define STEP 1e-2
+/* Central differences of the double-precision reference: step, and tolerance (relative, and
+   absolute below 1). */
+#define FD_STEP 1e-5
+#define FD_TOLERANCE 1e-6
+/* The float kernels against the reference (relative, and absolute below 1). */
+#define KERNEL_TOLERANCE 1e-4
+/* Seeded random cases per kind; a deeper sweep: -DRANDOM_CASES_PER_KIND=100 -DCASE_SEED=7. */
+#ifndef RANDOM_CASES_PER_KIND
+#define RANDOM_CASES_PER_KIND 4
+#endif
+#ifndef CASE_SEED
+#define CASE_SEED 2024
+#endif
 
-typedef struct gradcheck_case {
-    const char *spec;
-    dpt_shape in;
-    int n;
-} gradcheck_case;
+/* ---- Small helpers. */
 
-/* L = sum(R * layer(x)), accumulated in double. */
-static double objective(const dpt_layer *l, const float *params, const float *x, float *out,
-                        const float *R, float *scratch, int n) {
-    l->kind->forward(l, params, x, out, scratch, n);
-    double L = 0;
-    for (size_t i = 0, N = (size_t)n * dpt_shape_size(l->out); i < N; i++)
-        L += (double)R[i] * out[i];
-    return L;
+static void *alloc(size_t count, size_t size) {
+    void *p = calloc(count ? count : 1, size);
+    assert_non_null(p);
+    return p;
+}
+#define NEW(type, count) ((type *)alloc((count), sizeof(type)))
+
+static int between(dpt_rng *rng, int lo, int hi) {
+    return lo + (int)dpt_rng_below(rng, (uint32_t)(hi - lo + 1));
 }
 
-static void fill_uniform(dpt_rng *rng, float *a, size_t n, double lo, double hi) {
-    for (size_t i = 0; i < n; i++) a[i] = (float)(lo + (hi - lo) * dpt_rng_uniform(rng));
+static double uniform(dpt_rng *rng, double lo, double hi) {
+    return lo + (hi - lo) * dpt_rng_uniform(rng);
 }
 
-/* Inputs spaced well apart from each other and from zero, so that no finite-difference step
-   crosses a ReLU kink or changes which element a max-pool window picks. */
-static void fill_separated(dpt_rng *rng, float *a, size_t n) {
-    uint32_t *perm = malloc(n * sizeof *perm);
+static void fill_floats(dpt_rng *rng, float *a, size_t n, double lo, double hi) {
+    for (size_t i = 0; i < n; i++) a[i] = (float)uniform(rng, lo, hi);
+}
+
+static void fill_doubles(dpt_rng *rng, double *a, size_t n, double lo, double hi) {
+    for (size_t i = 0; i < n; i++) a[i] = uniform(rng, lo, hi);
+}
+
+/* Distinct values of random sign whose magnitudes are spaced 2/n apart from each other and
+   from zero, so that no finite-difference step crosses an activation's kink or changes which
+   element a max-pool window picks. */
+static void fill_separated(dpt_rng *rng, double *a, size_t n) {
+    uint32_t *perm = NEW(uint32_t, n);
     for (uint32_t i = 0; i < n; i++) perm[i] = i;
     dpt_rng_shuffle(rng, perm, n);
-    for (size_t i = 0; i < n; i++) {
-        double v = 0.1 + 0.05 * perm[i];
-        a[i] = (float)((i % 2 ? -v : v) / (0.05 * n));
-    }
+    for (size_t i = 0; i < n; i++)
+        a[i] = (dpt_rng_uniform(rng) < 0.5 ? -2.0 : 2.0) * (perm[i] + 1) / (double)n;
     free(perm);
 }
 
-static int close_enough(double analytic, double numeric) {
-    return fabs(analytic - numeric) <= 2e-3 + 1e-2 * fmax(fabs(analytic), fabs(numeric));
+/* Values from {-1, -0.5, 0, 0.5, 1}: max-pool windows tie and activations sit on their kinks. */
+static void fill_ties(dpt_rng *rng, float *a, size_t n) {
+    for (size_t i = 0; i < n; i++) a[i] = 0.5f * (float)between(rng, -2, 2);
 }
 
-/* Checks d objective / d v[i] for every i against backward's answer g[i]. */
-static void check_against_fd(const char *what, const char *spec, float *v, size_t count,
-                             const float *g, const dpt_layer *l, const float *params,
-                             const float *x, float *out, const float *R, float *scratch, int n) {
-    for (size_t i = 0; i < count; i++) {
-        float saved = v[i];
-        v[i] = (float)(saved + STEP);
-        double plus = objective(l, params, x, out, R, scratch, n);
-        v[i] = (float)(saved - STEP);
-        double minus = objective(l, params, x, out, R, scratch, n);
-        v[i] = saved;
-        double numeric = (plus - minus) / (2 * STEP);
-        if (!close_enough(g[i], numeric))
-            fail_msg("%s: d/d%s[%zu]: backward %.6f, finite difference %.6f", spec, what, i,
-                     (double)g[i], numeric);
+/* Marks memory a function must overwrite: a NaN left over fails every comparison. */
+static void poison(float *a, size_t n) {
+    for (size_t i = 0; i < n; i++) a[i] = NAN;
+}
+
+static double *widen(const float *a, size_t n) {
+    double *d = NEW(double, n);
+    for (size_t i = 0; i < n; i++) d[i] = a[i];
+    return d;
+}
+
+static int close_to(double got, double want, double tolerance) {
+    return fabs(got - want) <= tolerance * fmax(1.0, fabs(want)); /* false for NaN */
+}
+
+/* A float kernel's values against the reference's. */
+static void expect_close(const char *spec, const char *what, const float *got, const double *want,
+                         size_t count) {
+    for (size_t i = 0; i < count; i++)
+        if (!close_to(got[i], want[i], KERNEL_TOLERANCE))
+            fail_msg("%s: %s[%zu]: kernel %.9g, reference %.9g", spec, what, i, (double)got[i],
+                     want[i]);
+}
+
+static double max_difference(const float *a, const double *b, size_t count) {
+    double worst = 0;
+    for (size_t i = 0; i < count; i++) worst = fmax(worst, fabs(a[i] - b[i]));
+    return worst;
+}
+
+/* ---- A layer under test: the last node of a model built from a spec. Two-input kinds need a
+   saved tensor ("@a conv(2,1) concat(@a)"); the test drives the last node alone on arrays of
+   its own, so what comes before it only gives it shapes and offsets. */
+
+typedef struct layer_case {
+    char spec[96];
+    dpt_shape in; /* the model's input */
+    int n;        /* samples */
+    int training;
+    int ties;  /* inputs from fill_ties (no finite differences across a tie) */
+    int large; /* MNIST-sized: the kernel comparison only, finite differences would be slow */
+} layer_case;
+
+static const struct {
+    const char *name;
+    ref_kind kind;
+} reference_kinds[] = {
+    {"conv", REF_CONV},
+    {"linear", REF_LINEAR},
+    {"maxpool", REF_MAXPOOL},
+    {"avgpool", REF_AVGPOOL},
+    {"globalavgpool", REF_GLOBALAVGPOOL},
+    {"batchnorm", REF_BATCHNORM},
+    {"dropout", REF_DROPOUT},
+    {"dropout2d", REF_DROPOUT2D},
+    {"relu", REF_RELU},
+    {"leakyrelu", REF_LEAKYRELU},
+    {"elu", REF_ELU},
+    {"sigmoid", REF_SIGMOID},
+    {"tanh", REF_TANH},
+    {"flatten", REF_FLATTEN},
+    {"add", REF_ADD},
+    {"concat", REF_CONCAT},
+};
+
+static ref_kind reference_kind(const char *name) {
+    for (size_t i = 0; i < sizeof reference_kinds / sizeof reference_kinds[0]; i++)
+        if (strcmp(reference_kinds[i].name, name) == 0) return reference_kinds[i].kind;
+    fail_msg("layer kind '%s' has no reference in tests/reference_layers.c", name);
+    return REF_RELU;
+}
+
+/* The layer's argument called `name`, after setup. */
+static double arg(const dpt_layer *l, const char *name) {
+    for (int i = 0; i < DPT_LAYER_MAX_ARGS && l->kind->args[i].name; i++)
+        if (strcmp(l->kind->args[i].name, name) == 0) return l->arg[i];
+    fail_msg("layer kind '%s' has no argument '%s'", l->kind->name, name);
+    return 0;
+}
+
+static int is_dropout(const dpt_layer *l) {
+    return strcmp(l->kind->name, "dropout") == 0 || strcmp(l->kind->name, "dropout2d") == 0;
+}
+
+/* Units of one sample sharing one draw: values for dropout, channels for dropout2d. */
+static size_t dropout_units(const dpt_layer *l) {
+    return strcmp(l->kind->name, "dropout2d") == 0 ? (size_t)l->in[0].c : dpt_shape_size(l->in[0]);
+}
+
+/* The mask src/layers/dropout.c documents: sample s draws from dpt_pass_rng(pass, node,
+   first + s), one uniform per unit in memory order, and the unit is dropped when its draw is
+   below p. keep: n * dropout_units(l) flags. */
+static void dropout_mask(const dpt_layer *l, const dpt_pass *p, int n, unsigned char *keep) {
+    const size_t units = dropout_units(l);
+    const double drop = arg(l, "p");
+    for (int s = 0; s < n; s++) {
+        dpt_rng rng = dpt_pass_rng(p, l->index, p->first + (uint64_t)s);
+        for (size_t u = 0; u < units; u++) keep[s * units + u] = dpt_rng_uniform(&rng) >= drop;
     }
 }
 
-static void gradcheck(const gradcheck_case *c) {
+/* The reference twin of layer l over n samples (running statistics and mask left to set). */
+static ref_layer reference_of(const dpt_layer *l, int n, int training) {
+    ref_layer r = {.kind = reference_kind(l->kind->name), .n = n, .training = training};
+    for (int k = 0; k < l->kind->inputs; k++)
+        r.in[k] = (ref_shape){l->in[k].c, l->in[k].h, l->in[k].w};
+    switch (r.kind) {
+    case REF_CONV:
+        r.out_channels = (int)arg(l, "out");
+        r.kernel = (int)arg(l, "kernel");
+        r.stride = (int)arg(l, "stride");
+        r.pad = (int)arg(l, "pad");
+        r.bias = (int)arg(l, "bias");
+        break;
+    case REF_MAXPOOL:
+    case REF_AVGPOOL:
+        r.kernel = (int)arg(l, "kernel");
+        r.stride = (int)arg(l, "stride");
+        if (r.stride == 0) r.stride = r.kernel; /* PyTorch's pools: stride defaults to kernel */
+        break;
+    case REF_LINEAR:
+        r.out_channels = (int)arg(l, "out");
+        break;
+    case REF_BATCHNORM:
+        r.affine = (int)arg(l, "affine");
+        r.eps = arg(l, "eps");
+        break;
+    case REF_DROPOUT:
+    case REF_DROPOUT2D:
+        r.p = arg(l, "p");
+        break;
+    case REF_LEAKYRELU:
+        r.alpha = arg(l, "slope");
+        break;
+    case REF_ELU:
+        r.alpha = arg(l, "alpha");
+        break;
+    default:
+        break;
+    }
+    return r;
+}
+
+/* The layer's state tensor called `name` in the model's state buffer. */
+static float *state_tensor(const dpt_layer *l, float *state, const char *name) {
+    for (int i = 0; i < l->nstate_tensors; i++)
+        if (strcmp(l->state_tensors[i].name, name) == 0)
+            return state + l->state_offset + l->state_tensors[i].offset;
+    fail_msg("%s has no state tensor '%s'", l->name, name);
+    return NULL;
+}
+
+typedef struct fixture {
+    const layer_case *c;
+    dpt_model m;
+    const dpt_layer *l; /* the model's last node */
+    int inputs;
+    size_t nin[DPT_LAYER_MAX_INPUTS], nout, nscratch;
+    dpt_pass pass;
+    float *state, *stats; /* the model's state buffer and statistics segment (poisoned) */
+    double *running;      /* batchnorm: the running mean and variance in the state, in double */
+    unsigned char *keep;  /* dropout in training: the mask the kernel draws */
+    ref_layer ref;
+} fixture;
+
+/* The layer's declared parameter tensors must be the reference's (PyTorch's): same names,
+   shapes and places, so one flat layout serves both. */
+static void check_tensors(const fixture *f) {
+    ref_tensor t[2];
+    const int count = ref_param_tensors(&f->ref, t);
+    const dpt_layer *l = f->l;
+    if (l->ntensors != count || l->nparams != ref_nparams(&f->ref))
+        fail_msg("%s: %d parameter tensors (%zu values), PyTorch has %d (%zu)", f->c->spec,
+                 l->ntensors, l->nparams, count, ref_nparams(&f->ref));
+    for (int i = 0; i < count; i++) {
+        const dpt_tensor *d = &l->tensors[i];
+        int same = strcmp(d->name, t[i].name) == 0 && d->offset == t[i].offset &&
+                   d->count == t[i].count && d->ndims == t[i].ndims;
+        for (int j = 0; same && j < d->ndims; j++) same = d->dims[j] == t[i].dims[j];
+        if (!same)
+            fail_msg("%s: parameter tensor %d is '%s' (%d dims, first %d) at %zu, PyTorch's is "
+                     "'%s' (%d dims, first %d) at %zu",
+                     f->c->spec, i, d->name, d->ndims, d->dims[0], d->offset, t[i].name, t[i].ndims,
+                     t[i].dims[0], t[i].offset);
+    }
+}
+
+static void fixture_open(fixture *f, const layer_case *c) {
+    memset(f, 0, sizeof *f);
+    f->c = c;
+    dpt_err err;
+    if (dpt_model_build(c->spec, c->in, 0, &f->m, &err)) fail_msg("%s: %s", c->spec, err.msg);
+    const dpt_layer *l = f->l = &f->m.layers[f->m.nlayers - 1];
+    f->inputs = l->kind->inputs;
+    for (int k = 0; k < f->inputs; k++) f->nin[k] = (size_t)c->n * dpt_shape_size(l->in[k]);
+    f->nout = (size_t)c->n * dpt_shape_size(l->out);
+    f->nscratch = l->kind->scratch ? l->kind->scratch(l, c->n) : 0;
+    f->state = NEW(float, f->m.nstate);
+    for (int i = 0; i < f->m.nlayers; i++)
+        if (f->m.layers[i].kind->init_state)
+            f->m.layers[i].kind->init_state(&f->m.layers[i],
+                                            f->state + f->m.layers[i].state_offset);
+    f->stats = NEW(float, f->m.nstats);
+    poison(f->stats, f->m.nstats);
+    f->pass = (dpt_pass){.training = c->training,
+                         .key = dpt_pass_key(1234, 2, 5),
+                         .first = 40,
+                         .stats = f->stats,
+                         .state = f->state};
+    f->ref = reference_of(l, c->n, c->training);
+
+    const ref_shape out = ref_out_shape(&f->ref);
+    if (ref_inputs(&f->ref) != f->inputs || out.c != l->out.c || out.h != l->out.h ||
+        out.w != l->out.w)
+        fail_msg("%s on %dx%dx%d: output %dx%dx%d, PyTorch's is %dx%dx%d", c->spec, l->in[0].c,
+                 l->in[0].h, l->in[0].w, l->out.c, l->out.h, l->out.w, out.c, out.h, out.w);
+    check_tensors(f);
+
+    if (f->ref.kind == REF_BATCHNORM) {
+        /* Running statistics far from a batch's, so that using one for the other shows. */
+        const int C = l->in[0].c;
+        float *mean = state_tensor(l, f->state, "running_mean");
+        float *var = state_tensor(l, f->state, "running_var");
+        dpt_rng rng = dpt_rng_stream(99, DPT_STREAM_INIT, 0);
+        fill_floats(&rng, mean, (size_t)C, -0.5, 0.5);
+        fill_floats(&rng, var, (size_t)C, 0.3, 2.0);
+        f->running = NEW(double, 2 * (size_t)C);
+        for (int i = 0; i < C; i++) f->running[i] = mean[i], f->running[C + i] = var[i];
+        f->ref.running_mean = f->running;
+        f->ref.running_var = f->running + C;
+    }
+    if (is_dropout(l) && c->training) {
+        f->keep = NEW(unsigned char, dropout_units(l) * (size_t)c->n);
+        dropout_mask(l, &f->pass, c->n, f->keep);
+        f->ref.keep = f->keep;
+    }
+}
+
+static void fixture_close(fixture *f) {
+    dpt_model_free(&f->m);
+    free(f->state), free(f->stats), free(f->running), free(f->keep);
+}
+
+/* ---- The reference's backward against central finite differences of its forward. */
+
+/* L = sum(R * forward(x)) for the reference layer. */
+typedef struct objective {
+    const ref_layer *r;
+    const double *params;
+    double *const *x;
+    const double *R;
+    double *out;
+    size_t nout;
+} objective;
+
+static double objective_value(const objective *o) {
+    ref_forward(o->r, o->params, (const double *const *)o->x, o->out);
+    double L = 0;
+    for (size_t i = 0; i < o->nout; i++) L += o->R[i] * o->out[i];
+    return L;
+}
+
+/* d L / d v[i] by central differences, for each of v's count values, against `analytic`. */
+static void check_against_fd(const char *spec, const char *what, const objective *o, double *v,
+                             size_t count, const double *analytic) {
+    for (size_t i = 0; i < count; i++) {
+        const double saved = v[i];
+        v[i] = saved + FD_STEP;
+        const double plus = objective_value(o);
+        v[i] = saved - FD_STEP;
+        const double minus = objective_value(o);
+        v[i] = saved;
+        const double numeric = (plus - minus) / (2 * FD_STEP);
+        if (!close_to(analytic[i], numeric, FD_TOLERANCE))
+            fail_msg("%s: reference d/d%s[%zu]: backward %.12g, finite difference %.12g", spec,
+                     what, i, analytic[i], numeric);
+    }
+}
+
+static void test_reference_gradients(void **state) {
+    const layer_case *c = *state;
+    fixture f;
+    fixture_open(&f, c);
+    const ref_layer *r = &f.ref;
+    const size_t nparams = ref_nparams(r);
+    dpt_rng rng = dpt_rng_stream(11, DPT_STREAM_INIT, 0);
+    double *x[2] = {NULL, NULL}, *dx[2] = {NULL, NULL};
+    double *params = NEW(double, nparams), *grads = NEW(double, nparams);
+    double *R = NEW(double, f.nout), *out = NEW(double, f.nout);
+    for (int k = 0; k < f.inputs; k++) {
+        x[k] = NEW(double, f.nin[k]), dx[k] = NEW(double, f.nin[k]);
+        fill_separated(&rng, x[k], f.nin[k]);
+    }
+    fill_doubles(&rng, params, nparams, -1, 1);
+    fill_doubles(&rng, R, f.nout, -1, 1);
+    ref_backward(r, params, (const double *const *)x, R, grads, dx);
+    const objective o = {r, params, x, R, out, f.nout};
+    for (int k = 0; k < f.inputs; k++)
+        check_against_fd(c->spec, k ? "saved input" : "input", &o, x[k], f.nin[k], dx[k]);
+    check_against_fd(c->spec, "params", &o, params, nparams, grads);
+    for (int k = 0; k < f.inputs; k++) free(x[k]), free(dx[k]);
+    free(params), free(grads), free(R), free(out);
+    fixture_close(&f);
+}
+
+/* ---- Each optimized kernel against the reference. */
+
+/* BatchNorm in training writes n*mean and n*(unbiased variance) per channel to its slice of
+   the statistics segment; nothing else in the segment is written, in any mode. */
+static void check_stats(const fixture *f, const double *x) {
+    const dpt_layer *l = f->l;
+    const int writes = f->ref.kind == REF_BATCHNORM && f->c->training;
+    if (writes) {
+        assert_int_equal(l->nstats, 2 * (size_t)l->in[0].c);
+        double *want = NEW(double, l->nstats);
+        ref_batchnorm_stats(&f->ref, x, want);
+        expect_close(f->c->spec, "statistics", f->stats + l->stat_offset, want, l->nstats);
+        free(want);
+    }
+    for (size_t i = 0; i < f->m.nstats; i++)
+        if (!(writes && i >= l->stat_offset && i < l->stat_offset + l->nstats) &&
+            !isnan(f->stats[i]))
+            fail_msg("%s: statistics[%zu] written (%g)", f->c->spec, i, (double)f->stats[i]);
+}
+
+static void expect_grads_close(const fixture *f, const float *grads, const double *want) {
+    for (int t = 0; t < f->l->ntensors; t++) {
+        const dpt_tensor *d = &f->l->tensors[t];
+        char what[40];
+        snprintf(what, sizeof what, "d%s", d->name);
+        expect_close(f->c->spec, what, grads + d->offset, want + d->offset, d->count);
+    }
+}
+
+static void test_kernel_against_reference(void **state) {
+    const layer_case *c = *state;
+    fixture f;
+    fixture_open(&f, c);
+    const dpt_layer *l = f.l;
+    const int n = c->n;
+    dpt_rng rng = dpt_rng_stream(12, DPT_STREAM_INIT, 0);
+    float *params = NEW(float, l->nparams), *grads = NEW(float, l->nparams);
+    float *out = NEW(float, f.nout), *dout = NEW(float, f.nout), *scratch = NEW(float, f.nscratch);
+    float *x[2] = {NULL, NULL}, *din[2] = {NULL, NULL};
+    for (int k = 0; k < f.inputs; k++) {
+        x[k] = NEW(float, f.nin[k]), din[k] = NEW(float, f.nin[k]);
+        if (c->ties)
+            fill_ties(&rng, x[k], f.nin[k]);
+        else
+            fill_floats(&rng, x[k], f.nin[k], -1, 1);
+    }
+    fill_floats(&rng, params, l->nparams, -1, 1);
+    fill_floats(&rng, dout, f.nout, -1, 1);
+
+    poison(out, f.nout);
+    l->kind->forward(l, &f.pass, params, (const float *const *)x, out, scratch, n);
+    /* The model's scratch is shared by every node: backward may not rely on forward's. */
+    poison(scratch, f.nscratch);
+    poison(grads, l->nparams);
+    for (int k = 0; k < f.inputs; k++) poison(din[k], f.nin[k]);
+    l->kind->backward(l, &f.pass, params, grads, (const float *const *)x, out, dout, din, scratch,
+                      n);
+
+    /* The reference on the same values, in double. */
+    double *pd = widen(params, l->nparams), *dd = widen(dout, f.nout);
+    double *xd[2] = {NULL, NULL}, *dind[2] = {NULL, NULL};
+    double *outd = NEW(double, f.nout), *gradsd = NEW(double, l->nparams);
+    for (int k = 0; k < f.inputs; k++)
+        xd[k] = widen(x[k], f.nin[k]), dind[k] = NEW(double, f.nin[k]);
+    ref_forward(&f.ref, pd, (const double *const *)xd, outd);
+    ref_backward(&f.ref, pd, (const double *const *)xd, dd, gradsd, dind);
+
+    expect_close(c->spec, "output", out, outd, f.nout);
+    for (int k = 0; k < f.inputs; k++)
+        expect_close(c->spec, k ? "d saved input" : "d input", din[k], dind[k], f.nin[k]);
+    expect_grads_close(&f, grads, gradsd);
+    check_stats(&f, xd[0]);
+
+    /* Without the first input's gradient, the parameter gradients and the other input's still
+       come out. */
+    poison(grads, l->nparams);
+    if (f.inputs > 1) poison(din[1], f.nin[1]);
+    float *const some[2] = {NULL, din[1]};
+    l->kind->backward(l, &f.pass, params, grads, (const float *const *)x, out, dout, some, scratch,
+                      n);
+    expect_grads_close(&f, grads, gradsd);
+    if (f.inputs > 1) expect_close(c->spec, "d saved input (alone)", din[1], dind[1], f.nin[1]);
+
+    for (int k = 0; k < f.inputs; k++) free(x[k]), free(din[k]), free(xd[k]), free(dind[k]);
+    free(params), free(grads), free(out), free(dout), free(scratch);
+    free(pd), free(dd), free(outd), free(gradsd);
+    fixture_close(&f);
+}
+
+/* ---- The cases: fixed edge cases, then seeded random ones for every kind in the table. */
+
+static const layer_case fixed_cases[] = {
+    {"conv(3,3,stride=2,pad=1,bias=0)", {2, 7, 5}, .n = 2},
+    {"conv(2,5,pad=2)", {3, 6, 6}, .n = 2},
+    {"conv(3,2,stride=3)", {2, 8, 7}, .n = 2}, /* the stride skips the last row and column */
+    {"conv(2,1)", {3, 4, 4}, .n = 2},
+    {"conv(2,3,pad=3)", {1, 2, 3}, .n = 1}, /* padding wider than the input */
+    {"conv(4,3,stride=2,pad=1)", {1, 28, 28}, .n = 2},
+    {"linear(5)", {2, 3, 3}, .n = 3}, /* flattens a 3-D input */
+    {"linear(1)", {7, 1, 1}, .n = 4},
+    {"maxpool(2)", {1, 7, 5}, .n = 2}, /* floor mode drops the last row and column */
+    {"maxpool(3,stride=2)", {2, 7, 8}, .n = 2},
+    {"maxpool(2,stride=1)", {1, 5, 4}, .n = 3},
+    {"avgpool(3)", {2, 7, 5}, .n = 2},
+    {"avgpool(2,stride=1)", {1, 4, 5}, .n = 2},
+    {"globalavgpool", {3, 5, 4}, .n = 2},
+    {"batchnorm", {3, 4, 5}, .n = 3, .training = 1},
+    {"batchnorm(affine=0)",
+     {4, 1, 1},
+     .n = 5,
+     .training = 1},                             /* BatchNorm1d after a linear layer */
+    {"batchnorm(eps=0.001)", {2, 3, 3}, .n = 2}, /* evaluation: the running statistics */
+    {"batchnorm relu batchnorm",
+     {2, 3, 2},
+     .n = 3,
+     .training = 1},                                         /* statistics at a nonzero offset */
+    {"batchnorm relu batchnorm", {2, 3, 2}, .n = 3},         /* state at a nonzero offset */
+    {"relu dropout(0.5)", {3, 4, 4}, .n = 3, .training = 1}, /* a node other than 0 */
+    {"dropout2d(0.3)", {5, 3, 2}, .n = 4, .training = 1},
+    {"dropout(1)", {2, 2, 2}, .n = 2, .training = 1}, /* everything dropped */
+    {"dropout(0)", {2, 2, 2}, .n = 2, .training = 1},
+    {"dropout(0.5)", {2, 3, 3}, .n = 2}, /* evaluation: the identity */
+    {"res[ conv(3,3,pad=1) ]", {3, 5, 4}, .n = 2},
+    {"@a conv(2,1) concat(@a)", {3, 4, 5}, .n = 2}, /* 3 saved channels, then 2 current */
+    {"maxpool(2)", {2, 6, 6}, .n = 2, .ties = 1},   /* ties: the first maximum takes the gradient */
+    {"maxpool(3,stride=2)", {2, 7, 7}, .n = 2, .ties = 1},
+    {"relu", {2, 4, 4}, .n = 2, .ties = 1}, /* ties: the derivative at 0 is PyTorch's */
+    {"leakyrelu(0.1)", {2, 4, 4}, .n = 2, .ties = 1},
+    {"elu(0.7)", {2, 4, 4}, .n = 2, .ties = 1},
+    {"conv(16,5,pad=2)", {8, 28, 28}, .n = 3, .large = 1},
+    {"conv(32,3,stride=2,pad=1,bias=0)", {16, 14, 14}, .n = 4, .large = 1},
+    {"linear(10)", {32, 7, 7}, .n = 16, .large = 1},
+    {"maxpool(2)", {16, 28, 28}, .n = 3, .large = 1},
+    {"batchnorm", {16, 14, 14}, .n = 16, .training = 1, .large = 1},
+    {"dropout2d(0.2)", {16, 7, 7}, .n = 16, .training = 1, .large = 1},
+};
+enum { NFIXED = sizeof fixed_cases / sizeof fixed_cases[0] };
+
+/* A random case of `kind`: non-square inputs, kernels, strides and padding drawn, small enough
+   for finite differences. A kind without a branch here gets its bare name. */
+static void random_case(dpt_rng *g, const char *kind, layer_case *c) {
+    const int C = between(g, 1, 3);
+    int H = between(g, 1, 7), W = between(g, 1, 7);
+    char *spec = c->spec;
+    const size_t size = sizeof c->spec;
+    c->n = between(g, 1, 3);
+    c->training = c->ties = 0;
+    snprintf(spec, size, "%.20s", kind);
+    if (strcmp(kind, "conv") == 0) {
+        const int k = between(g, 1, 4), pad = between(g, 0, k), least = k - 2 * pad;
+        H = between(g, least > 1 ? least : 1, 8), W = between(g, least > 1 ? least : 1, 8);
+        snprintf(spec, size, "conv(%d,%d,stride=%d,pad=%d,bias=%d)", between(g, 1, 4), k,
+                 between(g, 1, 3), pad, between(g, 0, 1));
+    } else if (strcmp(kind, "linear") == 0) {
+        snprintf(spec, size, "linear(%d)", between(g, 1, 6));
+    } else if (strcmp(kind, "maxpool") == 0 || strcmp(kind, "avgpool") == 0) {
+        const int k = between(g, 1, 3), stride = between(g, 0, 3);
+        H = between(g, k, 8), W = between(g, k, 8);
+        if (stride)
+            snprintf(spec, size, "%.20s(%d,stride=%d)", kind, k, stride);
+        else
+            snprintf(spec, size, "%.20s(%d)", kind, k);
+    } else if (strcmp(kind, "batchnorm") == 0) {
+        H = between(g, 1, 4), W = between(g, 1, 4);
+        c->n = between(g, 2, 4);
+        c->training = between(g, 0, 1);
+        snprintf(spec, size, "batchnorm(affine=%d,eps=%g)", between(g, 0, 1),
+                 between(g, 0, 1) ? 1e-5 : 1e-2);
+    } else if (strcmp(kind, "dropout") == 0 || strcmp(kind, "dropout2d") == 0) {
+        c->training = between(g, 0, 1);
+        snprintf(spec, size, "%.20s(%g)", kind, 0.1 * between(g, 1, 9));
+    } else if (strcmp(kind, "leakyrelu") == 0) {
+        snprintf(spec, size, "leakyrelu(%g)", 0.01 * between(g, 1, 50));
+    } else if (strcmp(kind, "elu") == 0) {
+        snprintf(spec, size, "elu(%g)", 0.1 * between(g, 5, 20));
+    } else if (strcmp(kind, "add") == 0) {
+        if (between(g, 0, 1))
+            snprintf(spec, size, "res[ conv(%d,3,pad=1) ]", C);
+        else
+            snprintf(spec, size, "@a tanh add(@a)");
+    } else if (strcmp(kind, "concat") == 0) {
+        snprintf(spec, size, "@a conv(%d,1) concat(@a)", between(g, 1, 3));
+    }
+    c->in = (dpt_shape){C, H, W};
+}
+
+/* ---- Hand-computed answers that pin the reference to PyTorch's semantics. */
+
+typedef struct known_answer {
+    const char *what;
+    ref_layer r;
+    const double *params, *in0, *in1, *out;
+} known_answer;
+
+#define REF(k, samples) .kind = k, .n = samples
+#define ONE(c, h, w) .in = {{c, h, w}}
+#define TWO(c0, h0, w0, c1, h1, w1) .in = {{c0, h0, w0}, {c1, h1, w1}}
+#define V(...) ((const double[]){__VA_ARGS__})
+
+/* clang-format off */
+static const known_answer known_answers[] = {
+    /* Cross-correlation: out[0][0] = 1*1 + 2*2 + 3*4 + 4*5; a flipped kernel would give 23. */
+    {"conv 2x2 on 1..9",
+     {REF(REF_CONV, 1), ONE(1, 3, 3), .out_channels = 1, .kernel = 2, .stride = 1, .bias = 1},
+     V(1, 2, 3, 4, 0.5), V(1, 2, 3, 4, 5, 6, 7, 8, 9), NULL, V(37.5, 47.5, 67.5, 77.5)},
+    {"conv 2x2, stride 2, pad 1",
+     {REF(REF_CONV, 1), ONE(1, 3, 3), .out_channels = 1, .kernel = 2, .stride = 2, .pad = 1},
+     V(1, 2, 3, 4), V(1, 2, 3, 4, 5, 6, 7, 8, 9), NULL, V(4, 18, 36, 77)},
+    /* Weight (out, in, k, k): out[o] = w[o][0] x0 + w[o][1] x1. */
+    {"conv 1x1, 2 to 2 channels",
+     {REF(REF_CONV, 1), ONE(2, 1, 1), .out_channels = 2, .kernel = 1, .stride = 1},
+     V(1, 2, 3, 4), V(1, 10), NULL, V(21, 43)},
+    /* W (out, in): y = x W^T + b. */
+    {"linear 3 to 2", {REF(REF_LINEAR, 1), ONE(3, 1, 1), .out_channels = 2},
+     V(1, 2, 3, 4, 5, 6, 0.5, -0.5), V(1, 0, -1), NULL, V(-1.5, -2.5)},
+    {"maxpool 2", {REF(REF_MAXPOOL, 1), ONE(1, 2, 4), .kernel = 2, .stride = 2},
+     NULL, V(1, 5, 2, 2, 5, 2, 2, 3), NULL, V(5, 3)},
+    {"maxpool 3, stride 1", {REF(REF_MAXPOOL, 1), ONE(1, 3, 4), .kernel = 3, .stride = 1},
+     NULL, V(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12), NULL, V(11, 12)},
+    /* Floor mode: the fifth column is left out. */
+    {"avgpool 2", {REF(REF_AVGPOOL, 1), ONE(1, 2, 5), .kernel = 2, .stride = 2},
+     NULL, V(1, 2, 3, 4, 5, 6, 7, 8, 9, 10), NULL, V(4, 6)},
+    {"globalavgpool", {REF(REF_GLOBALAVGPOOL, 1), ONE(2, 1, 2)},
+     NULL, V(1, 3, 2, 6), NULL, V(2, 4)},
+    /* Batch mean 2, biased variance 1: xhat = -1, 1; then weight 2, bias 1. */
+    {"batchnorm training", {REF(REF_BATCHNORM, 2), ONE(1, 1, 1), .training = 1, .affine = 1},
+     V(2, 1), V(1, 3), NULL, V(-1, 3)},
+    {"batchnorm evaluation",
+     {REF(REF_BATCHNORM, 1), ONE(1, 1, 1), .affine = 1, .running_mean = V(1), .running_var = V(4)},
+     V(2, 1), V(3), NULL, V(3)},
+    {"dropout", {REF(REF_DROPOUT, 1), ONE(3, 1, 1), .p = 0.75, .training = 1,
+                 .keep = (const unsigned char[]){1, 0, 1}},
+     NULL, V(1, 2, 3), NULL, V(4, 0, 12)},
+    {"dropout2d", {REF(REF_DROPOUT2D, 1), ONE(2, 1, 2), .p = 0.5, .training = 1,
+                   .keep = (const unsigned char[]){0, 1}},
+     NULL, V(1, 2, 3, 4), NULL, V(0, 0, 6, 8)},
+    {"dropout evaluation", {REF(REF_DROPOUT, 1), ONE(2, 1, 1), .p = 0.5},
+     NULL, V(1, 2), NULL, V(1, 2)},
+    {"relu", {REF(REF_RELU, 1), ONE(3, 1, 1)}, NULL, V(-1, 0, 2), NULL, V(0, 0, 2)},
+    {"leakyrelu 0.2", {REF(REF_LEAKYRELU, 1), ONE(2, 1, 1), .alpha = 0.2},
+     NULL, V(-2, 3), NULL, V(-0.4, 3)},
+    {"elu 2", {REF(REF_ELU, 1), ONE(2, 1, 1), .alpha = 2},
+     NULL, V(-1, 1), NULL, V(-1.2642411176571153, 1)},
+    {"sigmoid", {REF(REF_SIGMOID, 1), ONE(2, 1, 1)}, NULL, V(0, 2), NULL, V(0.5, 0.8807970779778823)},
+    {"tanh", {REF(REF_TANH, 1), ONE(1, 1, 1)}, NULL, V(0.5), NULL, V(0.46211715726000974)},
+    {"flatten", {REF(REF_FLATTEN, 1), ONE(2, 1, 2)}, NULL, V(1, 2, 3, 4), NULL, V(1, 2, 3, 4)},
+    {"add", {REF(REF_ADD, 1), TWO(2, 1, 1, 2, 1, 1)}, NULL, V(1, 2), V(10, 20), V(11, 22)},
+    /* torch.cat([saved, current], 1), sample by sample: in[1] is the saved tensor. */
+    {"concat", {REF(REF_CONCAT, 2), TWO(1, 1, 1, 2, 1, 1)},
+     NULL, V(3, 6), V(1, 2, 4, 5), V(1, 2, 3, 4, 5, 6)},
+};
+/* clang-format on */
+
+static void test_reference_known_answers(void **state) {
+    (void)state;
+    for (size_t i = 0; i < sizeof known_answers / sizeof known_answers[0]; i++) {
+        const known_answer *k = &known_answers[i];
+        const size_t nout = k->r.n * ref_size(ref_out_shape(&k->r));
+        double *out = NEW(double, nout);
+        const double *in[2] = {k->in0, k->in1};
+        ref_forward(&k->r, k->params, in, out);
+        for (size_t j = 0; j < nout; j++)
+            if (fabs(out[j] - k->out[j]) > 1e-12)
+                fail_msg("reference %s: out[%zu] = %.17g, expected %.17g", k->what, j, out[j],
+                         k->out[j]);
+        free(out);
+    }
+}
+
+/* Backward answers the finite differences cannot give: where tied maxima send the gradient,
+   and BatchNorm's statistics. */
+static void test_reference_known_gradients(void **state) {
+    (void)state;
+    const ref_layer pool = {REF(REF_MAXPOOL, 1), ONE(1, 2, 4), .kernel = 2, .stride = 2};
+    const double x[] = {5, 5, 1, 7, 5, 5, 7, 2}, dy[] = {1, 2}, want[] = {1, 0, 0, 2, 0, 0, 0, 0};
+    double dx[8], stats[2];
+    ref_backward(&pool, NULL, (const double *const[]){x, NULL}, dy, NULL,
+                 (double *const[]){dx, NULL});
+    for (int i = 0; i < 8; i++)
+        if (dx[i] != want[i])
+            fail_msg("reference maxpool ties: dx[%d] = %g, expected %g", i, dx[i], want[i]);
+    /* n = 2 samples of 1, 3: n*mean = 4, n*unbiased variance = 2 * 2. */
+    const ref_layer bn = {REF(REF_BATCHNORM, 2), ONE(1, 1, 1), .training = 1};
+    ref_batchnorm_stats(&bn, V(1, 3), stats);
+    assert_true(stats[0] == 4 && stats[1] == 4);
+}
+
+/* ---- A flipped convolution kernel is caught. A convolution that flipped its kernel (true
+   convolution instead of PyTorch's cross-correlation) passes a gradient check against its own
+   forward; only the comparison with an independent reference catches it. Here the reference run
+   with the kernel flipped disagrees with the kernel far beyond the comparison's tolerance, and
+   the kernel gives the hand-computed cross-correlation. */
+
+static void flip_kernels(const ref_layer *r, double *w) {
+    const int k = r->kernel;
+    for (size_t plane = 0; plane < (size_t)r->out_channels * r->in[0].c; plane++) {
+        double *a = w + plane * k * k;
+        for (int i = 0; i < k * k / 2; i++) {
+            const double t = a[i];
+            a[i] = a[k * k - 1 - i];
+            a[k * k - 1 - i] = t;
+        }
+    }
+}
+
+static void test_flipped_kernel_is_caught(void **state) {
+    (void)state;
+    static const layer_case c = {"conv(3,3,stride=2,pad=1)", {2, 6, 5}, .n = 2};
+    fixture f;
+    fixture_open(&f, &c);
+    const dpt_layer *l = f.l;
+    dpt_rng rng = dpt_rng_stream(13, DPT_STREAM_INIT, 0);
+    float *params = NEW(float, l->nparams), *x = NEW(float, f.nin[0]);
+    float *out = NEW(float, f.nout), *scratch = NEW(float, f.nscratch);
+    fill_floats(&rng, params, l->nparams, -1, 1);
+    fill_floats(&rng, x, f.nin[0], -1, 1);
+    l->kind->forward(l, &f.pass, params, (const float *const[]){x}, out, scratch, c.n);
+    double *pd = widen(params, l->nparams), *xd = widen(x, f.nin[0]);
+    double *want = NEW(double, f.nout), *flipped = NEW(double, f.nout);
+    ref_forward(&f.ref, pd, (const double *const[]){xd}, want);
+    flip_kernels(&f.ref, pd);
+    ref_forward(&f.ref, pd, (const double *const[]){xd}, flipped);
+    expect_close(c.spec, "output", out, want, f.nout);
+    assert_true(max_difference(out, flipped, f.nout) > 1000 * KERNEL_TOLERANCE);
+    free(params), free(x), free(out), free(scratch), free(pd), free(xd), free(want), free(flipped);
+    fixture_close(&f);
+
+    /* The known answer of test_reference_known_answers, from the kernel. */
+    static const layer_case small = {"conv(1,2)", {1, 3, 3}, .n = 1};
+    fixture s;
+    fixture_open(&s, &small);
+    const float w[] = {1, 2, 3, 4, 0.5f}, in[] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    float y[4], col[64];
+    assert_true(s.nscratch <= 64);
+    s.l->kind->forward(s.l, &s.pass, w, (const float *const[]){in}, y, col, 1);
+    const float expected[] = {37.5f, 47.5f, 67.5f, 77.5f};
+    for (int i = 0; i < 4; i++)
+        if (y[i] != expected[i])
+            fail_msg("conv 2x2 on 1..9: out[%d] = %g, expected %g", i, (double)y[i],
+                     (double)expected[i]);
+    fixture_close(&s);
+}
+
+/* ---- Dropout's masks. */
+
+/* Runs the dropout node `node` of m forward on x (n samples) under p. */
+static void dropout_forward(const dpt_model *m, int node, const dpt_pass *p, const float *x,
+                            float *out, int n) {
+    const dpt_layer *l = &m->layers[node];
+    l->kind->forward(l, p, NULL, (const float *const[]){x}, out, NULL, n);
+}
+
+static size_t count_differences(const float *a, const float *b, size_t n) {
+    size_t differ = 0;
+    for (size_t i = 0; i < n; i++) differ += a[i] != b[i];
+    return differ;
+}
+
+static void test_dropout_masks(void **state) {
+    (void)state;
+    enum { N = 8 };
+    const double p = 0.4;
     dpt_model m;
     dpt_err err;
-    assert_int_equal(dpt_model_build(c->spec, c->in, 0, &m, &err), 0);
-    assert_int_equal(m.nlayers, 1);
-    const dpt_layer *l = &m.layers[0];
-    const size_t nin = (size_t)c->n * dpt_shape_size(l->in);
-    const size_t nout = (size_t)c->n * dpt_shape_size(l->out);
-    const size_t nscratch = l->kind->scratch ? l->kind->scratch(l, c->n) : 1;
-    float *params = malloc(sizeof(float) * (m.nparams + 1));
-    float *grads = malloc(sizeof(float) * (m.nparams + 1));
-    float *x = malloc(sizeof(float) * nin), *din = malloc(sizeof(float) * nin);
-    float *out = malloc(sizeof(float) * nout), *R = malloc(sizeof(float) * nout);
-    float *scratch = malloc(sizeof(float) * nscratch);
-    dpt_rng rng = dpt_rng_stream(42, DPT_STREAM_INIT, 0);
-    fill_uniform(&rng, params, m.nparams, -0.5, 0.5);
-    fill_separated(&rng, x, nin);
-    fill_uniform(&rng, R, nout, -1, 1);
-    l->kind->forward(l, params, x, out, scratch, c->n);
-    /* Poison the outputs of backward so an entry it forgets to write cannot pass. */
-    for (size_t i = 0; i < nin; i++) din[i] = NAN;
-    for (size_t i = 0; i < m.nparams; i++) grads[i] = NAN;
-    l->kind->backward(l, params, grads, x, out, R, din, scratch, c->n);
-    check_against_fd("input", c->spec, x, nin, din, l, params, x, out, R, scratch, c->n);
-    check_against_fd("param", c->spec, params, m.nparams, grads, l, params, x, out, R, scratch,
-                     c->n);
-    free(params), free(grads), free(x), free(din), free(out), free(R), free(scratch);
+    assert_int_equal(
+        dpt_model_build("relu dropout(0.4) dropout(0.4)", (dpt_shape){4, 16, 16}, 0, &m, &err), 0);
+    const size_t per_sample = dpt_shape_size(m.input), total = N * per_sample;
+    float *x = NEW(float, total), *a = NEW(float, total), *b = NEW(float, total);
+    dpt_rng rng = dpt_rng_stream(14, DPT_STREAM_INIT, 0);
+    fill_floats(&rng, x, total, 0.5, 1.5); /* never 0: a 0 in the output is a dropped value */
+    const dpt_pass pass = {.training = 1, .key = dpt_pass_key(9, 1, 3), .first = 100};
+
+    /* The same key, node and samples give the same mask... */
+    dropout_forward(&m, 1, &pass, x, a, N);
+    dropout_forward(&m, 1, &pass, x, b, N);
+    assert_int_equal(count_differences(a, b, total), 0);
+    /* ...which drops about a fraction p of the values (p is the probability of dropping). */
+    size_t dropped = 0;
+    for (size_t i = 0; i < total; i++) dropped += a[i] == 0;
+    assert_true(fabs((double)dropped / total - p) < 0.03);
+    /* A micro-batch holding samples 2.. gets the masks those samples had in the whole batch:
+       a sample's mask depends on its place in the epoch, not on how the batch is split. */
+    dpt_pass later = pass;
+    later.first = pass.first + 2;
+    dropout_forward(&m, 1, &later, x + 2 * per_sample, b, N - 2);
+    assert_int_equal(count_differences(a + 2 * per_sample, b, total - 2 * per_sample), 0);
+    /* Another step, another epoch, another node, another place in the epoch: another mask. */
+    const dpt_pass next_step = {.training = 1, .key = dpt_pass_key(9, 1, 4), .first = 100};
+    const dpt_pass next_epoch = {.training = 1, .key = dpt_pass_key(9, 2, 3), .first = 100};
+    dropout_forward(&m, 1, &next_step, x, b, N);
+    assert_true(count_differences(a, b, total) > total / 10);
+    dropout_forward(&m, 1, &next_epoch, x, b, N);
+    assert_true(count_differences(a, b, total) > total / 10);
+    dropout_forward(&m, 2, &pass, x, b, N);
+    assert_true(count_differences(a, b, total) > total / 10);
+    dropout_forward(&m, 1, &later, x, b, N);
+    assert_true(count_differences(a, b, total) > total / 10);
+
+    /* Evaluation is the identity, forward and backward, whatever the key. */
+    const dpt_pass eval = {.training = 0, .key = pass.key, .first = 100};
+    const dpt_layer *l = &m.layers[1];
+    dropout_forward(&m, 1, &eval, x, a, N);
+    assert_memory_equal(a, x, total * sizeof *x);
+    l->kind->backward(l, &eval, NULL, NULL, (const float *const[]){x}, a, x, (float *const[]){b},
+                      NULL, N);
+    assert_memory_equal(b, x, total * sizeof *x);
+    free(x), free(a), free(b);
     dpt_model_free(&m);
 }
 
-static const gradcheck_case cases[] = {
-    {"linear(7)", {3, 1, 1}, 4},
-    {"linear(5)", {2, 3, 3}, 3}, /* flattens a 3-D input */
-    {"conv(3,3)", {2, 6, 6}, 2},
-    {"conv(4,3,pad=1)", {1, 5, 5}, 3},
-    {"conv(3,3,stride=2,pad=1)", {2, 7, 7}, 2},
-    {"conv(2,5,stride=1,pad=2)", {3, 6, 6}, 2},
-    {"conv(3,2,stride=3)", {2, 8, 7}, 2},
-    {"conv(2,1)", {3, 4, 4}, 2},
-    {"maxpool(2)", {2, 6, 6}, 2},
-    {"maxpool(2)", {1, 7, 5}, 2}, /* floor mode drops the last row and column */
-    {"maxpool(3,stride=2)", {2, 7, 7}, 2},
-    {"maxpool(2,stride=1)", {1, 5, 5}, 3},
-    {"relu", {2, 3, 3}, 3},
-    {"sigmoid", {2, 3, 3}, 3},
-    {"tanh", {2, 3, 3}, 3},
-    {"flatten", {2, 3, 3}, 2},
-};
+/* ---- BatchNorm's state. */
 
-static void test_layer_case(void **state) {
-    gradcheck(*state);
+static void test_batchnorm_state(void **state) {
+    (void)state;
+    enum { C = 3, N = 4 };
+    dpt_model m;
+    dpt_err err;
+    assert_int_equal(dpt_model_build("batchnorm(momentum=0.25)", (dpt_shape){C, 3, 2}, 0, &m, &err),
+                     0);
+    const dpt_layer *l = &m.layers[0];
+    assert_int_equal(m.nstate, 2 * C + 1);
+    assert_int_equal(m.nstats, 2 * C);
+    float st[2 * C + 1], params[2 * C], stats[2 * C];
+
+    /* init_state: running_mean 0, running_var 1, num_batches_tracked 0; init: weight 1, bias 0. */
+    poison(st, 2 * C + 1);
+    l->kind->init_state(l, st);
+    const float *mean = state_tensor(l, st, "running_mean"),
+                *var = state_tensor(l, st, "running_var");
+    const float *batches = state_tensor(l, st, "num_batches_tracked");
+    for (int c = 0; c < C; c++) assert_true(mean[c] == 0 && var[c] == 1);
+    assert_true(*batches == 0);
+    poison(params, 2 * C);
+    dpt_rng rng = dpt_rng_stream(15, DPT_STREAM_INIT, 0);
+    l->kind->init(l, params, (dpt_init){DPT_INIT_DEFAULT, 0}, &rng);
+    for (int c = 0; c < C; c++) assert_true(params[c] == 1 && params[C + c] == 0);
+
+    /* update_state: new = (1 - momentum) old + momentum * statistic, for the step's statistics
+       (summed over micro-batches and divided by the batch size); the count goes up by one. */
+    fill_floats(&rng, st, 2 * C, 0.5, 2);
+    fill_floats(&rng, stats, 2 * C, -1, 3);
+    double want[2 * C];
+    for (int i = 0; i < 2 * C; i++) want[i] = 0.75 * st[i] + 0.25 * stats[i];
+    l->kind->update_state(l, st, stats);
+    expect_close("batchnorm update_state", "state", st, want, 2 * C);
+    assert_true(*batches == 1);
+    l->kind->update_state(l, st, stats);
+    assert_true(*batches == 2);
+
+    /* One micro-batch of N is PyTorch's update: the running variance moves toward the batch's
+       unbiased variance. */
+    const size_t count = N * dpt_shape_size(m.input);
+    float *x = NEW(float, count), *y = NEW(float, count), scratch[2 * C];
+    fill_floats(&rng, x, count, -2, 3);
+    l->kind->init_state(l, st);
+    poison(stats, 2 * C);
+    const dpt_pass pass = {.training = 1, .stats = stats, .state = st};
+    l->kind->forward(l, &pass, params, (const float *const[]){x}, y, scratch, N);
+    for (int i = 0; i < 2 * C; i++) stats[i] /= N; /* what the reducer does */
+    l->kind->update_state(l, st, stats);
+    ref_layer r = reference_of(l, N, 1);
+    double *xd = widen(x, count), batch[2 * C];
+    ref_batchnorm_stats(&r, xd, batch);
+    for (int c = 0; c < C; c++) {
+        want[c] = 0.25 * batch[c] / N;
+        want[C + c] = 0.75 + 0.25 * batch[C + c] / N;
+    }
+    expect_close("batchnorm one step", "running statistics", st, want, 2 * C);
+    free(x), free(y), free(xd);
+    dpt_model_free(&m);
+}
+
+/* ---- Softmax cross-entropy. */
+
+static double xent(const float *z, const int *labels, int n, int classes, const float *weights,
+                   float *dz, dpt_loss_sums *sums) {
+    dpt_loss_sums fresh = {0};
+    dpt_softmax_xent(z, labels, n, classes, weights, dz, &fresh);
+    if (sums) *sums = fresh;
+    return fresh.loss;
+}
+
+/* The summed loss and its gradient against the definition and central differences, with and
+   without class weights. */
+static void check_xent(const float *weights) {
+    enum { N = 4, C = 10 };
+    float z[N * C], d[N * C];
+    const int labels[N] = {0, 3, 9, 3};
+    dpt_rng rng = dpt_rng_stream(7, DPT_STREAM_INIT, 0);
+    fill_floats(&rng, z, N * C, -3, 3);
+    const double loss = xent(z, labels, N, C, weights, d, NULL);
+    double want = 0;
+    for (int s = 0; s < N; s++) {
+        double sum = 0;
+        for (int c = 0; c < C; c++) sum += exp(z[s * C + c]);
+        want += (weights ? weights[labels[s]] : 1.0) * (log(sum) - z[s * C + labels[s]]);
+    }
+    assert_true(fabs(loss - want) < 1e-9 * fabs(want));
+    for (int i = 0; i < N * C; i++) {
+        const float saved = z[i];
+        const float up = saved + 1e-2f, down = saved - 1e-2f;
+        z[i] = up;
+        const double plus = xent(z, labels, N, C, weights, NULL, NULL);
+        z[i] = down;
+        const double minus = xent(z, labels, N, C, weights, NULL, NULL);
+        z[i] = saved;
+        const double numeric = (plus - minus) / ((double)up - down);
+        if (!(fabs(d[i] - numeric) <= 1e-4 + 1e-3 * fabs(numeric)))
+            fail_msg("softmax-xent%s d/dz[%d]: %.7f vs finite difference %.7f",
+                     weights ? " (weighted)" : "", i, (double)d[i], numeric);
+    }
 }
 
 static void test_softmax_xent_gradient(void **state) {
     (void)state;
-    enum { N = 4, C = 10 };
-    float z[N * C], d[N * C];
-    int labels[N] = {0, 3, 9, 5};
-    dpt_rng rng = dpt_rng_stream(7, DPT_STREAM_INIT, 0);
-    fill_uniform(&rng, z, N * C, -3, 3);
-    long correct = 0;
-    dpt_softmax_xent(z, labels, N, C, d, &correct);
-    for (int i = 0; i < N * C; i++) {
-        float saved = z[i];
-        z[i] = (float)(saved + STEP);
-        double plus = dpt_softmax_xent(z, labels, N, C, NULL, &correct);
-        z[i] = (float)(saved - STEP);
-        double minus = dpt_softmax_xent(z, labels, N, C, NULL, &correct);
-        z[i] = saved;
-        double numeric = (plus - minus) / (2 * STEP);
-        if (!close_enough(d[i], numeric))
-            fail_msg("softmax-xent d/dz[%d]: %.6f vs finite difference %.6f", i, (double)d[i],
-                     numeric);
+    check_xent(NULL);
+}
+
+static void test_softmax_xent_weighted(void **state) {
+    (void)state;
+    const float weights[10] = {0.5f, 1, 1, 2.5f, 1, 1, 1, 1, 1, 0.2f};
+    check_xent(weights);
+}
+
+/* Sample s's label has exactly s logits above it: correct for s = 0, top-5 for s < 5. With
+   fewer than five classes every label is among the five largest. */
+static void test_softmax_xent_counts(void **state) {
+    (void)state;
+    enum { C = 10 };
+    float z[C * C];
+    int labels[C];
+    for (int s = 0; s < C; s++) {
+        for (int c = 0; c < C; c++) z[s * C + c] = (float)((c * 7 + s) % C); /* a permutation */
+        labels[s] = 0;
+        for (int c = 0; c < C; c++)
+            if (z[s * C + c] == (float)(C - 1 - s)) labels[s] = c;
     }
+    dpt_loss_sums sums;
+    xent(z, labels, C, C, NULL, NULL, &sums);
+    assert_int_equal(sums.correct, 1);
+    assert_int_equal(sums.top5, 5);
+    const int three[2] = {0, 2};
+    const float small[6] = {3, 2, 1, 3, 2, 1};
+    xent(small, three, 2, 3, NULL, NULL, &sums);
+    assert_int_equal(sums.correct, 1);
+    assert_int_equal(sums.top5, 2);
+}
+
+/* The sums add up across calls (a step's micro-batches). */
+static void test_softmax_xent_accumulates(void **state) {
+    (void)state;
+    const float z[3] = {1, 2, 3};
+    const int label = 2;
+    dpt_loss_sums sums = {0};
+    dpt_softmax_xent(z, &label, 1, 3, NULL, NULL, &sums);
+    const dpt_loss_sums once = sums;
+    dpt_softmax_xent(z, &label, 1, 3, NULL, NULL, &sums);
+    assert_true(fabs(sums.loss - 2 * once.loss) < 1e-12 && once.loss > 0);
+    assert_int_equal(sums.correct, 2);
+    assert_int_equal(sums.top5, 2);
 }
 
 static void test_softmax_xent_is_stable(void **state) {
     (void)state;
     float z[10] = {1000, -1000, 0, 0, 0, 0, 0, 0, 0, 0};
     int right = 0, wrong = 1;
-    long correct = 0;
     float d[10];
-    double loss = dpt_softmax_xent(z, &right, 1, 10, d, &correct);
+    dpt_loss_sums sums;
+    double loss = xent(z, &right, 1, 10, NULL, d, &sums);
     assert_true(loss >= 0 && loss < 1e-6);
-    assert_int_equal(correct, 1);
-    loss = dpt_softmax_xent(z, &wrong, 1, 10, d, &correct);
+    assert_int_equal(sums.correct, 1);
+    loss = xent(z, &wrong, 1, 10, NULL, d, &sums);
     assert_true(fabs(loss - 2000) < 1e-6);
-    assert_true(isfinite(d[0]) && fabs(d[1] + 1) < 1e-6);
+    for (int i = 0; i < 10; i++) assert_true(isfinite(d[i]));
+    assert_true(fabs(d[1] + 1) < 1e-6 && fabs(d[0] - 1) < 1e-6);
+}
+
+/* ---- The test list. */
+
+/* Every kind in the library's table, one word each. */
+static int kind_names(char names[][24], int capacity) {
+    int count = 0;
+    for (const char *p = dpt_layer_kind_names(); *p && count < capacity;) {
+        const size_t len = strcspn(p, " ");
+        snprintf(names[count++], sizeof names[0], "%.*s", (int)len, p);
+        p += len + (p[len] == ' ');
+    }
+    return count;
+}
+
+enum { MAX_KINDS = 32, MAX_CASES = NFIXED + MAX_KINDS * RANDOM_CASES_PER_KIND };
+static layer_case cases[MAX_CASES];
+static char names[2 * MAX_CASES][192];
+
+static void case_text(const layer_case *c, char *buf, size_t size) {
+    snprintf(buf, size, "%.96s on %dx%dx%d, n=%d%s%s", c->spec, c->in.c, c->in.h, c->in.w, c->n,
+             c->training ? ", training" : "", c->ties ? ", ties" : "");
 }
 
 int main(void) {
-    enum { NCASES = sizeof cases / sizeof cases[0] };
-    struct CMUnitTest tests[NCASES + 2];
-    static char names[NCASES][64];
-    for (int i = 0; i < NCASES; i++) {
-        snprintf(names[i], sizeof names[i], "gradcheck %s on %dx%dx%d", cases[i].spec,
-                 cases[i].in.c, cases[i].in.h, cases[i].in.w);
-        tests[i] = (struct CMUnitTest){names[i], test_layer_case, NULL, NULL, (void *)&cases[i]};
+    static const struct CMUnitTest fixed_tests[] = {
+        cmocka_unit_test(test_reference_known_answers),
+        cmocka_unit_test(test_reference_known_gradients),
+        cmocka_unit_test(test_flipped_kernel_is_caught),
+        cmocka_unit_test(test_dropout_masks),
+        cmocka_unit_test(test_batchnorm_state),
+        cmocka_unit_test(test_softmax_xent_gradient),
+        cmocka_unit_test(test_softmax_xent_weighted),
+        cmocka_unit_test(test_softmax_xent_counts),
+        cmocka_unit_test(test_softmax_xent_accumulates),
+        cmocka_unit_test(test_softmax_xent_is_stable),
+    };
+    enum { NFIXED_TESTS = sizeof fixed_tests / sizeof fixed_tests[0] };
+    static struct CMUnitTest tests[NFIXED_TESTS + 2 * MAX_CASES];
+
+    char kinds[MAX_KINDS][24];
+    const int nkinds = kind_names(kinds, MAX_KINDS);
+    int ncases = 0;
+    for (int i = 0; i < NFIXED; i++) cases[ncases++] = fixed_cases[i];
+    dpt_rng rng = dpt_rng_stream(CASE_SEED, DPT_STREAM_INIT, 0);
+    for (int k = 0; k < nkinds; k++)
+        for (int i = 0; i < RANDOM_CASES_PER_KIND; i++)
+            random_case(&rng, kinds[k], &cases[ncases++]);
+
+    int ntests = 0, nnames = 0;
+    for (int i = 0; i < NFIXED_TESTS; i++) tests[ntests++] = fixed_tests[i];
+    for (int i = 0; i < ncases; i++) {
+        char text[128];
+        case_text(&cases[i], text, sizeof text);
+        if (!cases[i].ties && !cases[i].large) {
+            char *name = names[nnames++];
+            snprintf(name, sizeof names[0], "reference vs finite differences: %s", text);
+            tests[ntests++] =
+                (struct CMUnitTest){name, test_reference_gradients, NULL, NULL, &cases[i]};
+        }
+        char *name = names[nnames++];
+        snprintf(name, sizeof names[0], "kernel vs reference: %s", text);
+        tests[ntests++] =
+            (struct CMUnitTest){name, test_kernel_against_reference, NULL, NULL, &cases[i]};
     }
-    tests[NCASES] = (struct CMUnitTest)cmocka_unit_test(test_softmax_xent_gradient);
-    tests[NCASES + 1] = (struct CMUnitTest)cmocka_unit_test(test_softmax_xent_is_stable);
-    return cmocka_run_group_tests_name("layers", tests, NULL, NULL);
+    return _cmocka_run_group_tests("layers", tests, (size_t)ntests, NULL, NULL);
 }
