@@ -63,18 +63,18 @@ static void inputs_text(const dpt_model *m, const dpt_layer *l, char *buf, size_
 static void print_table(const dpt_model *m) {
     char shape[48], inputs[80], layer[512];
     shape_text(m->input, shape, sizeof shape);
-    printf("%-4s %-10s %-40s %-14s %-12s %12s %9s %14s\n", "#", "name", "layer", "inputs",
+    printf("%-4s %-10s %-44s %-14s %-12s %12s %9s %14s\n", "#", "name", "layer", "inputs",
            "output", "parameters", "buffers", "FLOPs/sample");
-    printf("%-4s %-10s %-40s %-14s %-12s %12d %9d %14d\n", "", "", "input", "", shape, 0, 0, 0);
+    printf("%-4s %-10s %-44s %-14s %-12s %12d %9d %14d\n", "", "", "input", "", shape, 0, 0, 0);
     for (int i = 0; i < m->nlayers; i++) {
         const dpt_layer *l = &m->layers[i];
         shape_text(l->out, shape, sizeof shape);
         inputs_text(m, l, inputs, sizeof inputs);
         dpt_layer_text(l, layer, sizeof layer);
-        printf("%-4d %-10s %-40s %-14s %-12s %12zu %9zu %14.0f\n", i + 1, l->name, layer, inputs,
+        printf("%-4d %-10s %-44s %-14s %-12s %12zu %9zu %14.0f\n", i + 1, l->name, layer, inputs,
                shape, l->nparams, l->nstate, dpt_layer_flops(l));
     }
-    printf("%-4s %-10s %-40s %-14s %-12s %12zu %9zu %14.0f\n", "total", "", "", "", "",
+    printf("%-4s %-10s %-44s %-14s %-12s %12zu %9zu %14.0f\n", "total", "", "", "", "",
            m->nparams, m->nstate, dpt_model_flops(m));
 }
 

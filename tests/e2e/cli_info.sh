@@ -4,8 +4,18 @@ source "$(dirname "$0")/lib.sh"
 total() { "$DPTRAIN" info --model "$1" | awk '$1 == "total" { print $2 }'; }
 [[ $(total cnn2710) == 2710 ]] || fail "cnn2710 total $(total cnn2710)"
 [[ $(total mlp300) == 238510 ]] || fail "mlp300 total $(total mlp300)"
-"$DPTRAIN" info --model cnn2710 | grep -Eq '^4 +conv\(4,3,stride=1,pad=1\) +4x14x14 +580$' ||
+# node, name, layer, inputs, output, parameters, buffers, FLOPs (2 x 4 x 36 x 196 + 4 x 196)
+"$DPTRAIN" info --model cnn2710 |
+  grep -Eq '^4 +conv2 +conv\(4,3,stride=1,pad=1,bias=1\) +maxpool1 +4x14x14 +580 +0 +226576$' ||
   fail "cnn2710 layer table"
+# A graph: the add closing a residual block reads both branches; BatchNorm has buffers.
+"$DPTRAIN" info --model resnet18 | grep -Eq '^[0-9]+ +add1 +add +bn3,relu1 +64x28x28 ' ||
+  fail "resnet18: add1 does not read bn3 and the block input"
+[[ $(total resnet18) == 11172810 ]] || fail "resnet18 total $(total resnet18)"
+"$DPTRAIN" info --model resnet18 | awk '$1 == "total" { exit !($3 == 9620) }' ||
+  fail "resnet18 buffers"
+expect_error 1 "layer 3 \(add of 8x28x28 and 1x28x28\): the shapes differ" \
+  "$DPTRAIN" info --model "@x conv(8,3,pad=1) add(@x) linear(10)"
 expect_error 1 "layer 2: unknown layer 'softmax'" "$DPTRAIN" info --model "linear(10) softmax"
 expect_error 2 "--model is required" "$DPTRAIN" info
 "$DPTRAIN" info --help | grep -q "cnn50-100" || fail "info --help lists no presets"
