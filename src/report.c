@@ -1,5 +1,6 @@
 #include "dptrain/report.h"
 
+#include "dptrain/digest.h"
 #include "dptrain/metrics.h"
 
 #include <math.h>
@@ -71,7 +72,10 @@ static void json_epoch(FILE *f, const dpt_epoch_record *r) {
     fputc('}', f);
 }
 
-void dpt_report_json(FILE *f, const dpt_ckpt_view *v, int threads, const char *param_sha256) {
+void dpt_report_json(FILE *f, const dpt_ckpt_view *v, int threads) {
+    char param_sha256[DPT_DIGEST_HEX], state_sha256[DPT_DIGEST_HEX];
+    dpt_param_sha256(v->params, v->model->nparams, param_sha256);
+    dpt_param_sha256(v->state, v->model->nstate, state_sha256);
     const dpt_train_config *c = v->cfg;
     fputs("{\"config\":{\"model\":", f);
     json_string(f, c->model);
@@ -110,6 +114,7 @@ void dpt_report_json(FILE *f, const dpt_ckpt_view *v, int threads, const char *p
         json_epoch(f, &v->history[*v->epochs_done - 1]);
     else
         fputs("null", f);
-    fprintf(f, ",\"params\":%zu,\"param_sha256\":\"%s\"}\n", v->model->nparams, param_sha256);
+    fprintf(f, ",\"params\":%zu,\"param_sha256\":\"%s\",\"buffers\":%zu,\"buffer_sha256\":\"%s\"}\n",
+            v->model->nparams, param_sha256, v->model->nstate, state_sha256);
     fflush(f);
 }

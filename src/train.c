@@ -471,14 +471,12 @@ static int resume(trainer *t, dpt_err *err) {
 /* The JSON summary: printed with --json, and written to OUT/seed-<s>/result.json with --out. */
 static int report_run(trainer *t, dpt_err *err) {
     const dpt_train_config *cfg = t->cfg;
-    char sha[DPT_DIGEST_HEX];
-    dpt_param_sha256(t->params, t->model.nparams, sha);
     char *json = NULL;
     size_t len = 0;
     FILE *mem = open_memstream(&json, &len);
     if (!mem) return dpt_fail(err, "out of memory for the JSON summary");
     dpt_ckpt_view v = view_of(t);
-    dpt_report_json(mem, &v, t->threads, sha);
+    dpt_report_json(mem, &v, t->threads);
     fclose(mem);
     int rc = 0;
     if (cfg->json) {

@@ -24,8 +24,9 @@ void dpt_progress_clear(dpt_progress *p);
 
 void dpt_report_epoch(FILE *f, const char *tag, const dpt_epoch_record *r, int epochs);
 
-/* The run as JSON on one line: every setting, the history, the parameter count and the
-   SHA-256 of the final parameters. */
-void dpt_report_json(FILE *f, const dpt_ckpt_view *v, int threads, const char *param_sha256);
+/* The run as JSON on one line: every setting, the history, the parameter and buffer counts and
+   the SHA-256 of the final parameters (param_sha256) and buffers (buffer_sha256, BatchNorm's
+   running statistics). */
+void dpt_report_json(FILE *f, const dpt_ckpt_view *v, int threads);
 
 #endif

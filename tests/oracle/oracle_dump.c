@@ -23,6 +23,8 @@
                           writes it: N * batch mean and N * unbiased batch variance per channel
      /oracle/updated/<node>/<buffer> the buffers after dpt_model_update_state(stats / N), i.e.
                           one training step with one micro-batch
+     /oracle/kinks/<node>/index, positive|argmax   where that pass's gradient hangs on a rounding
+                          error and which way dptrain went (see put_kinks)
    The passes go through the workspace/pass API as src/train.c's micro_step does: the statistics
    segment first, the gradients after it. */
 #include <hdf5.h>
@@ -73,6 +75,74 @@ static void put_tensors(hid_t f, const char *root, const dpt_param *table, int c
         hsize_t dims[4];
         for (int d = 0; d < p->ndims; d++) dims[d] = (hsize_t)p->dims[d];
         put_floats(f, path, p->ndims, dims, buffer + p->offset);
+    }
+}
+
+/* Where a training pass's result hangs on a rounding error: the gradient is discontinuous at
+   ReLU's (and leakyrelu's, elu's) kink x = 0 and where a max-pooling window's two largest inputs
+   tie, so two correct float32 implementations may route a gradient differently there. Records,
+   for the oracle to follow dptrain's choice, the inputs within KINK * max|input| of the kink
+   (their flat index and whether dptrain took x > 0) and the windows whose top two inputs are
+   that close (the output's flat index and the input that dptrain's rule, the first maximum in
+   scan order, picks on dptrain's values). Exact ties route equal values' gradients, so which
+   one wins changes a gradient only through the upstream values, which the check compares. */
+#define KINK 1e-4
+
+static const float *input_of(const dpt_workspace *ws, const dpt_layer *l) {
+    return l->input[0] < 0 ? ws->input : ws->act[l->input[0]];
+}
+
+static void put_kinks(hid_t f, const dpt_model *m, const dpt_workspace *ws, int n, long *index,
+                      long *choice, long *total) {
+    for (int i = 0; i < m->nlayers; i++) {
+        const dpt_layer *l = &m->layers[i];
+        const int pointwise = is_kind(l, "relu") || is_kind(l, "leakyrelu") || is_kind(l, "elu");
+        if (!pointwise && !is_kind(l, "maxpool")) continue;
+        const float *x = input_of(ws, l);
+        const size_t count = (size_t)n * dpt_shape_size(l->in[0]);
+        float scale = 0;
+        for (size_t j = 0; j < count; j++) scale = fmaxf(scale, fabsf(x[j]));
+        const float near = (float)(KINK * scale);
+        size_t found = 0;
+        if (pointwise) {
+            for (size_t j = 0; j < count; j++)
+                if (fabsf(x[j]) <= near) index[found] = (long)j, choice[found++] = x[j] > 0;
+        } else {
+            const int k = (int)l->arg[0], stride = (int)l->arg[1];
+            const int H = l->in[0].h, W = l->in[0].w, OH = l->out.h, OW = l->out.w;
+            for (size_t p = 0; p < (size_t)n * l->in[0].c; p++) {
+                const float *plane = x + p * H * W;
+                for (int oy = 0; oy < OH; oy++)
+                    for (int ox = 0; ox < OW; ox++) {
+                        int best = -1;
+                        float second = -INFINITY;
+                        for (int a = 0; a < k; a++)
+                            for (int b = 0; b < k; b++) {
+                                const int at = (oy * stride + a) * W + ox * stride + b;
+                                if (best < 0 || plane[at] > plane[best]) {
+                                    if (best >= 0) second = fmaxf(second, plane[best]);
+                                    best = at;
+                                } else {
+                                    second = fmaxf(second, plane[at]);
+                                }
+                            }
+                        if (plane[best] - second <= near) {
+                            index[found] = (long)((p * OH + oy) * OW + ox);
+                            choice[found++] = (long)(p * H * W + best);
+                        }
+                    }
+            }
+        }
+        *total += (long)found;
+        if (!found) continue;
+        char path[96];
+        snprintf(path, sizeof path, "/oracle/kinks/%s", l->name);
+        ensure_group(f, path);
+        const hsize_t dims = found;
+        snprintf(path, sizeof path, "/oracle/kinks/%s/index", l->name);
+        if (H5LTmake_dataset_long(f, path, 1, &dims, index) < 0) die(path, "cannot write it");
+        snprintf(path, sizeof path, "/oracle/kinks/%s/%s", l->name, pointwise ? "positive" : "argmax");
+        if (H5LTmake_dataset_long(f, path, 1, &dims, choice) < 0) die(path, "cannot write it");
     }
 }
 
@@ -214,6 +284,20 @@ int main(int argc, char **argv) {
         snprintf(path, sizeof path, "/oracle/stats/%s/var", l->name);
         put_floats(f, path, 1, &C, reduced + l->stat_offset + C);
     }
+    /* The activations are still the training pass's. */
+    size_t widest = 0;
+    for (int i = 0; i < m.nlayers; i++)
+        if (dpt_shape_size(m.layers[i].in[0]) > widest) widest = dpt_shape_size(m.layers[i].in[0]);
+    long *index = malloc(sizeof(long) * (size_t)n * widest + 1);
+    long *choice = malloc(sizeof(long) * (size_t)n * widest + 1), kinks = 0;
+    if (!index || !choice) die(spec, "out of memory");
+    ensure_group(f, "/oracle/kinks");
+    put_kinks(f, &m, &ws, n, index, choice, &kinks);
+    const double near = KINK;
+    if (H5LTset_attribute_double(f, "/oracle/kinks", "relative_distance", &near, 1) < 0 ||
+        H5LTset_attribute_long(f, "/oracle/kinks", "count", &kinks, 1) < 0)
+        die(out, "cannot write /oracle/kinks' attributes");
+    free(index), free(choice);
     if (H5Fclose(f) < 0) die(out, "cannot close the file");
 
     printf("%s: %d nodes, %zu parameters, %zu buffers, %zu statistics; loss %.6f\n", out,

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The PyTorch oracle (ctest oracle_pytorch): for a spec exercising every layer kind and graph
+# construct, and for every preset dptrain_core knows (read from `oracle_dump --presets` at test
+# time, so new presets are covered when they are added), oracle_dump computes dptrain's
+# evaluation logits, training-mode gradients and BatchNorm statistics on 8 real MNIST test
+# images, and torch_oracle.py recomputes them with PyTorch through scripts/dptrain_torch.py.
+# Needs PyTorch and h5py for /usr/bin/python3 (Debian: python3-torch, python3-h5py); installs
+# nothing.
+set -euo pipefail
+DUMP=${ORACLE_DUMP:?set by ctest: the oracle_dump program}
+DATA=${DPTRAIN_DATA:?set by ctest: the MNIST folder}
+HERE=$(cd "$(dirname "$0")" && pwd)
+PY=/usr/bin/python3
+export DPTRAIN_DATA=$DATA
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+[[ -f $DATA/t10k-images-idx3-ubyte || -f $DATA/t10k-images-idx3-ubyte.gz ]] ||
+  fail "no MNIST in $DATA; run scripts/setup.sh"
+[[ -x $PY ]] && $PY -c 'import torch' 2>/dev/null ||
+  fail "PyTorch is missing for /usr/bin/python3: install python3-torch (apt-get install python3-torch)"
+$PY -c 'import h5py' 2>/dev/null ||
+  fail "h5py is missing for /usr/bin/python3: install python3-h5py (apt-get install python3-h5py)"
+
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+# name|spec: together every kind, argument and graph construct of the spec language. Dropout
+# is there at p=0 (oracle_dump also forces any preset's p to 0: the passes compared are
+# deterministic).
+KINDS=(
+  "conv-stride-pad|conv(6,5,stride=2,pad=2,bias=0) relu conv(8,3) leakyrelu(0.2) maxpool(3,stride=2) linear(10)"
+  "pools-activations|conv(4,3,pad=1) elu(0.5) avgpool(2) conv(8,3) sigmoid avgpool(3,stride=2) tanh flatten linear(10)"
+  "batchnorm-2d|batchnorm conv(8,3,pad=1,bias=0) batchnorm relu maxpool(2) conv(8,3,pad=1) batchnorm(affine=0,momentum=0.3,eps=0.001) relu globalavgpool batchnorm linear(10)"
+  "batchnorm-1d|flatten linear(64) batchnorm relu dropout(0) linear(32) batchnorm(affine=0,momentum=0.2) tanh dropout2d(0) linear(10)"
+  "dropout|conv(8,3,pad=1) dropout2d(0) relu maxpool(2) dropout(0) linear(10)"
+  "res-identity|conv(8,3,pad=1) relu res[ conv(8,3,pad=1,bias=0) batchnorm relu conv(8,3,pad=1) ] relu maxpool(2) linear(10)"
+  "res-projection|conv(8,3,pad=1) relu res[ conv(16,3,stride=2,pad=1,bias=0) batchnorm relu conv(16,3,pad=1,bias=0) batchnorm | conv(16,1,stride=2,bias=0) batchnorm ] relu globalavgpool linear(10)"
+  "res-nested|conv(8,3,pad=1) res[ res[ conv(8,3,pad=1) relu ] conv(8,3,pad=1) | conv(8,1) ] relu maxpool(4) linear(10)"
+  "saved-concat-add|@in conv(4,3,pad=1) relu @a conv(4,3,pad=1) relu @b concat(@a) conv(4,1) add(@b) relu concat(@in) @c conv(3,3,pad=1) concat(@c) @d add(@d) maxpool(2) @e concat(@e) globalavgpool flatten linear(16) @v relu linear(16) add(@v) linear(10)"
+)
+files=()
+for entry in "${KINDS[@]}"; do
+  name=${entry%%|*}
+  "$DUMP" "${entry#*|}" "$WORK/kind-$name.h5" >/dev/null || fail "oracle_dump on kind-$name"
+  files+=("$WORK/kind-$name.h5")
+done
+mapfile -t presets < <("$DUMP" --presets)
+((${#presets[@]} > 0)) || fail "oracle_dump --presets listed no presets"
+echo "presets: ${presets[*]}"
+for p in "${presets[@]}"; do
+  "$DUMP" "$p" "$WORK/preset-$p.h5" >/dev/null || fail "oracle_dump on preset $p"
+  files+=("$WORK/preset-$p.h5")
+done
+"$PY" "$HERE/torch_oracle.py" "${files[@]}" || fail "dptrain and PyTorch disagree (above)"
+
+# The user-facing script: prints the module and its parameter count, evaluates on MNIST.
+SCRIPT=$HERE/../../scripts/dptrain_torch.py
+"$PY" "$SCRIPT" "$WORK/preset-cnn2710.h5" --eval-mnist "$DATA" >"$WORK/script.out" ||
+  fail "scripts/dptrain_torch.py: $(cat "$WORK/script.out")"
+grep -q '^  (linear1): Linear(in_features=196, out_features=10, bias=True)$' "$WORK/script.out" ||
+  fail "scripts/dptrain_torch.py printed no linear1: $(cat "$WORK/script.out")"
+grep -q '^parameters: 2710 ' "$WORK/script.out" || fail "scripts/dptrain_torch.py: parameter count"
+grep -Eq '^test .*accuracy [0-9.]+%$' "$WORK/script.out" || fail "scripts/dptrain_torch.py: no accuracy"
+echo "ok: scripts/dptrain_torch.py: $(tail -1 "$WORK/script.out")"
+echo "PASS"
