@@ -1,40 +1,32 @@
 #!/usr/bin/env python3
-"""PyTorch baseline for dptrain's benchmarks: the same presets, optimizer and batch size, trained
-on the same MNIST files, reporting training samples/s of one epoch (no evaluation), the way
-dptrain's `samples_per_s` counts. PyTorch is a comparison only, never a dependency of dptrain.
+"""PyTorch baseline for dptrain's benchmarks: the same network (built from dptrain's canonical
+spec by scripts/dptrain_torch.py, so every preset and spec is covered), optimizer and batch size,
+trained on the same MNIST files, reporting training samples/s of one epoch (no evaluation), the
+way dptrain's `samples_per_s` counts. PyTorch is a comparison only, never a dependency of dptrain.
 
   /usr/bin/python3 scripts/bench/torch_train.py --model cnn2710 --batch 2048 --opt adam \
-      --lr 0.01 --threads 1 [--channels-last] [--epochs 1] [--train N]
+      --lr 0.01 --threads 1 [--momentum M] [--channels-last] [--epochs 1] [--train N]
 """
 import argparse
+import os
+import subprocess
 import sys
 import time
 
-try:
-    import numpy as np
-    import torch
-    import torch.nn as nn
-except ImportError as e:
-    sys.exit(f"torch_train.py: missing Python module {e.name} (Debian: python3-torch)")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import dptrain_torch  # noqa: E402  (finds an interpreter with torch, or names what is missing)
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
 
 
-def preset(name):
-    c = nn.Conv2d
-    if name == "mlp300":
-        return nn.Sequential(nn.Flatten(), nn.Linear(784, 300), nn.Sigmoid(), nn.Linear(300, 10))
-    if name == "cnn2710":
-        return nn.Sequential(c(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                             c(16, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                             nn.Flatten(), nn.Linear(196, 10))
-    if name == "cnn8-16-32":
-        return nn.Sequential(c(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                             c(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                             c(16, 32, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(1568, 10))
-    if name == "cnn50-100":
-        return nn.Sequential(c(1, 50, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-                             c(50, 100, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-                             nn.Flatten(), nn.Linear(4900, 10))
-    raise SystemExit(f"unknown model {name}")
+def network(model, dptrain):
+    """The network of a preset name or spec, as dptrain builds it."""
+    out = subprocess.run([dptrain, "info", "--model", model], capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"torch_train.py: {out.stderr.strip()}")
+    spec = out.stdout.splitlines()[0].removeprefix("model ")
+    return dptrain_torch.DptrainNet(spec)
 
 
 def read_idx(path):
@@ -47,11 +39,13 @@ def read_idx(path):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default="cnn2710")
+    ap.add_argument("--model", default="cnn2710", help="a dptrain preset or spec")
+    ap.add_argument("--dptrain", default="build/dptrain", help="the dptrain binary (for specs)")
     ap.add_argument("--data", default="data/mnist")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--opt", default="sgd", choices=["sgd", "adam"])
     ap.add_argument("--lr", type=float, default=0.01)
+    ap.add_argument("--momentum", type=float, default=0.0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--train", type=int, default=55000, help="training samples per epoch")
@@ -64,11 +58,14 @@ def main():
     y = read_idx(f"{a.data}/train-labels-idx1-ubyte")[: a.train]
     x = (torch.from_numpy(x.astype(np.float32) / 255.0).unsqueeze(1) - 0.1307) / 0.3081
     y = torch.from_numpy(y.astype(np.int64))
-    model = preset(a.model)
+    model = network(a.model, a.dptrain).train()
     if a.channels_last:
         model = model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
-    opt = (torch.optim.Adam if a.opt == "adam" else torch.optim.SGD)(model.parameters(), lr=a.lr)
+    if a.opt == "adam":
+        opt = torch.optim.Adam(model.parameters(), lr=a.lr)
+    else:
+        opt = torch.optim.SGD(model.parameters(), lr=a.lr, momentum=a.momentum)
     loss_fn = nn.CrossEntropyLoss()
     for epoch in range(a.epochs):
         perm = torch.randperm(len(x))

@@ -1,4 +1,5 @@
 /* dptrain: the command-line entry point. */
+#include <cblas.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,12 +18,21 @@ static const char usage[] =
     "  info    print a model's layers and parameter counts (dptrain info --help)\n"
     "  eval    a checkpoint's loss, accuracy and confusion matrix (dptrain eval --help)\n"
     "  predict classify PNG images with a checkpoint (dptrain predict --help)\n"
-    "  runs    list an experiment file's runs and their arguments (dptrain runs --help)\n";
+    "  runs    list an experiment file's runs and their arguments (dptrain runs --help)\n"
+    "\n"
+    "dptrain --version prints the version and the OpenBLAS build and kernel in use (the\n"
+    "kernel decides the last bits of every product, so bit-identical results are promised\n"
+    "for the same kernel).\n";
 
 int main(int argc, char **argv) {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fputs(usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("dptrain %s\n%s (kernel %s)\n", DPTRAIN_VERSION, openblas_get_config(),
+               openblas_get_corename());
+        return 0;
     }
     if (strcmp(argv[1], "info") == 0) return dpt_cmd_info(argc - 1, argv + 1);
     if (strcmp(argv[1], "eval") == 0) return dpt_cmd_eval(argc - 1, argv + 1);
