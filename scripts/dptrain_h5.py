@@ -39,12 +39,11 @@ require("h5py", "numpy")
 import h5py  # noqa: E402
 import numpy as np  # noqa: E402
 
-HISTORY = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc",
-           "lr", "seconds", "samples_per_s"]
-
 
 class Run:
-    """One run's checkpoint: meta and config attributes, per-epoch and per-batch history."""
+    """One run's checkpoint: meta and config attributes, per-epoch and per-batch history (every
+    dataset of /history and /history/batch, by name: dptrain's table of metrics decides which;
+    history's keys begin with "epoch")."""
 
     def __init__(self, path, meta, config, history, batch):
         self.path, self.meta, self.config, self.history, self.batch = \
@@ -69,6 +68,11 @@ def _attrs(group):
     return out
 
 
+def _datasets(group):
+    """{name: array} of the group's datasets, by name."""
+    return {k: np.asarray(v) for k, v in group.items() if isinstance(v, h5py.Dataset)}
+
+
 def load_run(path):
     """The run stored in a dptrain checkpoint; ValueError naming the file if it is not one."""
     try:
@@ -78,8 +82,11 @@ def load_run(path):
     with f:
         if "meta" not in f or "history" not in f:
             raise ValueError(f"{path}: not a dptrain checkpoint (no /meta or /history)")
-        history = {k: np.asarray(f["history"][k]) for k in HISTORY}
-        batch = {k: np.asarray(f["history/batch"][k]) for k in ("loss", "acc")}
+        history = _datasets(f["history"])
+        if "epoch" not in history:
+            raise ValueError(f"{path}: not a dptrain checkpoint (no /history/epoch)")
+        history = {"epoch": history.pop("epoch"), **history}
+        batch = _datasets(f["history/batch"]) if "batch" in f["history"] else {}
         return Run(path, _attrs(f["meta"]), _attrs(f["config"]), history, batch)
 
 
@@ -92,11 +99,13 @@ def main(argv):
     except ValueError as e:
         print(f"dptrain_h5.py: {e}", file=sys.stderr)
         return 1
-    print(f"{run.path}: seed {run.meta['seed']}, model {run.config['model']}, "
-          f"{run.epochs} epochs, {len(run.batch['loss'])} batches")
-    print(" ".join(f"{k:>12}" for k in HISTORY))
+    steps = len(next(iter(run.batch.values()), []))
+    print(f"{run.path}: seed {run.meta.get('seed')}, model {run.config.get('model')}, "
+          f"{run.epochs} epochs, {steps} batches")
+    widths = {k: max(12, len(k)) for k in run.history}
+    print(" ".join(f"{k:>{w}}" for k, w in widths.items()))
     for e in range(run.epochs):
-        print(" ".join(f"{run.history[k][e]:>12.6g}" for k in HISTORY))
+        print(" ".join(f"{run.history[k][e]:>{w}.6g}" for k, w in widths.items()))
     return 0
 
 

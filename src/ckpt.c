@@ -6,48 +6,13 @@
 #include "dptrain/data.h"
 #include "dptrain/fsutil.h"
 #include "dptrain/metrics.h"
+#include "dptrain/settings.h"
 #include <hdf5_hl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* One setting of /config: a number or a text. The same table writes the checkpoint and checks a
-   resumed run against it. */
-typedef struct setting {
-    const char *name;
-    const char *text; /* NULL for numbers */
-    double number;
-} setting;
-
-enum { NSETTINGS = 19 };
-
-static void settings_of(const dpt_ckpt_view *v, setting s[NSETTINGS]) {
-    const dpt_train_config *c = v->cfg;
-    const setting all[NSETTINGS] = {
-        {"model", v->model->spec, 0},
-        {"init", c->init_text, 0},
-        {"class_weights", c->class_weights ? c->class_weights : "none", 0},
-        {"val", NULL, c->data.val},
-        {"split_seed", NULL, (double)c->data.split_seed},
-        {"normalize", c->data.compute_norm ? "computed" : "mnist", 0},
-        {"batch", NULL, c->batch},
-        {"micro_batch", NULL, c->micro_batch},
-        {"opt", dpt_optim_kind_name(c->opt), 0},
-        {"lr", NULL, c->lr},
-        {"momentum", NULL, c->optim.momentum},
-        {"nesterov", NULL, c->optim.nesterov},
-        {"wd", NULL, c->optim.weight_decay},
-        {"beta1", NULL, c->optim.beta1},
-        {"beta2", NULL, c->optim.beta2},
-        {"eps", NULL, c->optim.eps},
-        {"sched", c->sched.text, 0},
-        {"seed", NULL, (double)c->seed},
-        {"reduce", c->reduce == DPT_REDUCE_EXACT ? "exact" : "float", 0},
-    };
-    memcpy(s, all, sizeof all);
-}
 
 /* Names of the optimizer's state buffers, as PyTorch calls them. */
 static const char *const optim_state_names[3][2] = {
@@ -182,23 +147,31 @@ static int write_history(hid_t f, const dpt_ckpt_view *v) {
     return 0;
 }
 
+/* /config: one attribute per setting (dptrain/settings.h), texts as text and numbers as
+   doubles, but the run's total epochs as an integer. */
+static int write_config(hid_t f, const dpt_ckpt_view *v) {
+    if (group(f, "/config")) return -1;
+    for (int i = 0; i < dpt_nsettings; i++) {
+        const dpt_setting *s = &dpt_settings[i];
+        const dpt_value x = dpt_setting_get(s, v->cfg, v->model->spec);
+        if (x.text         ? text_attr(f, "/config", s->name, x.text)
+            : s->run_total ? long_attr(f, "/config", s->name, (long)x.whole)
+                           : number_attr(f, "/config", s->name, x.real))
+            return -1;
+    }
+    return 0;
+}
+
 static int write_meta(hid_t f, const dpt_ckpt_view *v) {
-    setting s[NSETTINGS];
-    settings_of(v, s);
     if (group(f, "/meta") || long_attr(f, "/meta", "format_version", DPT_CKPT_FORMAT) ||
         text_attr(f, "/meta", "program_version", DPTRAIN_VERSION) ||
         text_attr(f, "/meta", "command_line", v->cfg->command_line) ||
         long_attr(f, "/meta", "seed", (long)v->cfg->seed) ||
         long_attr(f, "/meta", "world_size", v->world_size) ||
         text_attr(f, "/meta", "data_sha256", v->data_digest) ||
-        number_attr(f, "/meta", "mean", v->mean) || number_attr(f, "/meta", "std", v->std) ||
-        group(f, "/config") || long_attr(f, "/config", "epochs", v->cfg->epochs))
+        number_attr(f, "/meta", "mean", v->mean) || number_attr(f, "/meta", "std", v->std))
         return -1;
-    for (int i = 0; i < NSETTINGS; i++)
-        if (s[i].text ? text_attr(f, "/config", s[i].name, s[i].text)
-                      : number_attr(f, "/config", s[i].name, s[i].number))
-            return -1;
-    return 0;
+    return write_config(f, v);
 }
 
 /* Test-only fault injection: DPTRAIN_FAULT=ckpt-kill kills the process in the middle of
@@ -361,6 +334,27 @@ static int read_model(hid_t f, const char *file, const dpt_model *m, float *para
                : 0;
 }
 
+/* Whether setting s of /config equals this run's; err names the difference. */
+static int check_setting(hid_t f, const char *path, const dpt_setting *s, dpt_value x,
+                         dpt_err *err) {
+    char *text = NULL;
+    double number;
+    int rc = 0;
+    if (x.text) {
+        if (!text_equals(f, "/config", s->name, x.text, &text))
+            rc = text ? dpt_fail(err, "%s: %s differs (checkpoint '%s', this run '%s')", path,
+                                 s->name, text, x.text)
+                      : dpt_fail(err, "%s: /config lacks %s", path, s->name);
+        free(text);
+    } else if (read_number(f, "/config", s->name, &number)) {
+        rc = dpt_fail(err, "%s: /config lacks %s", path, s->name);
+    } else if (number != x.real) {
+        rc = dpt_fail(err, "%s: %s differs (checkpoint %.10g, this run %.10g)", path, s->name,
+                      number, x.real);
+    }
+    return rc;
+}
+
 /* The first setting of this run that the checkpoint does not share, in err. */
 static int check_settings(hid_t f, const char *path, const dpt_ckpt_view *v, dpt_err *err) {
     char *text = NULL;
@@ -368,23 +362,10 @@ static int check_settings(hid_t f, const char *path, const dpt_ckpt_view *v, dpt
     if (!text_equals(f, "/meta", "data_sha256", v->data_digest, &text))
         rc = dpt_fail(err, "%s: the training data differs from this run's (data_sha256)", path);
     free(text);
-    setting s[NSETTINGS];
-    settings_of(v, s);
-    for (int i = 0; rc == 0 && i < NSETTINGS; i++) {
-        double number;
-        if (s[i].text) {
-            if (!text_equals(f, "/config", s[i].name, s[i].text, &text))
-                rc = text ? dpt_fail(err, "%s: %s differs (checkpoint '%s', this run '%s')", path,
-                                     s[i].name, text, s[i].text)
-                          : dpt_fail(err, "%s: /config lacks %s", path, s[i].name);
-            free(text);
-        } else if (read_number(f, "/config", s[i].name, &number)) {
-            rc = dpt_fail(err, "%s: /config lacks %s", path, s[i].name);
-        } else if (number != s[i].number) {
-            rc = dpt_fail(err, "%s: %s differs (checkpoint %.10g, this run %.10g)", path,
-                          s[i].name, number, s[i].number);
-        }
-    }
+    for (int i = 0; rc == 0 && i < dpt_nsettings; i++)
+        if (!dpt_settings[i].run_total)
+            rc = check_setting(f, path, &dpt_settings[i],
+                               dpt_setting_get(&dpt_settings[i], v->cfg, v->model->spec), err);
     return rc;
 }
 

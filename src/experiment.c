@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dptrain/settings.h"
+
 /* The runner sets these itself. */
 static const char *const reserved[] = {"seed", "seeds", "ranks-per-seed", "out", "resume", "json"};
 
@@ -13,7 +15,7 @@ typedef struct parse_state {
     dpt_experiment *e;
     int (*known)(const char *, int *);
     int line;
-    char problem[400];
+    char problem[sizeof((dpt_err *)0)->msg];
 } parse_state;
 
 static char *trim(char *s) {
@@ -21,33 +23,6 @@ static char *trim(char *s) {
     char *end = s + strlen(s);
     while (end > s && (end[-1] == ' ' || end[-1] == '\t')) *--end = 0;
     return s;
-}
-
-static int parse_seed_list(const char *text, dpt_experiment *e) {
-    const char *p = text;
-    e->nseeds = 0;
-    while (*p) {
-        char *end;
-        unsigned long long lo = strtoull(p, &end, 10), hi = lo;
-        if (end == p || *p == '-') return -1;
-        p = end;
-        if (*p == '-') {
-            hi = strtoull(p + 1, &end, 10);
-            if (end == p + 1 || hi < lo) return -1;
-            p = end;
-        }
-        for (unsigned long long s = lo; s <= hi; s++) {
-            if (e->nseeds == DPT_EXP_MAX_SEEDS) return -1;
-            e->seeds[e->nseeds++] = s;
-        }
-        while (*p == ' ') p++;
-        if (*p == ',')
-            p++;
-        else if (*p)
-            return -1;
-        while (*p == ' ') p++;
-    }
-    return e->nseeds ? 0 : -1;
 }
 
 static int check_option(parse_state *st, const char *name, int *flag) {
@@ -79,10 +54,9 @@ static int on_entry(void *user, const char *section, const char *name, const cha
         } else if (strcmp(name, "description") == 0) {
             snprintf(e->description, sizeof e->description, "%s", value);
         } else if (strcmp(name, "seeds") == 0) {
-            if (parse_seed_list(value, e))
-                return snprintf(st->problem, sizeof st->problem,
-                                "seeds = %s: expected e.g. 1-8 or 1,4,9", value),
-                       0;
+            dpt_err why;
+            if (dpt_arg_seeds("seeds =", value, e->seeds, DPT_EXP_MAX_SEEDS, &e->nseeds, &why))
+                return snprintf(st->problem, sizeof st->problem, "%s", why.msg), 0;
         } else if (strcmp(name, "ranks") == 0) {
             e->ranks = atoi(value);
             if (e->ranks < 1)

@@ -2,6 +2,7 @@
 
 #include "dptrain/digest.h"
 #include "dptrain/metrics.h"
+#include "dptrain/settings.h"
 
 #include <math.h>
 #include <time.h>
@@ -72,32 +73,39 @@ static void json_epoch(FILE *f, const dpt_epoch_record *r) {
     fputc('}', f);
 }
 
+/* The settings (dptrain/settings.h) as in /config, but flags as true or false, whole numbers in
+   full and the model as given (model_spec holds the canonical spec that /config has). */
+static void json_settings(FILE *f, const dpt_ckpt_view *v) {
+    for (int i = 0; i < dpt_nsettings; i++) {
+        const dpt_setting *s = &dpt_settings[i];
+        const dpt_value x = dpt_setting_get(s, v->cfg, NULL);
+        fprintf(f, "%s\"%s\":", i ? "," : "", s->name);
+        if (x.text)
+            json_string(f, x.text);
+        else if (s->field.type == DPT_REAL)
+            json_number(f, x.real);
+        else if (s->field.type == DPT_FLAG)
+            fputs(x.whole ? "true" : "false", f);
+        else
+            fprintf(f, "%llu", (unsigned long long)x.whole);
+    }
+}
+
 void dpt_report_json(FILE *f, const dpt_ckpt_view *v, int threads) {
     char param_sha256[DPT_DIGEST_HEX], state_sha256[DPT_DIGEST_HEX];
     dpt_param_sha256(v->params, v->model->nparams, param_sha256);
     dpt_param_sha256(v->state, v->model->nstate, state_sha256);
     const dpt_train_config *c = v->cfg;
-    fputs("{\"config\":{\"model\":", f);
-    json_string(f, c->model);
+    fputs("{\"config\":{", f);
+    json_settings(f, v);
+    /* and how the run went about it */
     fputs(",\"model_spec\":", f);
     json_string(f, v->model->spec);
     fputs(",\"data\":", f);
     json_string(f, c->data.dir);
-    fprintf(f, ",\"val\":%u,\"split_seed\":%llu,\"normalize\":\"%s\",\"mean\":%.9g,\"std\":%.9g",
-            c->data.val, (unsigned long long)c->data.split_seed,
-            c->data.compute_norm ? "computed" : "mnist", v->mean, v->std);
-    fprintf(f, ",\"epochs\":%d,\"batch\":%d,\"micro_batch\":%d,\"opt\":\"%s\",\"lr\":%.10g",
-            c->epochs, c->batch, c->micro_batch, dpt_optim_kind_name(c->opt), c->lr);
-    fprintf(f,
-            ",\"momentum\":%.10g,\"nesterov\":%s,\"wd\":%.10g,\"beta1\":%.10g,"
-            "\"beta2\":%.10g,\"eps\":%.10g,\"sched\":",
-            c->optim.momentum, c->optim.nesterov ? "true" : "false", c->optim.weight_decay,
-            c->optim.beta1, c->optim.beta2, c->optim.eps);
-    json_string(f, c->sched.text);
-    fprintf(f, ",\"reduce\":\"%s\",\"bucket_kb\":%d,\"data_sha256\":\"%s\"",
-            c->reduce == DPT_REDUCE_EXACT ? "exact" : "float", c->bucket_kb, v->data_digest);
-    fprintf(f, ",\"seed\":%llu,\"threads\":%d,\"ranks\":%d,\"out\":", (unsigned long long)c->seed,
-            threads, v->world_size);
+    fprintf(f, ",\"mean\":%.9g,\"std\":%.9g,\"bucket_kb\":%d,\"data_sha256\":\"%s\"", v->mean,
+            v->std, c->bucket_kb, v->data_digest);
+    fprintf(f, ",\"threads\":%d,\"ranks\":%d,\"out\":", threads, v->world_size);
     if (c->out)
         json_string(f, c->out);
     else

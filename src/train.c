@@ -285,27 +285,23 @@ static void evaluate(trainer *t, const dpt_split *split, double *loss, double *a
     *top5 = split->n ? (double)total.top5 / split->n : NAN;
 }
 
-/* The settings that decide the result, as text: every rank must hold the same. */
-static void config_text(const trainer *t, char *buf, size_t size) {
-    const dpt_train_config *c = t->cfg;
-    snprintf(buf, size,
-             "init %s|weights %s|val %u|split %llu|norm %d|epochs %d|batch %d|micro %d|opt %d|lr %.17g|mom %.17g|"
-             "nest %d|wd %.17g|b1 %.17g|b2 %.17g|eps %.17g|sched %s|reduce %d|seed %llu",
-             c->init_text, c->class_weights ? c->class_weights : "none", c->data.val,
-             (unsigned long long)c->data.split_seed,
-             c->data.compute_norm, c->epochs, c->batch, c->micro_batch, (int)c->opt, c->lr,
-             c->optim.momentum, c->optim.nesterov, c->optim.weight_decay, c->optim.beta1,
-             c->optim.beta2, c->optim.eps, c->sched.text, (int)c->reduce,
-             (unsigned long long)c->seed);
+/* The settings that decide the result (dptrain/settings.h), as text: every rank must hold the
+   same. Allocated; NULL when out of memory. */
+static char *config_text(const trainer *t) {
+    const size_t size = dpt_settings_text(t->cfg, t->model.spec, NULL, 0) + 1;
+    char *text = malloc(size);
+    if (text) dpt_settings_text(t->cfg, t->model.spec, text, size);
+    return text;
 }
 
 /* Every rank must start from the same configuration, data and parameters. */
 static int check_ranks_agree(const trainer *t, dpt_err *err) {
-    char text[2048], config[DPT_DIGEST_HEX], params[DPT_DIGEST_HEX];
-    config_text(t, text, sizeof text);
-    const void *parts[] = {t->model.spec, text};
-    const size_t sizes[] = {strlen(t->model.spec), strlen(text)};
-    dpt_sha256_hex(parts, sizes, 2, config);
+    char config[DPT_DIGEST_HEX], params[DPT_DIGEST_HEX];
+    char *text = config_text(t); /* out of memory: "", which the other ranks will not share */
+    const void *parts[] = {text ? text : ""};
+    const size_t sizes[] = {text ? strlen(text) : 0};
+    dpt_sha256_hex(parts, sizes, 1, config);
+    free(text);
     dpt_param_sha256(t->params, t->model.nparams, params);
     const uint64_t values[] = {dpt_digest_prefix(config), dpt_digest_prefix(t->data.digest),
                                dpt_digest_prefix(params)};

@@ -40,6 +40,11 @@ typedef struct dpt_train_config {
 /* Defaults of every setting; the CLI overrides them. */
 void dpt_train_config_defaults(dpt_train_config *cfg);
 
+/* "name value|name value|..." of every setting that decides the result (dptrain/settings.h),
+   exactly, for the ranks to compare; spec is the model's canonical spec. Returns snprintf's
+   length. */
+size_t dpt_settings_text(const dpt_train_config *c, const char *spec, char *buf, size_t size);
+
 /* What one epoch measured. Train loss and accuracy are the means over the epoch's samples;
    seconds is the wall time of the training steps alone (evaluation excluded). */
 typedef struct dpt_epoch_record {

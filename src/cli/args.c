@@ -1,38 +1,35 @@
 #include "args.h"
 
-#include <errno.h>
-#include <limits.h>
-#include <math.h>
-#include <stdlib.h>
+#include <string.h>
 
-int dpt_arg_int(const char *opt, const char *text, int min, int *out, dpt_err *err) {
-    char *end;
-    errno = 0;
-    long v = strtol(text, &end, 10);
-    if (end == text || *end || errno || v < min || v > INT_MAX)
-        return dpt_fail(err, "%s %s: expected a whole number >= %d", opt, text, min);
-    *out = (int)v;
-    return 0;
-}
+enum {
+    HELP_COLUMN = 22,    /* where help texts start */
+    DEFAULT_COLUMN = 71, /* where defaults start when they fit */
+    WIDTH = 92
+};
 
-int dpt_arg_u64(const char *opt, const char *text, uint64_t *out, dpt_err *err) {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (end == text || *end || errno || text[0] == '-')
-        return dpt_fail(err, "%s %s: expected a whole number >= 0", opt, text);
-    *out = v;
-    return 0;
-}
-
-int dpt_arg_double(const char *opt, const char *text, double min, double max, double *out,
-                   dpt_err *err) {
-    char *end;
-    double v = strtod(text, &end);
-    if (end == text || *end || !isfinite(v) || v < min || v > max) {
-        if (isinf(max)) return dpt_fail(err, "%s %s: expected a number >= %g", opt, text, min);
-        return dpt_fail(err, "%s %s: expected a number in [%g, %g]", opt, text, min, max);
+void dpt_help_option(FILE *f, const char *option, const char *arg, const char *help,
+                     const char *shown) {
+    int len = fprintf(f, "  --%s%s%s", option, arg ? " " : "", arg ? arg : "");
+    for (const char *line = help; line;) {
+        const char *next = strchr(line, '\n');
+        const int n = next ? (int)(next - line) : (int)strlen(line);
+        if (len >= HELP_COLUMN) {
+            fputc('\n', f);
+            len = 0;
+        }
+        len += fprintf(f, "%*s%.*s", HELP_COLUMN - len, "", n, line);
+        line = next ? next + 1 : NULL;
     }
-    *out = v;
-    return 0;
+    if (shown && *shown) {
+        const int w = (int)strlen(shown) + 2;
+        if (len + 1 + w > WIDTH) {
+            fputc('\n', f);
+            len = 0;
+        }
+        int column = DEFAULT_COLUMN + w <= WIDTH ? DEFAULT_COLUMN : len ? WIDTH - w : HELP_COLUMN;
+        if (column < len + 1) column = len + 1;
+        fprintf(f, "%*s[%s]", column - len, "", shown);
+    }
+    fputc('\n', f);
 }

@@ -1,15 +1,16 @@
-/* Parsing of option values for the subcommands: one clear line on a bad value. */
+/* What the subcommands share: parsing of option values (dptrain/settings.h: one clear line on a
+   bad value) and the layout of --help. */
 #ifndef DPTRAIN_CLI_ARGS_H
 #define DPTRAIN_CLI_ARGS_H
 
-#include <stdint.h>
+#include <stdio.h>
 
-#include "dptrain/error.h"
+#include "dptrain/settings.h"
 
-int dpt_arg_int(const char *opt, const char *text, int min, int *out, dpt_err *err);
-int dpt_arg_u64(const char *opt, const char *text, uint64_t *out, dpt_err *err);
-int dpt_arg_double(const char *opt, const char *text, double min, double max, double *out,
-                   dpt_err *err);
+/* One option in --help: "  --OPTION ARG", its help text (each '\n' starts a continuation line)
+   and, unless `shown` is NULL or empty, its default in brackets at the right. */
+void dpt_help_option(FILE *f, const char *option, const char *arg, const char *help,
+                     const char *shown);
 
 int dpt_cmd_train(int argc, char **argv);
 int dpt_cmd_info(int argc, char **argv);

@@ -1,6 +1,7 @@
-/* dptrain train: options to a dpt_train_config, then the run. */
+/* dptrain train: options to a dpt_train_config (the settings table, dptrain/settings.h, and the
+   run options below), then the run. */
 #include <getopt.h>
-#include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,67 +9,18 @@
 
 #include "args.h"
 #include "dptrain/dist.h"
+#include "dptrain/settings.h"
 #include "dptrain/signals.h"
 #include "dptrain/train.h"
 
-static const char usage[] =
+static const char usage_head[] =
     "usage: [mpirun -np N] dptrain train [options]\n"
     "\n"
     "Trains one model, data-parallel over the MPI ranks; the same seed gives the same weights\n"
     "at any rank or thread count.\n"
-    "\n"
-    "Model and data:\n"
-    "  --model NAME|SPEC   preset (mlp300, cnn2710, cnn8-16-32, cnn50-100) or layer spec such\n"
-    "                      as 'conv(16,3,pad=1) relu maxpool(2) flatten linear(10)'\n"
-    "                      (see `dptrain info --help`)                    [cnn2710]\n"
-    "  --init SCHEME       weight initialization: default (PyTorch's), xavier-uniform,\n"
-    "                      xavier-normal, kaiming-uniform, kaiming-normal or normal:STD; the\n"
-    "                      schemes but default start biases at 0; BatchNorm starts at 1 and 0\n"
-    "                                                                       [default]\n"
-    "  --data DIR          folder with the four MNIST-format IDX files, raw or .gz [data/mnist]\n"
-    "  --val N             validation samples held out of the 60,000 training images [5000]\n"
-    "  --split-seed S      seed of the train/validation split               [0]\n"
-    "  --normalize HOW     mnist (mean 0.1307, std 0.3081) or computed (from the training\n"
-    "                      split)                                           [mnist]\n"
-    "Training:\n"
-    "  --epochs N          epochs                                           [5]\n"
-    "  --batch B           samples per optimizer step, whatever the rank count [64]\n"
-    "  --micro-batch M     samples per forward/backward pass; the unit dealt to ranks and\n"
-    "                      threads. Results depend on M, never on ranks or threads [32]\n"
-    "  --opt NAME          sgd, adam or adagrad                             [sgd]\n"
-    "  --lr X              learning rate                                    [0.01]\n"
-    "  --momentum X        SGD momentum                                     [0]\n"
-    "  --nesterov          Nesterov momentum (SGD with --momentum > 0)\n"
-    "  --wd X              weight decay, added to the gradient as X*param   [0]\n"
-    "  --beta1 X, --beta2 X  Adam's moment decay rates                      [0.9, 0.999]\n"
-    "  --eps X             Adam/Adagrad denominator term       [1e-8 Adam, 1e-10 Adagrad]\n"
-    "  --sched S           learning-rate schedule per epoch: const, exp:GAMMA (lr*GAMMA^epoch),\n"
-    "                      step:EPOCHS:GAMMA, cosine, plateau:FACTOR:PATIENCE (rank 0 cuts\n"
-    "                      lr by FACTOR when validation loss stalls)        [const]\n"
-    "  --class-weights W   weighted cross-entropy: balanced (N/(K n_c) from the training\n"
-    "                      split's class counts) or W0,W1,... (one per class); a batch's loss\n"
-    "                      is divided by the summed weights of its labels, as in PyTorch\n"
-    "                                                                       [none]\n"
-    "  --seed S            seed of initialization, sample order and dropout masks [1]\n"
-    "Running:\n"
-    "  --seeds LIST        train one model per seed (e.g. 1-8 or 1,4,9), in groups of\n"
-    "                      --ranks-per-seed ranks; a group's results equal a separate run\n"
-    "  --ranks-per-seed R  ranks that train each seed of --seeds (must divide the rank count) [1]\n"
-    "  --reduce MODE       exact (fixed-point sums: the same bits at any rank count) or float\n"
-    "                      (a plain float32 allreduce, for comparison)     [exact]\n"
-    "  --bucket-kb K       gradients are summed in buckets of about K KiB (8 bytes a parameter),\n"
-    "                      each as soon as backward has passed its layers; 0: one sum after\n"
-    "                      backward. The result is the same bits either way  [256]\n"
-    "  --threads T         threads per rank (micro-batches shared out among them)\n"
-    "                      [the node's cores (or this rank's bound cores) divided by its ranks]\n"
-    "  --out DIR           write DIR/seed-<S>/: checkpoint.h5 (every epoch), best.h5 (best\n"
-    "                      validation accuracy) and result.json           [nothing written]\n"
-    "  --ckpt-every N      also checkpoint every N steps                    [0: epoch ends]\n"
-    "  --resume PATH|auto  continue from a checkpoint (auto: DIR/seed-<S>/checkpoint.h5 if it\n"
-    "                      exists, else start afresh); --epochs is the run's total. The other\n"
-    "                      settings must match the checkpoint's\n"
-    "  --json              print each run as one JSON object on one line: the last line of\n"
-    "                      standard output for a single run\n"
+    "\n";
+
+static const char usage_tail[] =
     "  -h, --help          this help\n"
     "\n"
     "SIGTERM, SIGUSR1 or Ctrl-C: finish the current step on every rank, write the checkpoint and\n"
@@ -79,198 +31,141 @@ static const char usage[] =
     "loss/accuracy, the learning rate, the training wall time and samples/s. On a terminal a\n"
     "live progress line shows the current epoch.\n";
 
-enum {
-    OPT_MODEL = 256,
-    OPT_INIT,
-    OPT_CLASS_WEIGHTS,
-    OPT_DATA,
-    OPT_VAL,
-    OPT_SPLIT_SEED,
-    OPT_NORMALIZE,
-    OPT_EPOCHS,
-    OPT_BATCH,
-    OPT_MICRO,
-    OPT_OPT,
-    OPT_LR,
-    OPT_MOMENTUM,
-    OPT_NESTEROV,
-    OPT_WD,
-    OPT_BETA1,
-    OPT_BETA2,
-    OPT_EPS,
-    OPT_SCHED,
-    OPT_SEED,
-    OPT_SEEDS,
-    OPT_RANKS_PER_SEED,
-    OPT_REDUCE,
-    OPT_BUCKET_KB,
-    OPT_CKPT_EVERY,
-    OPT_RESUME,
-    OPT_THREADS,
-    OPT_OUT,
-    OPT_JSON
-};
-
-static const struct option options[] = {
-    {"model", required_argument, 0, OPT_MODEL},
-    {"init", required_argument, 0, OPT_INIT},
-    {"class-weights", required_argument, 0, OPT_CLASS_WEIGHTS},
-    {"data", required_argument, 0, OPT_DATA},
-    {"val", required_argument, 0, OPT_VAL},
-    {"split-seed", required_argument, 0, OPT_SPLIT_SEED},
-    {"normalize", required_argument, 0, OPT_NORMALIZE},
-    {"epochs", required_argument, 0, OPT_EPOCHS},
-    {"batch", required_argument, 0, OPT_BATCH},
-    {"micro-batch", required_argument, 0, OPT_MICRO},
-    {"opt", required_argument, 0, OPT_OPT},
-    {"lr", required_argument, 0, OPT_LR},
-    {"momentum", required_argument, 0, OPT_MOMENTUM},
-    {"nesterov", no_argument, 0, OPT_NESTEROV},
-    {"wd", required_argument, 0, OPT_WD},
-    {"beta1", required_argument, 0, OPT_BETA1},
-    {"beta2", required_argument, 0, OPT_BETA2},
-    {"eps", required_argument, 0, OPT_EPS},
-    {"sched", required_argument, 0, OPT_SCHED},
-    {"seed", required_argument, 0, OPT_SEED},
-    {"seeds", required_argument, 0, OPT_SEEDS},
-    {"ranks-per-seed", required_argument, 0, OPT_RANKS_PER_SEED},
-    {"reduce", required_argument, 0, OPT_REDUCE},
-    {"bucket-kb", required_argument, 0, OPT_BUCKET_KB},
-    {"ckpt-every", required_argument, 0, OPT_CKPT_EVERY},
-    {"resume", required_argument, 0, OPT_RESUME},
-    {"threads", required_argument, 0, OPT_THREADS},
-    {"out", required_argument, 0, OPT_OUT},
-    {"json", no_argument, 0, OPT_JSON},
-    {"help", no_argument, 0, 'h'},
-    {0, 0, 0, 0},
-};
-
-int dpt_train_option_known(const char *name, int *flag) {
-    for (const struct option *o = options; o->name; o++)
-        if (strcmp(o->name, name) == 0 && strcmp(name, "help") != 0) {
-            *flag = o->has_arg == no_argument;
-            return 1;
-        }
-    return 0;
-}
+static const char *const sections[DPT_NSECTIONS] = {"Model and data", "Training", "Running"};
 
 #define MAX_SEEDS 4096
 
 /* What the command line asks for beyond one run's configuration. */
 typedef struct request {
     dpt_train_config cfg;
+    const char *seeds_text; /* --seeds, parsed into seeds[0..nseeds) */
     uint64_t seeds[MAX_SEEDS];
     int nseeds; /* 0: just cfg.seed */
     int ranks_per_seed;
 } request;
 
-/* "1-8", "3" or "1,4,9" (ranges and single seeds, comma-separated). */
-static int parse_seeds(const char *text, request *r, dpt_err *err) {
-    const char *p = text;
+static void request_defaults(request *r) {
+    dpt_train_config_defaults(&r->cfg);
+    r->seeds_text = NULL;
     r->nseeds = 0;
-    while (*p) {
-        char *end;
-        unsigned long long lo = strtoull(p, &end, 10), hi = lo;
-        if (end == p || *p == '-') goto bad;
-        p = end;
-        if (*p == '-') {
-            hi = strtoull(p + 1, &end, 10);
-            if (end == p + 1 || hi < lo) goto bad;
-            p = end;
+    r->ranks_per_seed = 1;
+    r->cfg.threads = 0; /* unless --threads: the layout's default */
+}
+
+/* The options that do not change the result (the settings of dptrain/settings.h do): fields
+   of the request, in the same form as the settings'. */
+typedef struct run_option {
+    const char *option;
+    dpt_section section;
+    const char *arg, *help, *shown;
+    dpt_field field;
+} run_option;
+
+#define FIELD(type, member, lo)                                                                    \
+    { type, offsetof(request, member), lo, 0 }
+
+static const run_option run_options[] = {
+    {"data", DPT_MODEL_AND_DATA, "DIR", "folder with the four MNIST-format IDX files, raw or .gz",
+     NULL, FIELD(DPT_TEXT, cfg.data.dir, 0)},
+    {"seeds", DPT_RUNNING, "LIST",
+     "train one model per seed (e.g. 1-8 or 1,4,9), in groups of\n"
+     "--ranks-per-seed ranks; a group's results equal a separate run",
+     NULL, FIELD(DPT_TEXT, seeds_text, 0)},
+    {"ranks-per-seed", DPT_RUNNING, "R",
+     "ranks that train each seed of --seeds (must divide the rank count)", NULL,
+     FIELD(DPT_INT, ranks_per_seed, 1)},
+    {"bucket-kb", DPT_RUNNING, "K",
+     "gradients are summed in buckets of about K KiB (8 bytes a parameter),\n"
+     "each as soon as backward has passed its layers; 0: one sum after\n"
+     "backward. The result is the same bits either way",
+     NULL, FIELD(DPT_INT, cfg.bucket_kb, 0)},
+    {"threads", DPT_RUNNING, "T", "threads per rank (micro-batches shared out among them)",
+     "the node's cores (or this rank's bound cores) divided by its ranks",
+     FIELD(DPT_INT, cfg.threads, 1)},
+    {"out", DPT_RUNNING, "DIR",
+     "write DIR/seed-<S>/: checkpoint.h5 (every epoch), best.h5 (best\n"
+     "validation accuracy) and result.json",
+     "nothing written", FIELD(DPT_TEXT, cfg.out, 0)},
+    {"ckpt-every", DPT_RUNNING, "N", "also checkpoint every N steps", "0: epoch ends",
+     FIELD(DPT_INT, cfg.ckpt_every, 0)},
+    {"resume", DPT_RUNNING, "PATH|auto",
+     "continue from a checkpoint (auto: DIR/seed-<S>/checkpoint.h5 if it\n"
+     "exists, else start afresh); --epochs is the run's total. The other\n"
+     "settings must match the checkpoint's",
+     NULL, FIELD(DPT_TEXT, cfg.resume, 0)},
+    {"json", DPT_RUNNING, NULL,
+     "print each run as one JSON object on one line: the last line of\n"
+     "standard output for a single run",
+     NULL, FIELD(DPT_FLAG, cfg.json, 0)},
+};
+
+enum { NRUN = sizeof run_options / sizeof run_options[0], OPT_FIRST = 256 };
+
+static struct option getopt_entry(const char *name, dpt_value_type type, int val) {
+    return (struct option){name, type == DPT_FLAG ? no_argument : required_argument, 0, val};
+}
+
+/* getopt's table: the settings, then the run options (option OPT_FIRST + i is entry i). */
+static const struct option *getopt_table(void) {
+    static struct option table[DPT_SETTINGS_MAX + NRUN + 2];
+    if (table[0].name) return table;
+    int n = 0;
+    for (int i = 0; i < dpt_nsettings; i++, n++)
+        table[n] = getopt_entry(dpt_settings[i].option, dpt_settings[i].field.type, OPT_FIRST + n);
+    for (int i = 0; i < NRUN; i++, n++)
+        table[n] = getopt_entry(run_options[i].option, run_options[i].field.type, OPT_FIRST + n);
+    table[n] = (struct option){"help", no_argument, 0, 'h'};
+    return table;
+}
+
+int dpt_train_option_known(const char *name, int *flag) {
+    for (const struct option *o = getopt_table(); o->name; o++)
+        if (strcmp(o->name, name) == 0 && o->val != 'h') {
+            *flag = o->has_arg == no_argument;
+            return 1;
         }
-        for (unsigned long long s = lo; s <= hi; s++) {
-            if (r->nseeds == MAX_SEEDS)
-                return dpt_fail(err, "--seeds %s: more than %d seeds", text, MAX_SEEDS);
-            r->seeds[r->nseeds++] = s;
+    return 0;
+}
+
+/* The default --help shows: `shown`, or the value of the default request. */
+static const char *shown_default(const char *shown, dpt_value_type type, dpt_value v, char *buf,
+                                 size_t size) {
+    if (shown || type == DPT_FLAG) return shown;
+    dpt_value_format(type, v, 6, buf, size);
+    return buf;
+}
+
+static void print_usage(void) {
+    static request defaults;
+    request_defaults(&defaults);
+    char buf[64];
+    fputs(usage_head, stdout);
+    for (int g = 0; g < DPT_NSECTIONS; g++) {
+        printf("%s:\n", sections[g]);
+        for (int i = 0; i < dpt_nsettings; i++) {
+            const dpt_setting *s = &dpt_settings[i];
+            if (s->section != (dpt_section)g) continue;
+            const dpt_value v = dpt_setting_get(s, &defaults.cfg, NULL);
+            dpt_help_option(stdout, s->option, s->arg, s->help,
+                            shown_default(s->shown, s->field.type, v, buf, sizeof buf));
         }
-        if (*p == ',' && p[1])
-            p++;
-        else if (*p)
-            goto bad;
+        for (int i = 0; i < NRUN; i++) {
+            const run_option *o = &run_options[i];
+            if (o->section != (dpt_section)g) continue;
+            const dpt_value v = dpt_field_get(&o->field, &defaults);
+            dpt_help_option(stdout, o->option, o->arg, o->help,
+                            shown_default(o->shown, o->field.type, v, buf, sizeof buf));
+        }
     }
-    if (r->nseeds) return 0;
-bad:
-    return dpt_fail(err, "--seeds %s: expected seeds such as 1-8 or 1,4,9", text);
+    fputs(usage_tail, stdout);
 }
 
 static int parse_option(int c, const char *v, request *r, dpt_err *err) {
-    dpt_train_config *cfg = &r->cfg;
-    int i;
-    switch (c) {
-    case OPT_MODEL:
-        cfg->model = v;
-        return 0;
-    case OPT_INIT:
-        cfg->init_text = v;
-        return dpt_init_parse(v, &cfg->init, err);
-    case OPT_CLASS_WEIGHTS:
-        cfg->class_weights = v;
-        return 0;
-    case OPT_DATA:
-        cfg->data.dir = v;
-        return 0;
-    case OPT_VAL:
-        if (dpt_arg_int("--val", v, 0, &i, err)) return -1;
-        cfg->data.val = (uint32_t)i;
-        return 0;
-    case OPT_SPLIT_SEED:
-        return dpt_arg_u64("--split-seed", v, &cfg->data.split_seed, err);
-    case OPT_NORMALIZE:
-        if (strcmp(v, "mnist") != 0 && strcmp(v, "computed") != 0)
-            return dpt_fail(err, "--normalize %s: expected mnist or computed", v);
-        cfg->data.compute_norm = strcmp(v, "computed") == 0;
-        return 0;
-    case OPT_EPOCHS:
-        return dpt_arg_int("--epochs", v, 1, &cfg->epochs, err);
-    case OPT_BATCH:
-        return dpt_arg_int("--batch", v, 1, &cfg->batch, err);
-    case OPT_MICRO:
-        return dpt_arg_int("--micro-batch", v, 1, &cfg->micro_batch, err);
-    case OPT_OPT:
-        return dpt_optim_kind_parse(v, &cfg->opt, err);
-    case OPT_LR:
-        return dpt_arg_double("--lr", v, 0, INFINITY, &cfg->lr, err);
-    case OPT_MOMENTUM:
-        return dpt_arg_double("--momentum", v, 0, 1, &cfg->optim.momentum, err);
-    case OPT_NESTEROV:
-        cfg->optim.nesterov = 1;
-        return 0;
-    case OPT_WD:
-        return dpt_arg_double("--wd", v, 0, INFINITY, &cfg->optim.weight_decay, err);
-    case OPT_BETA1:
-        return dpt_arg_double("--beta1", v, 0, 0.999999, &cfg->optim.beta1, err);
-    case OPT_BETA2:
-        return dpt_arg_double("--beta2", v, 0, 0.999999999, &cfg->optim.beta2, err);
-    case OPT_EPS:
-        return dpt_arg_double("--eps", v, 1e-30, 1, &cfg->optim.eps, err);
-    case OPT_SCHED:
-        return dpt_sched_parse(v, &cfg->sched, err);
-    case OPT_SEED:
-        return dpt_arg_u64("--seed", v, &cfg->seed, err);
-    case OPT_SEEDS:
-        return parse_seeds(v, r, err);
-    case OPT_RANKS_PER_SEED:
-        return dpt_arg_int("--ranks-per-seed", v, 1, &r->ranks_per_seed, err);
-    case OPT_REDUCE:
-        if (strcmp(v, "exact") != 0 && strcmp(v, "float") != 0)
-            return dpt_fail(err, "--reduce %s: expected exact or float", v);
-        cfg->reduce = strcmp(v, "float") == 0 ? DPT_REDUCE_FLOAT : DPT_REDUCE_EXACT;
-        return 0;
-    case OPT_BUCKET_KB:
-        return dpt_arg_int("--bucket-kb", v, 0, &cfg->bucket_kb, err);
-    case OPT_CKPT_EVERY:
-        return dpt_arg_int("--ckpt-every", v, 0, &cfg->ckpt_every, err);
-    case OPT_RESUME:
-        cfg->resume = v;
-        return 0;
-    case OPT_THREADS:
-        return dpt_arg_int("--threads", v, 1, &cfg->threads, err);
-    case OPT_OUT:
-        cfg->out = v;
-        return 0;
-    case OPT_JSON:
-        cfg->json = 1;
-        return 0;
+    const int i = c - OPT_FIRST;
+    if (i >= 0 && i < dpt_nsettings) return dpt_setting_set(&dpt_settings[i], &r->cfg, v, err);
+    if (i >= dpt_nsettings && i < dpt_nsettings + NRUN) {
+        const run_option *o = &run_options[i - dpt_nsettings];
+        return dpt_field_set(&o->field, r, o->option, v, err);
     }
     return dpt_fail(err, "unknown option; see dptrain train --help");
 }
@@ -288,9 +183,9 @@ static int parse_command_line(int argc, char **argv, int rank, request *r) {
     dpt_err err = {{0}};
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "h", getopt_table(), NULL)) != -1) {
         if (c == 'h') {
-            if (rank == 0) fputs(usage, stdout);
+            if (rank == 0) print_usage();
             return 1;
         }
         if (c == '?') {
@@ -312,14 +207,17 @@ static int parse_command_line(int argc, char **argv, int rank, request *r) {
                     argv[optind]);
         return 2;
     }
+    if (r->seeds_text &&
+        dpt_arg_seeds("--seeds", r->seeds_text, r->seeds, MAX_SEEDS, &r->nseeds, &err)) {
+        if (rank == 0) fprintf(stderr, "dptrain train: %s\n", err.msg);
+        return 2;
+    }
     return 0;
 }
 
 int dpt_cmd_train(int argc, char **argv) {
     static request r; /* large: the seed list */
-    dpt_train_config_defaults(&r.cfg);
-    r.ranks_per_seed = 1;
-    r.cfg.threads = 0; /* unless --threads: the layout's default */
+    request_defaults(&r);
     char command_line[4096];
     join_command_line(argc, argv, command_line, sizeof command_line);
     r.cfg.command_line = command_line;
