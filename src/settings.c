@@ -74,9 +74,9 @@ static int reduce_parse(dpt_train_config *c, const char *v, dpt_err *err) {
 
 const dpt_setting dpt_settings[] = {
     {"model", "model", DPT_MODEL_AND_DATA, "NAME|SPEC",
-     "preset (mlp300, cnn2710, cnn8-16-32, cnn50-100) or layer spec such\n"
-     "as 'conv(16,3,pad=1) relu maxpool(2) flatten linear(10)'\n"
-     "(see `dptrain info --help`)",
+     "preset (cnn2710, resnet18, ...: `dptrain info --help` lists them and the\n"
+     "spec syntax) or a spec such as\n"
+     "'conv(16,3,pad=1) relu maxpool(2) flatten linear(10)'",
      NULL, TEXT(model)},
     {"init", "init", DPT_MODEL_AND_DATA, "SCHEME",
      "weight initialization: default (PyTorch's), xavier-uniform,\n"
@@ -97,7 +97,10 @@ const dpt_setting dpt_settings[] = {
      NULL, FIELD(DPT_INT, batch, 1, INT_MAX)},
     {"micro_batch", "micro-batch", DPT_TRAINING, "M",
      "samples per forward/backward pass; the unit dealt to ranks and\n"
-     "threads. Results depend on M, never on ranks or threads",
+     "threads. Results depend on M, never on ranks or threads. BatchNorm\n"
+     "normalizes with each micro-batch's statistics in training (like\n"
+     "DistributedDataParallel without SyncBatchNorm); its running statistics\n"
+     "follow the step's micro-batches, combined exactly",
      NULL, FIELD(DPT_INT, micro_batch, 1, INT_MAX)},
     {"opt", "opt", DPT_TRAINING, "NAME", "sgd, adam or adagrad", NULL, TEXT(opt)},
     {"lr", "lr", DPT_TRAINING, "X", "learning rate", NULL, FIELD(DPT_REAL, lr, 0, INFINITY)},

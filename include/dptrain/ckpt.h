@@ -14,9 +14,9 @@
      /position  attributes epoch, step (where training continues) and the partial sums of the
                 current epoch
      /rng       attributes scheme, seed (all randomness is counter-based on the seed)
-     /history   per epoch: epoch, train_loss, train_acc, val_loss, val_acc, test_loss, test_acc,
-                lr, seconds, samples_per_s, reduce_wait_seconds; /history/batch: loss, acc per
-                step */
+     /history   per epoch: epoch and every metric of metrics.h (train/val/test loss, accuracy
+                and top-5, lr, seconds, samples_per_s, reduce_wait_seconds); /history/batch:
+                loss, acc per step */
 #ifndef DPTRAIN_CKPT_H
 #define DPTRAIN_CKPT_H
 
