@@ -3,11 +3,27 @@
 #include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "presets.h"
+
+/* Limits on what a spec may build, so that hostile text fails with a message instead of
+   overflowing a count, the stack or the memory:
+   - MAX_VALUES bounds every tensor per sample (the input, each node's output, each parameter
+     and state tensor, a layer's scratch) and the model's totals (activations per sample,
+     parameters plus statistics, state). Counts then fit an int with room to spare: the kernels
+     index with ints and add paddings, kernels and strides (at most 2^20 each, see
+     dpt_layer_int_arg) to dimensions, and MPI sends the parameters with an int count.
+   - MAX_NODES and MAX_SAVED (@names) bound the graph, and so the parser's memory and time;
+     MAX_DEPTH bounds its recursion through nested res[ ] blocks. */
+#define MAX_VALUES (1 << 30)
+#define MAX_VALUES_TEXT "2^30 (1073741824)"
+#define MAX_NODES 10000
+#define MAX_SAVED 10000
+#define MAX_DEPTH 64
 
 void dpt_model_presets(void (*each)(const char *name, const char *spec, void *ctx), void *ctx) {
     for (size_t i = 0; i < dpt_npresets; i++) each(dpt_presets[i].name, dpt_presets[i].spec, ctx);
@@ -42,6 +58,10 @@ static void text_add(text *t, const char *fmt, ...) {
         va_start(ap, fmt);
         int n = vsnprintf(t->s ? t->s + t->len : NULL, t->s ? t->cap - t->len : 0, fmt, ap);
         va_end(ap);
+        if (n < 0) {
+            t->failed = 1;
+            return;
+        }
         if (t->s && (size_t)n < t->cap - t->len) {
             t->len += (size_t)n;
             return;
@@ -53,8 +73,12 @@ static void text_add(text *t, const char *fmt, ...) {
     }
 }
 
+/* A saved name has at most NAME_MAX_LEN characters. */
+#define NAME_MAX_LEN 23
+
 typedef struct saved_name {
-    char name[24];
+    char name[NAME_MAX_LEN + 1];
+    size_t len;
     int node;
 } saved_name;
 
@@ -64,6 +88,14 @@ typedef struct parser {
     int capacity;
     saved_name *saved;
     int nsaved, saved_capacity;
+    int *slots; /* open addressing over saved: an index, or -1; saved_capacity * 2 of them */
+    struct {
+        const dpt_layer_kind *kind;
+        int count;
+    } seen[64]; /* nodes of each kind so far, for their ordinals */
+    int nseen;
+    /* The nodes so far: output values per sample, parameters plus statistics, state. */
+    size_t activations, params, state;
     text canon;
     dpt_err *err;
 } parser;
@@ -71,8 +103,36 @@ typedef struct parser {
 /* Where a message about node `index` (0-based) starts. */
 #define AT "model spec, layer %d"
 
+/* Up to 20 characters of the spec at s for a message: quoted, with anything but printable
+   ASCII escaped so the message stays one line; "the end of the spec" at its end. */
+typedef struct excerpt {
+    char s[96];
+} excerpt;
+
+static excerpt excerpt_of(const char *s) {
+    excerpt e;
+    if (!*s) {
+        snprintf(e.s, sizeof e.s, "the end of the spec");
+        return e;
+    }
+    size_t len = 0;
+    e.s[len++] = '\'';
+    int i = 0;
+    for (; i < 20 && s[i]; i++) {
+        const unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c < 0x7f)
+            e.s[len++] = (char)c;
+        else
+            len += (size_t)snprintf(e.s + len, sizeof e.s - len, "\\x%02x", c);
+    }
+    snprintf(e.s + len, sizeof e.s - len, "%s'", s[i] ? "..." : "");
+    return e;
+}
+
 static int new_node(parser *ps, dpt_layer **out) {
     dpt_model *m = ps->m;
+    if (m->nlayers >= MAX_NODES)
+        return dpt_fail(ps->err, AT ": more than %d layers", m->nlayers + 1, MAX_NODES);
     if (m->nlayers == ps->capacity) {
         ps->capacity = ps->capacity ? 2 * ps->capacity : 16;
         dpt_layer *grown = realloc(m->layers, sizeof *grown * (size_t)ps->capacity);
@@ -93,12 +153,72 @@ static void shape_str(dpt_shape s, char *buf, size_t size) {
     snprintf(buf, size, "%dx%dx%d", s.c, s.h, s.w);
 }
 
-/* Sets the node up on its inputs, names it and counts it in. */
+static double product(int ndims, const int *dims) {
+    double p = 1;
+    for (int i = 0; i < ndims; i++) p *= dims[i];
+    return p;
+}
+
+/* Checks the sizes of a node that setup accepted against MAX_VALUES (products in double, which
+   cannot overflow), before anything multiplies them in integers; why gets the problem. */
+static int check_sizes(parser *ps, const dpt_layer *l, dpt_err *why) {
+    const dpt_shape o = l->out;
+    char dims[64];
+    shape_str(o, dims, sizeof dims);
+    if (o.c < 1 || o.h < 1 || o.w < 1) return dpt_fail(why, "its output %s is empty", dims);
+    const double out = (double)o.c * o.h * o.w;
+    if (out > MAX_VALUES)
+        return dpt_fail(why, "its output %s has %.3g values per sample, more than " MAX_VALUES_TEXT,
+                        dims, out);
+    double sums[2] = {0, 0};
+    for (int set = 0; set < 2; set++) {
+        const int n = set ? l->nstate_tensors : l->ntensors;
+        const dpt_tensor *t = set ? l->state_tensors : l->tensors;
+        for (int i = 0; i < n; i++) {
+            const double count = product(t[i].ndims, t[i].dims);
+            if (count > MAX_VALUES) {
+                size_t len = 0;
+                dims[0] = 0;
+                for (int d = 0; d < t[i].ndims && len < sizeof dims; d++)
+                    len += (size_t)snprintf(dims + len, sizeof dims - len, "%s%d", d ? "x" : "",
+                                            t[i].dims[d]);
+                return dpt_fail(why, "its %s %s has %.3g values, more than " MAX_VALUES_TEXT,
+                                t[i].name, dims, count);
+            }
+            sums[set] += count;
+        }
+    }
+    if (l->kind->scratch) {
+        const size_t scratch = l->kind->scratch(l, 1);
+        if (scratch > MAX_VALUES)
+            return dpt_fail(why,
+                            "it needs %.3g values of scratch memory, more than " MAX_VALUES_TEXT,
+                            (double)scratch);
+    }
+    const double params = (double)ps->params + sums[0] + (double)l->nstats,
+                 state = (double)ps->state + sums[1];
+    if (params > MAX_VALUES)
+        return dpt_fail(why,
+                        "the model's parameters and statistics would total %.3g values, more "
+                        "than " MAX_VALUES_TEXT,
+                        params);
+    if (state > MAX_VALUES)
+        return dpt_fail(
+            why, "the model's state would total %.3g values, more than " MAX_VALUES_TEXT, state);
+    if ((double)ps->activations + out > MAX_VALUES)
+        return dpt_fail(
+            why,
+            "the model's outputs would total %.3g values per sample, more than " MAX_VALUES_TEXT,
+            (double)ps->activations + out);
+    return 0;
+}
+
+/* Sets the node up on its inputs, checks its sizes, names it and counts it in. */
 static int finish_node(parser *ps, dpt_layer *l) {
     dpt_model *m = ps->m;
     for (int i = 0; i < l->kind->inputs; i++) l->in[i] = shape_of(m, l->input[i]);
     dpt_err why;
-    if (l->kind->setup(l, &why)) {
+    if (l->kind->setup(l, &why) || check_sizes(ps, l, &why)) {
         char a[48], b[48];
         shape_str(l->in[0], a, sizeof a);
         shape_str(l->in[1], b, sizeof b);
@@ -107,40 +227,108 @@ static int finish_node(parser *ps, dpt_layer *l) {
                             b, why.msg);
         return dpt_fail(ps->err, AT " (%s on %s): %s", l->index + 1, l->kind->name, a, why.msg);
     }
+    /* Ordinals per kind without rescanning the nodes (specs may have thousands). */
+    int ordinal = 1, k = 0;
+    while (k < ps->nseen && ps->seen[k].kind != l->kind) k++;
+    if (k < ps->nseen) {
+        ordinal = ++ps->seen[k].count;
+    } else if (k < (int)(sizeof ps->seen / sizeof ps->seen[0])) {
+        ps->seen[k].kind = l->kind, ps->seen[k].count = 1, ps->nseen++;
+    } else {
+        for (int i = 0; i < m->nlayers; i++) ordinal += m->layers[i].kind == l->kind;
+    }
     const char *prefix = l->kind->prefix ? l->kind->prefix : l->kind->name;
-    int ordinal = 1;
-    for (int i = 0; i < m->nlayers; i++) ordinal += m->layers[i].kind == l->kind;
     snprintf(l->name, sizeof l->name, "%s%d", prefix, ordinal);
     for (int i = 0; i < l->ntensors; i++) l->nparams += l->tensors[i].count;
     for (int i = 0; i < l->nstate_tensors; i++) l->nstate += l->state_tensors[i].count;
+    ps->activations += dpt_shape_size(l->out);
+    ps->params += l->nparams + l->nstats;
+    ps->state += l->nstate;
     m->nlayers++;
     return 0;
 }
 
-static int find_saved(const parser *ps, const char *name, size_t len) {
-    for (int i = 0; i < ps->nsaved; i++)
-        if (strlen(ps->saved[i].name) == len && strncmp(ps->saved[i].name, name, len) == 0)
-            return i;
-    return -1;
+static size_t name_hash(const char *name, size_t len) {
+    uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)name[i]) * 0x100000001b3ULL;
+    return (size_t)h;
 }
 
-/* "@name" at *p: its length after the '@', or 0 when it is not a well-formed name. */
+/* The slot holding the name, or the empty slot where it would go. */
+static int *saved_slot(const parser *ps, const char *name, size_t len) {
+    const size_t mask = 2 * (size_t)ps->saved_capacity - 1;
+    for (size_t i = name_hash(name, len) & mask;; i = (i + 1) & mask) {
+        int *slot = &ps->slots[i];
+        if (*slot < 0 ||
+            (ps->saved[*slot].len == len && memcmp(ps->saved[*slot].name, name, len) == 0))
+            return slot;
+    }
+}
+
+static int find_saved(const parser *ps, const char *name, size_t len) {
+    return ps->nsaved ? *saved_slot(ps, name, len) : -1;
+}
+
+/* Saves the name for node `node`; the caller checked that it is new. */
+static int add_saved(parser *ps, const char *name, size_t len, int node) {
+    if (ps->nsaved == ps->saved_capacity) {
+        const int capacity = ps->saved_capacity ? 2 * ps->saved_capacity : 8;
+        saved_name *grown = realloc(ps->saved, sizeof *grown * (size_t)capacity);
+        int *slots = malloc(sizeof *slots * 2 * (size_t)capacity);
+        if (grown) ps->saved = grown;
+        if (!grown || !slots) {
+            free(slots);
+            return dpt_fail(ps->err, "out of memory building the model");
+        }
+        free(ps->slots);
+        ps->slots = slots;
+        ps->saved_capacity = capacity;
+        for (int i = 0; i < 2 * capacity; i++) slots[i] = -1;
+        for (int i = 0; i < ps->nsaved; i++)
+            *saved_slot(ps, ps->saved[i].name, ps->saved[i].len) = i;
+    }
+    saved_name *sv = &ps->saved[ps->nsaved];
+    memcpy(sv->name, name, len);
+    sv->name[len] = 0;
+    sv->len = len;
+    sv->node = node;
+    *saved_slot(ps, name, len) = ps->nsaved++;
+    return 0;
+}
+
+/* The length of the name at s (letters, digits, '_' and '-'), however long. */
 static size_t name_length(const char *s) {
     size_t len = 0;
     while (isalnum((unsigned char)s[len]) || s[len] == '_' || s[len] == '-') len++;
-    return len < sizeof ((saved_name *)0)->name ? len : 0;
+    return len;
+}
+
+/* Checks the name after the '@' at at: 0, or -1 with a message about node `index`. */
+static int check_name(parser *ps, int index, const char *kind, const char *at, size_t len) {
+    char where[64] = "";
+    if (kind) snprintf(where, sizeof where, " (%s)", kind);
+    if (len == 0)
+        return dpt_fail(ps->err, AT "%s: expected a name after '@' at %s", index, where,
+                        excerpt_of(at).s);
+    if (len > NAME_MAX_LEN)
+        return dpt_fail(ps->err, AT "%s: @%.*s...: a name has at most %d characters", index, where,
+                        NAME_MAX_LEN, at + 1, NAME_MAX_LEN);
+    return 0;
 }
 
 /* Parses "kind" or "kind(a,b,key=c)" at ps->p into a node reading `current`; its output becomes
-   *current. */
+ *current. */
 static int parse_layer(parser *ps, int *current) {
     const char *s = ps->p;
     const int index = ps->m->nlayers + 1;
     char name[32];
     size_t len = 0;
     while (isalnum((unsigned char)s[len]) || s[len] == '_') len++;
-    if (len == 0 || len >= sizeof name)
-        return dpt_fail(ps->err, AT ": expected a layer name at '%.20s'", index, s);
+    if (len == 0)
+        return dpt_fail(ps->err, AT ": expected a layer name at %s", index, excerpt_of(s).s);
+    if (len >= sizeof name)
+        return dpt_fail(ps->err, AT ": unknown layer '%.20s...' (known: %s)", index, s,
+                        dpt_layer_kind_names());
     memcpy(name, s, len);
     name[len] = 0;
     s += len;
@@ -159,8 +347,8 @@ static int parse_layer(parser *ps, int *current) {
     size_t from_len = 0;
     if (*s == '(') {
         s++;
+        while (isspace((unsigned char)*s)) s++;
         while (*s != ')') {
-            while (*s == ' ') s++;
             int slot = -1;
             const char *eq = s;
             while (isalpha((unsigned char)*eq) || *eq == '_') eq++;
@@ -170,8 +358,8 @@ static int parse_layer(parser *ps, int *current) {
                         strncmp(k->args[i].name, s, (size_t)(eq - s)) == 0)
                         slot = i;
                 if (slot < 0)
-                    return dpt_fail(ps->err, AT " (%s): unknown argument '%.*s'", index, name,
-                                    (int)(eq - s), s);
+                    return dpt_fail(ps->err, AT " (%s): unknown argument '%.*s%s'", index, name,
+                                    eq - s > 20 ? 20 : (int)(eq - s), s, eq - s > 20 ? "..." : "");
                 s = eq + 1;
             } else {
                 slot = positional++;
@@ -181,10 +369,13 @@ static int parse_layer(parser *ps, int *current) {
             if (given[slot]++)
                 return dpt_fail(ps->err, AT " (%s): %s given twice", index, name,
                                 k->args[slot].name);
+            while (isspace((unsigned char)*s)) s++;
             if (strcmp(k->args[slot].name, "from") == 0) {
-                if (*s != '@' || !(from_len = name_length(s + 1)))
-                    return dpt_fail(ps->err, AT " (%s): expected a saved tensor's @name at '%.20s'",
-                                    index, name, s);
+                if (*s != '@')
+                    return dpt_fail(ps->err, AT " (%s): expected a saved tensor's @name at %s",
+                                    index, name, excerpt_of(s).s);
+                from_len = name_length(s + 1);
+                if (check_name(ps, index, name, s, from_len)) return -1;
                 from = s + 1;
                 int saved = find_saved(ps, from, from_len);
                 if (saved < 0)
@@ -197,17 +388,19 @@ static int parse_layer(parser *ps, int *current) {
                 char *end;
                 double v = strtod(s, &end);
                 if (end == s || !isfinite(v))
-                    return dpt_fail(ps->err, AT " (%s): expected a number at '%.20s'", index,
-                                    name, s);
-                l->arg[slot] = v;
+                    return dpt_fail(ps->err, AT " (%s): expected a number at %s", index, name,
+                                    excerpt_of(s).s);
+                l->arg[slot] = v + 0.0; /* -0 reads as 0: the canonical spec never says -0 */
                 s = end;
             }
-            while (*s == ' ') s++;
-            if (*s == ',')
+            while (isspace((unsigned char)*s)) s++;
+            if (*s == ',') {
                 s++;
-            else if (*s != ')')
-                return dpt_fail(ps->err, AT " (%s): expected ',' or ')' at '%.20s'", index, name,
-                                s);
+                while (isspace((unsigned char)*s)) s++;
+            } else if (*s != ')') {
+                return dpt_fail(ps->err, AT " (%s): expected ',' or ')' at %s", index, name,
+                                excerpt_of(s).s);
+            }
         }
         s++;
     }
@@ -218,7 +411,7 @@ static int parse_layer(parser *ps, int *current) {
     if (k->inputs == 2 && !from)
         return dpt_fail(ps->err, AT " (%s): needs a saved tensor: %s(@name)", index, name, name);
     if (*s && !isspace((unsigned char)*s) && *s != ']' && *s != '|')
-        return dpt_fail(ps->err, AT ": unexpected '%.20s'", index, s);
+        return dpt_fail(ps->err, AT " (%s): unexpected %s after it", index, name, excerpt_of(s).s);
     ps->p = s;
     if (finish_node(ps, l)) return -1;
     char buf[512];
@@ -234,6 +427,8 @@ static int parse_sequence(parser *ps, int *current, int depth);
    the block's input; an add node sums their outputs. */
 static int parse_residual(parser *ps, int *current, int depth) {
     const int block_input = *current, first = ps->m->nlayers + 1;
+    if (depth >= MAX_DEPTH)
+        return dpt_fail(ps->err, AT ": res[ ] blocks nest more than %d deep", first, MAX_DEPTH);
     text_add(&ps->canon, "%sres[", ps->canon.len ? " " : "");
     int body = block_input, shortcut = block_input;
     if (parse_sequence(ps, &body, depth + 1)) return -1;
@@ -243,25 +438,31 @@ static int parse_residual(parser *ps, int *current, int depth) {
         ps->p++;
         text_add(&ps->canon, " |");
         if (parse_sequence(ps, &shortcut, depth + 1)) return -1;
+        if (*ps->p == '|')
+            return dpt_fail(ps->err, AT ": a second '|' in the res[ block opened at layer %d",
+                            ps->m->nlayers + 1, first);
     }
     if (*ps->p != ']')
         return dpt_fail(ps->err, AT ": the res[ block opened there never closes", first);
     ps->p++;
     text_add(&ps->canon, " ]");
+    const dpt_shape a = shape_of(ps->m, body), b = shape_of(ps->m, shortcut);
+    if (a.c != b.c || a.h != b.h || a.w != b.w) {
+        char as[48], bs[48];
+        shape_str(a, as, sizeof as);
+        shape_str(b, bs, sizeof bs);
+        return dpt_fail(ps->err,
+                        AT ": the res[ block opened at layer %d gives %s from its body but %s from "
+                           "its %sshortcut",
+                        ps->m->nlayers + 1, first, as, bs,
+                        shortcut == block_input ? "identity " : "");
+    }
     dpt_layer *add = NULL;
     if (new_node(ps, &add)) return -1;
     add->kind = dpt_layer_kind_find("add");
     add->input[0] = body;
     add->input[1] = shortcut;
-    if (finish_node(ps, add)) {
-        char a[48], b[48];
-        shape_str(shape_of(ps->m, body), a, sizeof a);
-        shape_str(shape_of(ps->m, shortcut), b, sizeof b);
-        return dpt_fail(ps->err,
-                        AT ": the res[ block opened at layer %d gives %s from its body but %s from "
-                           "its %sshortcut",
-                        add->index + 1, first, a, b, shortcut == block_input ? "identity " : "");
-    }
+    if (finish_node(ps, add)) return -1;
     *current = add->index;
     return 0;
 }
@@ -275,23 +476,15 @@ static int parse_sequence(parser *ps, int *current, int depth) {
         if (c == '|' || c == ']')
             return dpt_fail(ps->err, AT ": '%c' outside a res[ ] block", ps->m->nlayers + 1, c);
         if (c == '@') {
+            const int index = ps->m->nlayers + 1;
             size_t len = name_length(ps->p + 1);
-            if (!len)
-                return dpt_fail(ps->err, AT ": expected a name after '@' at '%.20s'",
-                                ps->m->nlayers + 1, ps->p);
+            if (check_name(ps, index, NULL, ps->p, len)) return -1;
             if (find_saved(ps, ps->p + 1, len) >= 0)
-                return dpt_fail(ps->err, AT ": @%.*s is saved twice", ps->m->nlayers + 1,
-                                (int)len, ps->p + 1);
-            if (ps->nsaved == ps->saved_capacity) {
-                ps->saved_capacity = ps->saved_capacity ? 2 * ps->saved_capacity : 8;
-                saved_name *grown = realloc(ps->saved, sizeof *grown * (size_t)ps->saved_capacity);
-                if (!grown) return dpt_fail(ps->err, "out of memory building the model");
-                ps->saved = grown;
-            }
-            saved_name *sv = &ps->saved[ps->nsaved++];
-            snprintf(sv->name, sizeof sv->name, "%.*s", (int)len, ps->p + 1);
-            sv->node = *current;
-            text_add(&ps->canon, "%s@%s", ps->canon.len ? " " : "", sv->name);
+                return dpt_fail(ps->err, AT ": @%.*s is saved twice", index, (int)len, ps->p + 1);
+            if (ps->nsaved >= MAX_SAVED)
+                return dpt_fail(ps->err, AT ": more than %d @names", index, MAX_SAVED);
+            if (add_saved(ps, ps->p + 1, len, *current)) return -1;
+            text_add(&ps->canon, "%s@%.*s", ps->canon.len ? " " : "", (int)len, ps->p + 1);
             ps->p += len + 1;
             continue;
         }
@@ -342,16 +535,23 @@ static int lay_out_buffers(dpt_model *m, dpt_err *err) {
 int dpt_model_build(const char *spec_text, dpt_shape input, int classes, dpt_model *m,
                     dpt_err *err) {
     memset(m, 0, sizeof *m);
+    if (input.c < 1 || input.h < 1 || input.w < 1 ||
+        (double)input.c * input.h * input.w > MAX_VALUES)
+        return dpt_fail(err,
+                        "model input %dx%dx%d: each dimension must be at least 1 and the size at "
+                        "most " MAX_VALUES_TEXT " values",
+                        input.c, input.h, input.w);
     const char *spec = preset_spec(spec_text);
     if (!spec) spec = spec_text;
     m->input = input;
-    parser ps = {.p = spec, .m = m, .err = err};
+    parser ps = {.p = spec, .m = m, .err = err, .activations = dpt_shape_size(input)};
     int current = -1, rc = parse_sequence(&ps, &current, 0);
     free(ps.saved);
+    free(ps.slots);
     m->spec = ps.canon.s;
     if (rc == 0 && ps.canon.failed) rc = dpt_fail(err, "out of memory building the model");
     if (rc == 0 && m->nlayers == 0)
-        rc = dpt_fail(err, "model spec '%s' has no layers (presets: %s)", spec_text,
+        rc = dpt_fail(err, "model spec %s has no layers (presets: %s)", excerpt_of(spec_text).s,
                       dpt_model_preset_names());
     if (rc == 0) {
         dpt_shape last = m->layers[m->nlayers - 1].out;
@@ -407,6 +607,8 @@ double dpt_model_flops(const dpt_model *m) {
 
 int dpt_workspace_init(dpt_workspace *ws, const dpt_model *m, int capacity, dpt_err *err) {
     memset(ws, 0, sizeof *ws);
+    if (capacity < 1)
+        return dpt_fail(err, "a workspace needs room for at least 1 sample, not %d", capacity);
     size_t per_sample = dpt_shape_size(m->input), widest = 0, scratch = 0;
     for (int i = 0; i < m->nlayers; i++) {
         const dpt_layer *l = &m->layers[i];
@@ -418,8 +620,11 @@ int dpt_workspace_init(dpt_workspace *ws, const dpt_model *m, int capacity, dpt_
             if (s > scratch) scratch = s;
         }
     }
-    const size_t n = (size_t)capacity;
-    const size_t floats = n * (per_sample + DPT_LAYER_MAX_INPUTS * widest) + scratch;
+    const size_t n = (size_t)capacity, row = per_sample + DPT_LAYER_MAX_INPUTS * widest;
+    /* The model's limits keep these sums far from overflowing; the product needs a check. */
+    if (row > (SIZE_MAX / 2 / sizeof(float) - scratch) / n)
+        return dpt_fail(err, "a workspace of %d samples would exceed the address space", capacity);
+    const size_t floats = n * row + scratch;
     ws->act = malloc(sizeof(float *) * (size_t)m->nlayers);
     ws->grad = malloc(sizeof(float *) * (size_t)m->nlayers);
     ws->block = malloc(sizeof(float) * floats + sizeof(int) * n);

@@ -51,6 +51,7 @@ static double flops(const dpt_layer *l) {
 
 static void init(const dpt_layer *l, float *params, dpt_init how, dpt_rng *rng) {
     (void)how, (void)rng;
+    if (!l->ntensors) return; /* affine=0: no parameters to write */
     const int C = l->in[0].c;
     for (int c = 0; c < C; c++) params[c] = 1, params[C + c] = 0;
 }

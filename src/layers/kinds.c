@@ -1,4 +1,5 @@
 /* The table of layer kinds and the helpers they share. */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,11 +35,22 @@ const char *dpt_layer_kind_names(void) {
     return names;
 }
 
+static void number_text(double v, char *buf, size_t size);
+
+/* The largest whole-number argument (out channels, kernel, stride, pad, flags). The model bounds
+   every tensor to 2^30 values (src/model.c), so with arguments up to 2^20 the kernels' int
+   arithmetic (a dimension plus twice the pad plus the kernel, an output index times the stride)
+   stays below 2^31; products of arguments and dimensions are checked there, in double. */
+#define INT_ARG_MAX (1 << 20)
+
 int dpt_layer_int_arg(const dpt_layer *l, int i, int min, dpt_err *err, int *value) {
     double v = l->arg[i];
-    if (v != floor(v) || v < min || v > 1 << 20)
-        return dpt_fail(err, "%s=%.17g must be a whole number from %d to %d", l->kind->args[i].name,
-                        v, min, 1 << 20);
+    if (!(v == floor(v) && v >= min && v <= INT_ARG_MAX)) {
+        char text[40];
+        number_text(v, text, sizeof text);
+        return dpt_fail(err, "%s=%s must be a whole number from %d to %d", l->kind->args[i].name,
+                        text, min, INT_ARG_MAX);
+    }
     *value = (int)v;
     return 0;
 }
@@ -46,8 +58,11 @@ int dpt_layer_int_arg(const dpt_layer *l, int i, int min, dpt_err *err, int *val
 int dpt_layer_real_arg(const dpt_layer *l, int i, double lo, double hi, dpt_err *err,
                        double *value) {
     double v = l->arg[i];
-    if (!(v >= lo && v <= hi))
-        return dpt_fail(err, "%s=%.17g must be from %g to %g", l->kind->args[i].name, v, lo, hi);
+    if (!(v >= lo && v <= hi)) {
+        char text[40];
+        number_text(v, text, sizeof text);
+        return dpt_fail(err, "%s=%s must be from %g to %g", l->kind->args[i].name, text, lo, hi);
+    }
     *value = v;
     return 0;
 }
@@ -123,7 +138,11 @@ void dpt_init_weight_bias(float *weight, size_t count, float *bias, size_t nbias
 }
 
 int dpt_layer_same_shape(dpt_layer *l, dpt_err *err) {
-    (void)err;
+    /* The activations' arguments (leakyrelu's slope, elu's alpha) are used as floats. */
+    for (int i = 0; i < DPT_LAYER_MAX_ARGS && l->kind->args[i].name; i++) {
+        double v;
+        if (dpt_layer_real_arg(l, i, -FLT_MAX, FLT_MAX, err, &v)) return -1;
+    }
     l->out = l->in[0];
     return 0;
 }

@@ -30,7 +30,10 @@ static void add_backward(const dpt_layer *l, const dpt_pass *pass, const float *
 static int concat_setup(dpt_layer *l, dpt_err *err) {
     const dpt_shape a = l->in[0], b = l->in[1];
     if (a.h != b.h || a.w != b.w) return dpt_fail(err, "the heights and widths differ");
-    l->out = (dpt_shape){a.c + b.c, a.h, a.w};
+    const long long channels = (long long)a.c + b.c; /* may not fit an int */
+    if (channels > 1 << 30)
+        return dpt_fail(err, "its output would have %lld channels, more than 2^30", channels);
+    l->out = (dpt_shape){(int)channels, a.h, a.w};
     return 0;
 }
 
