@@ -103,6 +103,8 @@ int dpt_data_load(const dpt_data_options *opt, dpt_data *data, dpt_err *err) {
     /* One allocation holds both parts: validation first, then training. */
     data->val = (dpt_split){.set = tr, .idx = shuffled, .n = opt->val};
     data->train = (dpt_split){.set = tr, .idx = shuffled + opt->val, .n = tr->count - opt->val};
+    if (opt->train_samples && opt->train_samples < data->train.n)
+        data->train.n = opt->train_samples;
     const dpt_images *sets[] = {tr, te};
     const void *parts[4];
     size_t sizes[4];

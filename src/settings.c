@@ -86,6 +86,10 @@ const dpt_setting dpt_settings[] = {
     {"val", "val", DPT_MODEL_AND_DATA, "N",
      "validation samples held out of the 60,000 training images", NULL,
      FIELD(DPT_U32, data.val, 0, INT_MAX)},
+    {"train_samples", "train-samples", DPT_MODEL_AND_DATA, "N",
+     "train on only the first N samples of the (shuffled) training split, for\n"
+     "quick trials of large models; 0: all of it",
+     NULL, FIELD(DPT_U32, data.train_samples, 0, INT_MAX)},
     {"split_seed", "split-seed", DPT_MODEL_AND_DATA, "S", "seed of the train/validation split",
      NULL, FIELD(DPT_U64, data.split_seed, 0, 0)},
     {"normalize", "normalize", DPT_MODEL_AND_DATA, "HOW",

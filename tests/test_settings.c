@@ -72,6 +72,7 @@ static void test_round_trip(void **state) {
     static const char *const changed[][2] = {{"model", "linear(10)"},
                                              {"init", "normal:0.01"},
                                              {"val", "1234"},
+                                             {"train_samples", "5000"},
                                              {"split_seed", "18446744073709551615"},
                                              {"normalize", "computed"},
                                              {"epochs", "7"},
