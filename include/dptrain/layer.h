@@ -145,6 +145,8 @@ void dpt_init_weight_bias(float *weight, size_t count, float *bias, size_t nbias
 /* The layer's canonical spec text, e.g. "conv(16,3,stride=1,pad=1,bias=1)" or "add(@skip)";
    numbers as the shortest text that reads back exactly. */
 void dpt_layer_text(const dpt_layer *l, char *buf, size_t size);
+/* Pooling kinds with arguments (kernel, stride=kernel): output shape in PyTorch's floor mode. */
+int dpt_layer_pool_setup(dpt_layer *l, dpt_err *err);
 /* The same-shape activations and the like read the first input's shape as theirs. */
 int dpt_layer_same_shape(dpt_layer *l, dpt_err *err);
 

@@ -8,18 +8,6 @@ enum { ARG_KERNEL, ARG_STRIDE };
 
 extern const dpt_layer_kind dpt_globalavgpool_kind;
 
-static int setup(dpt_layer *l, dpt_err *err) {
-    int k, stride;
-    if (dpt_layer_int_arg(l, ARG_KERNEL, 1, err, &k)) return -1;
-    if (l->arg[ARG_STRIDE] == 0) l->arg[ARG_STRIDE] = k; /* PyTorch: stride defaults to kernel */
-    if (dpt_layer_int_arg(l, ARG_STRIDE, 1, err, &stride)) return -1;
-    const dpt_shape in = l->in[0];
-    if (in.h < k || in.w < k)
-        return dpt_fail(err, "kernel %d is larger than its %dx%d input", k, in.h, in.w);
-    l->out = (dpt_shape){in.c, (in.h - k) / stride + 1, (in.w - k) / stride + 1};
-    return 0;
-}
-
 static int global_setup(dpt_layer *l, dpt_err *err) {
     (void)err;
     l->out = (dpt_shape){l->in[0].c, 1, 1};
@@ -85,7 +73,7 @@ const dpt_layer_kind dpt_avgpool_kind = {
     .name = "avgpool",
     .inputs = 1,
     .args = {{"kernel", 1, 0}, {"stride", 0, 0}},
-    .setup = setup,
+    .setup = dpt_layer_pool_setup,
     .flops = flops,
     .forward = forward,
     .backward = backward,

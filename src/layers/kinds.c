@@ -137,6 +137,20 @@ void dpt_init_weight_bias(float *weight, size_t count, float *bias, size_t nbias
     if (bias) memset(bias, 0, sizeof *bias * nbias);
 }
 
+/* PyTorch's MaxPool2d and AvgPool2d geometry: arguments (kernel, stride=kernel), no padding,
+   floor mode. */
+int dpt_layer_pool_setup(dpt_layer *l, dpt_err *err) {
+    int k = 1, stride = 1;
+    if (dpt_layer_int_arg(l, 0, 1, err, &k)) return -1;
+    if (l->arg[1] == 0) l->arg[1] = k; /* PyTorch: stride defaults to kernel */
+    if (dpt_layer_int_arg(l, 1, 1, err, &stride)) return -1;
+    const dpt_shape in = l->in[0];
+    if (in.h < k || in.w < k)
+        return dpt_fail(err, "kernel %d is larger than its %dx%d input", k, in.h, in.w);
+    l->out = (dpt_shape){in.c, (in.h - k) / stride + 1, (in.w - k) / stride + 1};
+    return 0;
+}
+
 int dpt_layer_same_shape(dpt_layer *l, dpt_err *err) {
     /* The activations' arguments (leakyrelu's slope, elu's alpha) are used as floats. */
     for (int i = 0; i < DPT_LAYER_MAX_ARGS && l->kind->args[i].name; i++) {

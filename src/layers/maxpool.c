@@ -7,18 +7,6 @@
 
 enum { ARG_KERNEL, ARG_STRIDE };
 
-static int setup(dpt_layer *l, dpt_err *err) {
-    int k, stride;
-    if (dpt_layer_int_arg(l, ARG_KERNEL, 1, err, &k)) return -1;
-    if (l->arg[ARG_STRIDE] == 0) l->arg[ARG_STRIDE] = k; /* PyTorch: stride defaults to kernel */
-    if (dpt_layer_int_arg(l, ARG_STRIDE, 1, err, &stride)) return -1;
-    const dpt_shape in = l->in[0];
-    if (in.h < k || in.w < k)
-        return dpt_fail(err, "kernel %d is larger than its %dx%d input", k, in.h, in.w);
-    l->out = (dpt_shape){in.c, (in.h - k) / stride + 1, (in.w - k) / stride + 1};
-    return 0;
-}
-
 /* Index into the input plane of the first maximum of the window at output (oy, ox); the
    common 2x2, stride-2 window has a straight-line path. */
 static inline int window_argmax(const float *plane, int W, int oy, int ox, int k, int stride) {
@@ -78,7 +66,7 @@ const dpt_layer_kind dpt_maxpool_kind = {
     .name = "maxpool",
     .inputs = 1,
     .args = {{"kernel", 1, 0}, {"stride", 0, 0}},
-    .setup = setup,
+    .setup = dpt_layer_pool_setup,
     .flops = flops,
     .forward = forward,
     .backward = backward,
