@@ -104,10 +104,11 @@ static int write_state(hid_t f, const dpt_ckpt_view *v) {
                    long_attr(f, "/position", "top5", p->top5) ||
                    number_attr(f, "/position", "seconds", p->seconds) ||
                    number_attr(f, "/position", "reduce_wait_seconds", p->reduce_wait_seconds) ||
-                   text_attr(f, "/position", "meaning",
-                             "training continues at step `step` (0-based) of epoch `epoch` "
-                             "(0-based); loss, correct, top5, seconds and reduce_wait_seconds are that "
-                             "epoch's sums so far") ||
+                   text_attr(
+                       f, "/position", "meaning",
+                       "training continues at step `step` (0-based) of epoch `epoch` "
+                       "(0-based); loss, correct, top5, seconds and reduce_wait_seconds are that "
+                       "epoch's sums so far") ||
                    group(f, "/rng") ||
                    text_attr(f, "/rng", "scheme",
                              "counter-based SplitMix64 keyed by (seed, purpose, index): the "
@@ -313,8 +314,8 @@ static int read_floats(hid_t f, const char *file, const char *path, int ndims, c
     return 0;
 }
 
-static int read_tensors(hid_t f, const char *file, const dpt_param *table, int count,
-                        float *buffer, dpt_err *err) {
+static int read_tensors(hid_t f, const char *file, const dpt_param *table, int count, float *buffer,
+                        dpt_err *err) {
     for (int t = 0; t < count; t++) {
         const dpt_param *p = &table[t];
         char path[96];
@@ -410,8 +411,7 @@ static int read_history(hid_t f, const char *path, dpt_ckpt_view *v, dpt_err *er
 }
 
 static int resume_from(hid_t f, const char *path, dpt_ckpt_view *v, dpt_err *err) {
-    if (check_settings(f, path, v, err) ||
-        read_model(f, path, v->model, v->params, v->state, err))
+    if (check_settings(f, path, v, err) || read_model(f, path, v->model, v->params, v->state, err))
         return -1;
     dpt_optim *o = v->optim;
     long step, epoch, pos_step, bad, correct, top5;

@@ -1,9 +1,11 @@
 #include "dptrain/metrics.h"
 
-#define METRIC(field, units, meaning) {#field, units, meaning, offsetof(dpt_epoch_record, field)}
+#define METRIC(field, units, meaning)                                                              \
+    { #field, units, meaning, offsetof(dpt_epoch_record, field) }
 
 const dpt_metric dpt_metrics[] = {
-    METRIC(train_loss, "nats", "mean (class-weighted) cross-entropy over the epoch's training samples"),
+    METRIC(train_loss, "nats",
+           "mean (class-weighted) cross-entropy over the epoch's training samples"),
     METRIC(train_acc, "1", "fraction of the epoch's training samples classified right"),
     METRIC(train_top5, "1", "fraction of the epoch's training samples with the label in the top 5"),
     METRIC(val_loss, "nats", "mean cross-entropy on the validation split after the epoch"),

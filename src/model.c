@@ -68,8 +68,10 @@ static void text_add(text *t, const char *fmt, ...) {
         }
         size_t cap = 2 * (t->len + (size_t)n + 1) + 64;
         char *grown = realloc(t->s, cap);
-        if (!grown) t->failed = 1;
-        else t->s = grown, t->cap = cap;
+        if (!grown)
+            t->failed = 1;
+        else
+            t->s = grown, t->cap = cap;
     }
 }
 
@@ -223,8 +225,8 @@ static int finish_node(parser *ps, dpt_layer *l) {
         shape_str(l->in[0], a, sizeof a);
         shape_str(l->in[1], b, sizeof b);
         if (l->kind->inputs == 2)
-            return dpt_fail(ps->err, AT " (%s of %s and %s): %s", l->index + 1, l->kind->name, a,
-                            b, why.msg);
+            return dpt_fail(ps->err, AT " (%s of %s and %s): %s", l->index + 1, l->kind->name, a, b,
+                            why.msg);
         return dpt_fail(ps->err, AT " (%s on %s): %s", l->index + 1, l->kind->name, a, why.msg);
     }
     /* Ordinals per kind without rescanning the nodes (specs may have thousands). */
@@ -575,8 +577,7 @@ void dpt_model_free(dpt_model *m) {
     memset(m, 0, sizeof *m);
 }
 
-void dpt_model_init(const dpt_model *m, float *params, float *state, dpt_init init,
-                    uint64_t seed) {
+void dpt_model_init(const dpt_model *m, float *params, float *state, dpt_init init, uint64_t seed) {
     for (int i = 0; i < m->nlayers; i++) {
         const dpt_layer *l = &m->layers[i];
         if (l->kind->init) {

@@ -12,18 +12,18 @@
                           shortcut | conv(C4,1,stride=S,bias=0) batchnorm */
 #define RESNET_STEM "conv(64,3,pad=1,bias=0) batchnorm relu "
 #define RESNET_HEAD "globalavgpool linear(10)"
-#define BASIC(C)                                                                                 \
-    "res[ conv(" #C ",3,pad=1,bias=0) batchnorm relu conv(" #C ",3,pad=1,bias=0) batchnorm "     \
+#define BASIC(C)                                                                                   \
+    "res[ conv(" #C ",3,pad=1,bias=0) batchnorm relu conv(" #C ",3,pad=1,bias=0) batchnorm "       \
     "] relu "
-#define BASIC_DOWN(C)                                                                            \
-    "res[ conv(" #C ",3,stride=2,pad=1,bias=0) batchnorm relu conv(" #C ",3,pad=1,bias=0) "      \
+#define BASIC_DOWN(C)                                                                              \
+    "res[ conv(" #C ",3,stride=2,pad=1,bias=0) batchnorm relu conv(" #C ",3,pad=1,bias=0) "        \
     "batchnorm | conv(" #C ",1,stride=2,bias=0) batchnorm ] relu "
-#define BOTTLENECK(C, C4)                                                                        \
-    "res[ conv(" #C ",1,bias=0) batchnorm relu conv(" #C ",3,pad=1,bias=0) batchnorm relu "      \
+#define BOTTLENECK(C, C4)                                                                          \
+    "res[ conv(" #C ",1,bias=0) batchnorm relu conv(" #C ",3,pad=1,bias=0) batchnorm relu "        \
     "conv(" #C4 ",1,bias=0) batchnorm ] relu "
-#define BOTTLENECK_PROJ(C, C4, S)                                                                \
-    "res[ conv(" #C ",1,bias=0) batchnorm relu conv(" #C ",3,stride=" #S ",pad=1,bias=0) "       \
-    "batchnorm relu conv(" #C4 ",1,bias=0) batchnorm | conv(" #C4 ",1,stride=" #S ",bias=0) "   \
+#define BOTTLENECK_PROJ(C, C4, S)                                                                  \
+    "res[ conv(" #C ",1,bias=0) batchnorm relu conv(" #C ",3,stride=" #S ",pad=1,bias=0) "         \
+    "batchnorm relu conv(" #C4 ",1,bias=0) batchnorm | conv(" #C4 ",1,stride=" #S ",bias=0) "      \
     "batchnorm ] relu "
 
 const dpt_preset dpt_presets[] = {
@@ -64,20 +64,18 @@ const dpt_preset dpt_presets[] = {
      "res[ conv(32,3,pad=1) relu conv(32,3,pad=1) relu | conv(32,1,bias=0) ] "
      "linear(10)"},
     /* seed 003, Exercise 5, blocks of three pairs with residual connections: 46,530 parameters */
-    {"cnn003-res3",
-     "res[ conv(8,3,pad=1) relu conv(8,3,pad=1) relu conv(8,3,pad=1) relu "
-     "     | conv(8,1,bias=0) ] maxpool(2) "
-     "res[ conv(16,3,pad=1) relu conv(16,3,pad=1) relu conv(16,3,pad=1) relu "
-     "     | conv(16,1,bias=0) ] maxpool(2) "
-     "res[ conv(32,3,pad=1) relu conv(32,3,pad=1) relu conv(32,3,pad=1) relu "
-     "     | conv(32,1,bias=0) ] "
-     "linear(10)"},
+    {"cnn003-res3", "res[ conv(8,3,pad=1) relu conv(8,3,pad=1) relu conv(8,3,pad=1) relu "
+                    "     | conv(8,1,bias=0) ] maxpool(2) "
+                    "res[ conv(16,3,pad=1) relu conv(16,3,pad=1) relu conv(16,3,pad=1) relu "
+                    "     | conv(16,1,bias=0) ] maxpool(2) "
+                    "res[ conv(32,3,pad=1) relu conv(32,3,pad=1) relu conv(32,3,pad=1) relu "
+                    "     | conv(32,1,bias=0) ] "
+                    "linear(10)"},
     /* seed 003, Exercise 5, blocks of two pairs without residual connections: 33,730 */
-    {"cnn003-plain2",
-     "conv(8,3,pad=1) relu conv(8,3,pad=1) relu maxpool(2) "
-     "conv(16,3,pad=1) relu conv(16,3,pad=1) relu maxpool(2) "
-     "conv(32,3,pad=1) relu conv(32,3,pad=1) relu "
-     "linear(10)"},
+    {"cnn003-plain2", "conv(8,3,pad=1) relu conv(8,3,pad=1) relu maxpool(2) "
+                      "conv(16,3,pad=1) relu conv(16,3,pad=1) relu maxpool(2) "
+                      "conv(32,3,pad=1) relu conv(32,3,pad=1) relu "
+                      "linear(10)"},
     /* seed 003, Exercise 5, blocks of three pairs without residual connections: 45,882 */
     {"cnn003-plain3",
      "conv(8,3,pad=1) relu conv(8,3,pad=1) relu conv(8,3,pad=1) relu maxpool(2) "
@@ -88,55 +86,23 @@ const dpt_preset dpt_presets[] = {
     /* The ResNets for 28x28 inputs: torchvision's layout with a 3x3 stride-1 stem and no
        max-pooling (the report does not say how it adapted the 7x7 stride-2 stem). */
     /* seed 004, State of the Art: ResNet (Figure 11): ResNet-18, 11,172,810 parameters */
-    {"resnet18", RESNET_STEM /* 64 x 28x28 */
-     BASIC(64)
-     BASIC(64)
-     BASIC_DOWN(128) /* 128 x 14x14 */
-     BASIC(128)
-     BASIC_DOWN(256) /* 256 x 7x7 */
-     BASIC(256)
-     BASIC_DOWN(512) /* 512 x 4x4 */
-     BASIC(512)
-     RESNET_HEAD},
+    {"resnet18", RESNET_STEM                             /* 64 x 28x28 */
+                     BASIC(64) BASIC(64) BASIC_DOWN(128) /* 128 x 14x14 */
+     BASIC(128) BASIC_DOWN(256)                          /* 256 x 7x7 */
+     BASIC(256) BASIC_DOWN(512)                          /* 512 x 4x4 */
+     BASIC(512) RESNET_HEAD},
     /* seed 004, State of the Art: ResNet (Figure 11): ResNet-34, 21,280,970 parameters */
-    {"resnet34", RESNET_STEM
-     BASIC(64)
-     BASIC(64)
-     BASIC(64)
-     BASIC_DOWN(128)
-     BASIC(128)
-     BASIC(128)
-     BASIC(128)
-     BASIC_DOWN(256)
-     BASIC(256)
-     BASIC(256)
-     BASIC(256)
-     BASIC(256)
-     BASIC(256)
-     BASIC_DOWN(512)
-     BASIC(512)
-     BASIC(512)
-     RESNET_HEAD},
+    {"resnet34", RESNET_STEM BASIC(64) BASIC(64) BASIC(64) BASIC_DOWN(128) BASIC(128) BASIC(128)
+                     BASIC(128) BASIC_DOWN(256) BASIC(256) BASIC(256) BASIC(256) BASIC(256)
+                         BASIC(256) BASIC_DOWN(512) BASIC(512) BASIC(512) RESNET_HEAD},
     /* seed 004, State of the Art: ResNet (Figure 11): ResNet-50 (bottleneck v1.5; stage 1
        projects 64 -> 256 at stride 1), 23,519,690 parameters */
-    {"resnet50", RESNET_STEM
-     BOTTLENECK_PROJ(64, 256, 1)
-     BOTTLENECK(64, 256)
-     BOTTLENECK(64, 256)
-     BOTTLENECK_PROJ(128, 512, 2)
-     BOTTLENECK(128, 512)
-     BOTTLENECK(128, 512)
-     BOTTLENECK(128, 512)
-     BOTTLENECK_PROJ(256, 1024, 2)
-     BOTTLENECK(256, 1024)
-     BOTTLENECK(256, 1024)
-     BOTTLENECK(256, 1024)
-     BOTTLENECK(256, 1024)
-     BOTTLENECK(256, 1024)
-     BOTTLENECK_PROJ(512, 2048, 2)
-     BOTTLENECK(512, 2048)
-     BOTTLENECK(512, 2048)
-     RESNET_HEAD},
+    {"resnet50", RESNET_STEM BOTTLENECK_PROJ(64, 256, 1) BOTTLENECK(64, 256) BOTTLENECK(64, 256)
+                     BOTTLENECK_PROJ(128, 512, 2) BOTTLENECK(128, 512) BOTTLENECK(128, 512)
+                         BOTTLENECK(128, 512) BOTTLENECK_PROJ(256, 1024, 2) BOTTLENECK(256, 1024)
+                             BOTTLENECK(256, 1024) BOTTLENECK(256, 1024) BOTTLENECK(256, 1024)
+                                 BOTTLENECK(256, 1024) BOTTLENECK_PROJ(512, 2048, 2)
+                                     BOTTLENECK(512, 2048) BOTTLENECK(512, 2048) RESNET_HEAD},
 };
 
 #undef RESNET_STEM

@@ -79,18 +79,19 @@ static int make_tensors(dpt_reducer *r) {
     int t = 0;
     for (int i = 0; i < m->nlayers; i++)
         if (m->layers[i].nstats)
-            r->tensors[t++] = (dpt_span){.offset = m->layers[i].stat_offset,
-                                         .count = m->layers[i].nstats};
+            r->tensors[t++] =
+                (dpt_span){.offset = m->layers[i].stat_offset, .count = m->layers[i].nstats};
     for (int p = 0; p < m->nparams_tensors; p++)
-        r->tensors[t++] = (dpt_span){.offset = m->nstats + m->params[p].offset,
-                                     .count = m->params[p].count};
+        r->tensors[t++] =
+            (dpt_span){.offset = m->nstats + m->params[p].offset, .count = m->params[p].count};
     return 0;
 }
 
 /* Spans of at most SPAN_VALUES values, tensor by tensor. */
 static int make_spans(dpt_reducer *r) {
     size_t n = 0;
-    for (int t = 0; t < r->ntensors; t++) n += (r->tensors[t].count + SPAN_VALUES - 1) / SPAN_VALUES;
+    for (int t = 0; t < r->ntensors; t++)
+        n += (r->tensors[t].count + SPAN_VALUES - 1) / SPAN_VALUES;
     if (!(r->spans = malloc(sizeof *r->spans * (n ? n : 1)))) return -1;
     r->nspans = 0;
     for (int t = 0; t < r->ntensors; t++)

@@ -8,7 +8,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
 void dpt_progress_start(dpt_progress *p, int show) {
     p->live = show && isatty(STDERR_FILENO);
     p->epoch_start = dpt_now();
@@ -122,7 +121,8 @@ void dpt_report_json(FILE *f, const dpt_ckpt_view *v, int threads) {
         json_epoch(f, &v->history[*v->epochs_done - 1]);
     else
         fputs("null", f);
-    fprintf(f, ",\"params\":%zu,\"param_sha256\":\"%s\",\"buffers\":%zu,\"buffer_sha256\":\"%s\"}\n",
+    fprintf(f,
+            ",\"params\":%zu,\"param_sha256\":\"%s\",\"buffers\":%zu,\"buffer_sha256\":\"%s\"}\n",
             v->model->nparams, param_sha256, v->model->nstate, state_sha256);
     fflush(f);
 }

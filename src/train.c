@@ -50,8 +50,8 @@ typedef struct trainer {
     float *class_weights;  /* model.classes weights, or NULL for the plain loss */
     dpt_optim optim;
     dpt_reducer reducer;
-    dpt_workspace *ws; /* one per thread */
-    uint32_t *order;   /* this epoch's sample order (positions in the training split) */
+    dpt_workspace *ws;         /* one per thread */
+    uint32_t *order;           /* this epoch's sample order (positions in the training split) */
     dpt_loss_sums *chunk_sums; /* per evaluation chunk */
     dpt_epoch_record *history; /* cfg->epochs records, epochs_done of them filled */
     int epochs_done, steps_per_epoch;
@@ -109,10 +109,10 @@ static int class_weights_of(const char *text, const dpt_data *data, int K, float
         w[c] = (float)v;
         p = end;
         if (c + 1 < K && *p++ != ',')
-            return dpt_fail(err, "--class-weights %s: expected %d comma-separated weights", text, K);
+            return dpt_fail(err, "--class-weights %s: expected %d comma-separated weights", text,
+                            K);
     }
-    if (*p)
-        return dpt_fail(err, "--class-weights %s: more than the %d classes' weights", text, K);
+    if (*p) return dpt_fail(err, "--class-weights %s: more than the %d classes' weights", text, K);
     return 0;
 }
 
@@ -133,8 +133,8 @@ static int trainer_init(trainer *t, const dpt_train_config *cfg, MPI_Comm comm, 
     const dpt_images *set = &t->data.train_file;
     dpt_shape input = {1, (int)set->height, (int)set->width};
     if (dpt_model_build(cfg->model, input, t->data.classes, &t->model, err)) return -1;
-    if (cfg->class_weights && class_weights_of(cfg->class_weights, &t->data, t->model.classes,
-                                               &t->class_weights, err))
+    if (cfg->class_weights &&
+        class_weights_of(cfg->class_weights, &t->data, t->model.classes, &t->class_weights, err))
         return -1;
     const size_t n = t->model.nparams;
     const int m = cfg->micro_batch < cfg->batch ? cfg->micro_batch : cfg->batch;
@@ -153,8 +153,8 @@ static int trainer_init(trainer *t, const dpt_train_config *cfg, MPI_Comm comm, 
     t->batch_loss = malloc(sizeof(float) * (size_t)t->batch_capacity);
     t->batch_acc = malloc(sizeof(float) * (size_t)t->batch_capacity);
     t->ws = calloc((size_t)t->threads, sizeof *t->ws);
-    if (!t->params || !t->state || !t->reduced || !t->order || !t->chunk_sums ||
-        !t->history || !t->ws || !t->batch_loss || !t->batch_acc)
+    if (!t->params || !t->state || !t->reduced || !t->order || !t->chunk_sums || !t->history ||
+        !t->ws || !t->batch_loss || !t->batch_acc)
         return dpt_fail(err, "out of memory for a model of %zu parameters", n);
     for (int i = 0; i < t->threads; i++)
         if (dpt_workspace_init(&t->ws[i], &t->model, m, err)) return -1;
@@ -205,12 +205,12 @@ static int micro_step(trainer *t, dpt_workspace *ws, const step_plan *step, int 
     dpt_data_gather(&t->data, &t->data.train, step->batch + start, 0, (size_t)n, ws->input,
                     ws->labels);
     float *reduced = t->reducer.micro_grads[j];
-    const dpt_pass pass = {.training = 1,
-                           .key = dpt_pass_key(t->cfg->seed, (uint64_t)step->epoch,
-                                               (uint64_t)step->index),
-                           .first = step->first + (uint64_t)start,
-                           .stats = reduced,
-                           .state = t->state};
+    const dpt_pass pass = {
+        .training = 1,
+        .key = dpt_pass_key(t->cfg->seed, (uint64_t)step->epoch, (uint64_t)step->index),
+        .first = step->first + (uint64_t)start,
+        .stats = reduced,
+        .state = t->state};
     dpt_model_forward(&t->model, &pass, t->params, ws, n);
     t->reducer.micro_sums[j] = (dpt_loss_sums){0};
     dpt_softmax_xent(dpt_model_logits(&t->model, ws), ws->labels, n, t->model.classes,
@@ -251,8 +251,8 @@ static int train_step(trainer *t, const step_plan *step, double lr, dpt_step_tot
         while (thread == 0 && !failed && !dpt_reducer_computed(&t->reducer))
             failed |= dpt_reducer_progress(&t->reducer, err) != 0;
     }
-    if (failed || dpt_reducer_finish(&t->reducer, step->b, grad_divisor(t, step), t->reduced, tot,
-                                     err))
+    if (failed ||
+        dpt_reducer_finish(&t->reducer, step->b, grad_divisor(t, step), t->reduced, tot, err))
         return -1;
     if (!tot->finite) return 0;
     dpt_optim_step(&t->optim, t->params, t->reduced + t->model.nstats, lr);
@@ -262,8 +262,7 @@ static int train_step(trainer *t, const step_plan *step, double lr, dpt_step_tot
 
 /* Mean loss and accuracy over a split, in chunks shared out over threads and summed in chunk
    order, so the result does not depend on the thread count. */
-static void evaluate(trainer *t, const dpt_split *split, double *loss, double *acc,
-                     double *top5) {
+static void evaluate(trainer *t, const dpt_split *split, double *loss, double *acc, double *top5) {
     const int m = t->ws[0].capacity;
     const int chunks = (int)((split->n + (uint32_t)m - 1) / (uint32_t)m);
 #pragma omp parallel for schedule(dynamic, 1)
@@ -370,11 +369,8 @@ static int train_epoch(trainer *t, dpt_err *err) {
     for (int s = t->pos.step; s < steps; s++) {
         const uint32_t first = (uint32_t)s * (uint32_t)cfg->batch;
         const int b = N - first < (uint32_t)cfg->batch ? (int)(N - first) : cfg->batch;
-        const step_plan step = {.batch = t->order + first,
-                                .b = b,
-                                .epoch = epoch,
-                                .index = s,
-                                .first = first};
+        const step_plan step = {
+            .batch = t->order + first, .b = b, .epoch = epoch, .index = s, .first = first};
         dpt_step_totals tot;
         if (train_step(t, &step, rec->lr, &tot, err)) return -1;
         if (!tot.finite) {

@@ -129,7 +129,8 @@ static void test_spec_errors(void **state) {
                       "layer 2 (concat of 1x14x14 and 1x28x28): the heights and widths differ");
     expect_spec_error("conv(8,3) concat(@nowhere) linear(10)",
                       "layer 2 (concat): no tensor was saved as @nowhere before it");
-    expect_spec_error("res[ conv(8,3,pad=1) relu linear(10)", "the res[ block opened there never closes");
+    expect_spec_error("res[ conv(8,3,pad=1) relu linear(10)",
+                      "the res[ block opened there never closes");
     expect_spec_error("res[ conv(8,3,pad=1) ] linear(10)",
                       "the res[ block opened at layer 1 gives 8x28x28 from its body but 1x28x28 "
                       "from its identity shortcut");
@@ -217,8 +218,8 @@ static void test_init_schemes(void **state) {
 static double model_loss(const dpt_model *m, const float *params, float *stats, const float *state,
                          dpt_workspace *ws, const float *x, const int *y, int n, int with_grad) {
     memcpy(ws->input, x, sizeof(float) * n * dpt_shape_size(m->input));
-    const dpt_pass pass = {.training = 1, .key = dpt_pass_key(1, 2, 3), .stats = stats,
-                           .state = state};
+    const dpt_pass pass = {
+        .training = 1, .key = dpt_pass_key(1, 2, 3), .stats = stats, .state = state};
     dpt_model_forward(m, &pass, params, ws, n);
     dpt_loss_sums sums = {0};
     dpt_softmax_xent(dpt_model_logits(m, ws), y, n, 10, NULL,
@@ -234,7 +235,8 @@ static void model_gradcheck(const char *spec, dpt_shape in) {
     if (dpt_model_build(spec, in, 10, &m, &err)) fail_msg("%s: %s", spec, err.msg);
     assert_int_equal(dpt_workspace_init(&ws, &m, N, &err), 0);
     float *p = malloc(sizeof(float) * m.nparams), *g = malloc(sizeof(float) * m.nparams);
-    float *stats = malloc(sizeof(float) * (m.nstats + 1)), *st = malloc(sizeof(float) * (m.nstate + 1));
+    float *stats = malloc(sizeof(float) * (m.nstats + 1)),
+          *st = malloc(sizeof(float) * (m.nstate + 1));
     size_t nx = N * dpt_shape_size(in);
     float *x = malloc(sizeof(float) * nx);
     int y[N] = {1, 7, 4};
@@ -243,8 +245,8 @@ static void model_gradcheck(const char *spec, dpt_shape in) {
     for (size_t i = 0; i < nx; i++) x[i] = (float)(2 * dpt_rng_uniform(&rng) - 1);
     for (size_t i = 0; i < m.nparams; i++) p[i] += (float)(0.2 * (dpt_rng_uniform(&rng) - 0.5));
     model_loss(&m, p, stats, st, &ws, x, y, N, 1);
-    const dpt_pass pass = {.training = 1, .key = dpt_pass_key(1, 2, 3), .stats = stats,
-                           .state = st};
+    const dpt_pass pass = {
+        .training = 1, .key = dpt_pass_key(1, 2, 3), .stats = stats, .state = st};
     dpt_model_backward(&m, &pass, p, g, &ws, N, NULL, NULL);
     const double h = 1e-3;
     for (size_t i = 0; i < m.nparams; i++) {

@@ -45,9 +45,8 @@ static void fill(float **g) {
             double mag = pow(10, -9 + 12 * dpt_rng_uniform(&rng));
             g[j][i] = (float)((dpt_rng_uniform(&rng) - 0.5) * mag);
         }
-        reducer.micro_sums[j] = (dpt_loss_sums){.loss = 10 * dpt_rng_uniform(&rng),
-                                                .correct = j,
-                                                .top5 = 2 * j};
+        reducer.micro_sums[j] =
+            (dpt_loss_sums){.loss = 10 * dpt_rng_uniform(&rng), .correct = j, .top5 = 2 * j};
     }
 }
 

@@ -22,11 +22,11 @@ typedef struct dpt_split {
 } dpt_split;
 
 typedef struct dpt_data_options {
-    const char *dir;     /* holds train-images-idx3-ubyte[.gz] and the three others */
-    uint32_t val;        /* validation samples taken out of the training file */
-    uint64_t split_seed; /* which samples go to validation */
+    const char *dir;        /* holds train-images-idx3-ubyte[.gz] and the three others */
+    uint32_t val;           /* validation samples taken out of the training file */
+    uint64_t split_seed;    /* which samples go to validation */
     uint32_t train_samples; /* train on the first this many of the training split (0: all) */
-    int compute_norm;    /* 1: mean/std from the training split; 0: MNIST's 0.1307/0.3081 */
+    int compute_norm;       /* 1: mean/std from the training split; 0: MNIST's 0.1307/0.3081 */
 } dpt_data_options;
 
 typedef struct dpt_data {

@@ -102,8 +102,8 @@ typedef struct dpt_layer_kind {
        gradient with respect to in[i]; skipped where din[i] is NULL) from dout, the gradient
        with respect to out. Called after forward with the same pass, inputs and output. */
     void (*backward)(const dpt_layer *l, const dpt_pass *p, const float *params, float *grads,
-                     const float *const *in, const float *out, const float *dout,
-                     float *const *din, float *scratch, int n);
+                     const float *const *in, const float *out, const float *dout, float *const *din,
+                     float *scratch, int n);
     /* Once per step, on every rank: the state from `stats`, the statistics of every
        micro-batch of the step summed exactly and divided by the batch size. */
     void (*update_state)(const dpt_layer *l, float *state, const float *stats);
@@ -111,9 +111,9 @@ typedef struct dpt_layer_kind {
 
 struct dpt_layer {
     const dpt_layer_kind *kind;
-    double arg[DPT_LAYER_MAX_ARGS]; /* in the order of kind->args */
-    char name[32];                  /* "conv1", "bn2": prefix and ordinal, unique in a model */
-    int index;                      /* in the model's node array */
+    double arg[DPT_LAYER_MAX_ARGS];  /* in the order of kind->args */
+    char name[32];                   /* "conv1", "bn2": prefix and ordinal, unique in a model */
+    int index;                       /* in the model's node array */
     int input[DPT_LAYER_MAX_INPUTS]; /* nodes read: -1 is the model's input */
     char from[24];                   /* the saved name of input[1] in the spec ("" if implicit) */
     int last_reader;                 /* the highest node reading this one's output */
@@ -122,10 +122,10 @@ struct dpt_layer {
     dpt_tensor tensors[DPT_LAYER_MAX_TENSORS];       /* parameters */
     dpt_tensor state_tensors[DPT_LAYER_MAX_TENSORS]; /* non-trainable state */
     size_t nparams, nstate, nstats; /* floats of parameters, of state, of statistics */
-    int first_param;     /* index of its first tensor in the model's parameter table */
-    size_t param_offset; /* into the model's flat parameter (and gradient) buffer */
-    size_t state_offset; /* into the model's state buffer */
-    size_t stat_offset;  /* into the statistics segment */
+    int first_param;                /* index of its first tensor in the model's parameter table */
+    size_t param_offset;            /* into the model's flat parameter (and gradient) buffer */
+    size_t state_offset;            /* into the model's state buffer */
+    size_t stat_offset;             /* into the statistics segment */
 };
 
 /* The kind called `name`, or NULL. */

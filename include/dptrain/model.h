@@ -55,8 +55,7 @@ const char *dpt_model_preset_names(void);
 
 /* Initial parameters under `init` and initial state, from the counter-based stream (seed,
    DPT_STREAM_INIT, node index). */
-void dpt_model_init(const dpt_model *m, float *params, float *state, dpt_init init,
-                    uint64_t seed);
+void dpt_model_init(const dpt_model *m, float *params, float *state, dpt_init init, uint64_t seed);
 /* Applies a step's reduced statistics (stats: m->nstats floats) to the state. */
 void dpt_model_update_state(const dpt_model *m, float *state, const float *stats);
 /* Forward FLOPs per sample of node i, and of the whole model. */
@@ -67,9 +66,9 @@ double dpt_model_flops(const dpt_model *m);
    once so the training loop never allocates. */
 typedef struct dpt_workspace {
     int capacity;
-    float *input;   /* capacity samples of the model's input */
-    float **act;    /* per node: its output */
-    float **grad;   /* per node: the gradient of the summed loss with respect to its output */
+    float *input; /* capacity samples of the model's input */
+    float **act;  /* per node: its output */
+    float **grad; /* per node: the gradient of the summed loss with respect to its output */
     float *fanout[DPT_LAYER_MAX_INPUTS]; /* later gradients of tensors read by several nodes */
     float *scratch;
     int *labels;

@@ -61,13 +61,13 @@ typedef struct dpt_reducer {
     const dpt_model *model;
     dpt_reduce_mode mode;
     MPI_Comm comm, max_comm, sum_comm;
-    int capacity;            /* micro-batch buffers this rank holds */
-    size_t length;           /* floats of a reduced vector: statistics, then gradients */
-    float **micro_grads;     /* capacity reduced vectors */
+    int capacity;              /* micro-batch buffers this rank holds */
+    size_t length;             /* floats of a reduced vector: statistics, then gradients */
+    float **micro_grads;       /* capacity reduced vectors */
     dpt_loss_sums *micro_sums; /* loss and counts of each micro-batch */
-    dpt_span *tensors;       /* the reduced tensors: statistics of each layer, then parameters */
+    dpt_span *tensors;         /* the reduced tensors: statistics of each layer, then parameters */
     int ntensors, nstat_tensors;
-    int *stat_tensor;        /* per layer: its statistics tensor, or -1 */
+    int *stat_tensor;       /* per layer: its statistics tensor, or -1 */
     uint32_t *micro_maxabs; /* per buffer and tensor: the float bits of the largest magnitude */
     uint32_t *maxabs;       /* per tensor, over all micro-batches of all ranks */
     int64_t *sum;           /* nparams fixed-point sums */

@@ -7,7 +7,12 @@
 #include <stdint.h>
 
 /* What a stream is for; part of every key so the streams of one seed never overlap. */
-enum dpt_stream { DPT_STREAM_SPLIT = 1, DPT_STREAM_INIT, DPT_STREAM_EPOCH_ORDER, DPT_STREAM_LAYERS };
+enum dpt_stream {
+    DPT_STREAM_SPLIT = 1,
+    DPT_STREAM_INIT,
+    DPT_STREAM_EPOCH_ORDER,
+    DPT_STREAM_LAYERS
+};
 
 typedef struct dpt_rng {
     uint64_t key;

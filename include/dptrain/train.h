@@ -15,8 +15,8 @@
 #define DPT_DEFAULT_BUCKET_KB 256
 
 typedef struct dpt_train_config {
-    const char *model; /* preset name or spec text */
-    dpt_init init;     /* weight initialization */
+    const char *model;         /* preset name or spec text */
+    dpt_init init;             /* weight initialization */
     const char *init_text;     /* as given: "default", "normal:0.01", ... */
     const char *class_weights; /* "balanced", "W0,W1,...", or NULL: the plain loss */
     dpt_data_options data;

@@ -49,8 +49,7 @@ static int evaluate_split(const dpt_trained *tr, const dpt_data *data, const dpt
             int label = ws.labels[s];
             if (label >= K) {
                 dpt_workspace_free(&ws);
-                return dpt_fail(err, "the data has label %d; the model knows %d classes", label,
-                                K);
+                return dpt_fail(err, "the data has label %d; the model knows %d classes", label, K);
             }
             r->confusion[(size_t)label * K + predicted[s]]++;
             if (predicted[s] == label) continue;

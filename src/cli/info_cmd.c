@@ -29,7 +29,8 @@ static const char usage[] =
     "  relu  leakyrelu(slope=0.01)  elu(alpha=1)  sigmoid  tanh  flatten\n"
     "Graphs:\n"
     "  res[ BODY ]              BODY(x) + x (identity shortcut)\n"
-    "  res[ BODY | SHORTCUT ]   BODY(x) + SHORTCUT(x), e.g. | conv(64,1,stride=2,bias=0) batchnorm\n"
+    "  res[ BODY | SHORTCUT ]   BODY(x) + SHORTCUT(x), e.g. | conv(64,1,stride=2,bias=0) "
+    "batchnorm\n"
     "  @name                    saves the tensor at this point under a name\n"
     "  concat(@name)            the saved tensor's channels, then the current tensor's\n"
     "  add(@name)               the current tensor plus the saved one\n"
@@ -63,8 +64,8 @@ static void inputs_text(const dpt_model *m, const dpt_layer *l, char *buf, size_
 static void print_table(const dpt_model *m) {
     char shape[48], inputs[80], layer[512];
     shape_text(m->input, shape, sizeof shape);
-    printf("%-4s %-10s %-44s %-14s %-12s %12s %9s %14s\n", "#", "name", "layer", "inputs",
-           "output", "parameters", "buffers", "FLOPs/sample");
+    printf("%-4s %-10s %-44s %-14s %-12s %12s %9s %14s\n", "#", "name", "layer", "inputs", "output",
+           "parameters", "buffers", "FLOPs/sample");
     printf("%-4s %-10s %-44s %-14s %-12s %12d %9d %14d\n", "", "", "input", "", shape, 0, 0, 0);
     for (int i = 0; i < m->nlayers; i++) {
         const dpt_layer *l = &m->layers[i];
@@ -74,8 +75,8 @@ static void print_table(const dpt_model *m) {
         printf("%-4d %-10s %-44s %-14s %-12s %12zu %9zu %14.0f\n", i + 1, l->name, layer, inputs,
                shape, l->nparams, l->nstate, dpt_layer_flops(l));
     }
-    printf("%-4s %-10s %-44s %-14s %-12s %12zu %9zu %14.0f\n", "total", "", "", "", "",
-           m->nparams, m->nstate, dpt_model_flops(m));
+    printf("%-4s %-10s %-44s %-14s %-12s %12zu %9zu %14.0f\n", "total", "", "", "", "", m->nparams,
+           m->nstate, dpt_model_flops(m));
 }
 
 int dpt_cmd_info(int argc, char **argv) {

@@ -108,7 +108,8 @@ static void forward(const dpt_layer *l, const dpt_pass *pass, const float *param
     moments(l, pass, in[0], n, mean, invstd);
     for (int s = 0; s < n; s++)
         for (int c = 0; c < C; c++) {
-            const float g = affine ? params[c] * invstd[c] : invstd[c], b = affine ? params[C + c] : 0;
+            const float g = affine ? params[c] * invstd[c] : invstd[c],
+                        b = affine ? params[C + c] : 0;
             const float *x = in[0] + s * per_sample + c * HW;
             float *y = out + s * per_sample + c * HW;
             for (size_t i = 0; i < HW; i++) y[i] = (x[i] - mean[c]) * g + b;
@@ -119,8 +120,8 @@ static void forward(const dpt_layer *l, const dpt_pass *pass, const float *param
    dx = invstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)) over the channel's m values;
    evaluation (fixed statistics) gives dx = invstd * dxhat. */
 static void backward(const dpt_layer *l, const dpt_pass *pass, const float *params, float *grads,
-                     const float *const *in, const float *out, const float *dout,
-                     float *const *din, float *scratch_floats, int n) {
+                     const float *const *in, const float *out, const float *dout, float *const *din,
+                     float *scratch_floats, int n) {
     (void)out;
     const int C = l->in[0].c, affine = l->ntensors > 0;
     const size_t HW = (size_t)l->in[0].h * l->in[0].w, per_sample = C * HW;
@@ -141,7 +142,8 @@ static void backward(const dpt_layer *l, const dpt_pass *pass, const float *para
         if (affine) grads[c] = (float)sum_dy_xhat, grads[C + c] = (float)sum_dy;
         if (!din[0]) continue;
         const double w = affine ? params[c] : 1.0;
-        const double k1 = pass->training ? sum_dy / m : 0, k2 = pass->training ? sum_dy_xhat / m : 0;
+        const double k1 = pass->training ? sum_dy / m : 0,
+                     k2 = pass->training ? sum_dy_xhat / m : 0;
         for (int s = 0; s < n; s++) {
             const float *x = in[0] + s * per_sample + c * HW, *dy = dout + s * per_sample + c * HW;
             float *dx = din[0] + s * per_sample + c * HW;

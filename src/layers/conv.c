@@ -39,7 +39,8 @@ static int setup(dpt_layer *l, dpt_err *err) {
     if (dpt_layer_int_arg(l, ARG_OUT, 1, err, &out) ||
         dpt_layer_int_arg(l, ARG_KERNEL, 1, err, &k) ||
         dpt_layer_int_arg(l, ARG_STRIDE, 1, err, &stride) ||
-        dpt_layer_int_arg(l, ARG_PAD, 0, err, &pad) || dpt_layer_int_arg(l, ARG_BIAS, 0, err, &bias))
+        dpt_layer_int_arg(l, ARG_PAD, 0, err, &pad) ||
+        dpt_layer_int_arg(l, ARG_BIAS, 0, err, &bias))
         return -1;
     if (bias > 1) return dpt_fail(err, "bias=%d must be 0 or 1", bias);
     if (in.h + 2 * pad < k || in.w + 2 * pad < k)

@@ -50,8 +50,8 @@ static void forward(const dpt_layer *l, const dpt_pass *pass, const float *param
 }
 
 static void backward(const dpt_layer *l, const dpt_pass *pass, const float *params, float *grads,
-                     const float *const *in, const float *out, const float *dout,
-                     float *const *din, float *scratch, int n) {
+                     const float *const *in, const float *out, const float *dout, float *const *din,
+                     float *scratch, int n) {
     (void)params, (void)grads, (void)in, (void)out, (void)scratch;
     if (din[0]) apply_mask(l, pass, dout, din[0], n);
 }

@@ -8,15 +8,15 @@
 #include "dptrain/layer.h"
 
 extern const dpt_layer_kind dpt_linear_kind, dpt_conv_kind, dpt_maxpool_kind, dpt_avgpool_kind,
-    dpt_globalavgpool_kind, dpt_batchnorm_kind, dpt_dropout_kind, dpt_dropout2d_kind,
-    dpt_relu_kind, dpt_leakyrelu_kind, dpt_elu_kind, dpt_sigmoid_kind, dpt_tanh_kind,
-    dpt_flatten_kind, dpt_add_kind, dpt_concat_kind;
+    dpt_globalavgpool_kind, dpt_batchnorm_kind, dpt_dropout_kind, dpt_dropout2d_kind, dpt_relu_kind,
+    dpt_leakyrelu_kind, dpt_elu_kind, dpt_sigmoid_kind, dpt_tanh_kind, dpt_flatten_kind,
+    dpt_add_kind, dpt_concat_kind;
 
 static const dpt_layer_kind *const kinds[] = {
-    &dpt_linear_kind,  &dpt_conv_kind,          &dpt_maxpool_kind,   &dpt_avgpool_kind,
+    &dpt_linear_kind,        &dpt_conv_kind,      &dpt_maxpool_kind, &dpt_avgpool_kind,
     &dpt_globalavgpool_kind, &dpt_batchnorm_kind, &dpt_dropout_kind, &dpt_dropout2d_kind,
-    &dpt_relu_kind,    &dpt_leakyrelu_kind,     &dpt_elu_kind,       &dpt_sigmoid_kind,
-    &dpt_tanh_kind,    &dpt_flatten_kind,       &dpt_add_kind,       &dpt_concat_kind,
+    &dpt_relu_kind,          &dpt_leakyrelu_kind, &dpt_elu_kind,     &dpt_sigmoid_kind,
+    &dpt_tanh_kind,          &dpt_flatten_kind,   &dpt_add_kind,     &dpt_concat_kind,
 };
 enum { NKINDS = sizeof kinds / sizeof kinds[0] };
 

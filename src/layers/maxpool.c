@@ -46,8 +46,8 @@ static void forward(const dpt_layer *l, const dpt_pass *pass, const float *param
 }
 
 static void backward(const dpt_layer *l, const dpt_pass *pass, const float *params, float *grads,
-                     const float *const *in, const float *out, const float *dout,
-                     float *const *din, float *scratch, int n) {
+                     const float *const *in, const float *out, const float *dout, float *const *din,
+                     float *scratch, int n) {
     (void)pass, (void)params, (void)grads, (void)out, (void)scratch;
     if (!din[0]) return;
     const int k = (int)l->arg[ARG_KERNEL], stride = (int)l->arg[ARG_STRIDE];

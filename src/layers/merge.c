@@ -20,8 +20,8 @@ static void add_forward(const dpt_layer *l, const dpt_pass *pass, const float *p
 }
 
 static void add_backward(const dpt_layer *l, const dpt_pass *pass, const float *params,
-                         float *grads, const float *const *in, const float *out,
-                         const float *dout, float *const *din, float *scratch, int n) {
+                         float *grads, const float *const *in, const float *out, const float *dout,
+                         float *const *din, float *scratch, int n) {
     (void)pass, (void)params, (void)grads, (void)in, (void)out, (void)scratch;
     for (int k = 0; k < 2; k++)
         if (din[k]) memcpy(din[k], dout, sizeof(float) * (size_t)n * dpt_shape_size(l->out));

@@ -141,7 +141,8 @@ static void put_kinks(hid_t f, const dpt_model *m, const dpt_workspace *ws, int 
         const hsize_t dims = found;
         snprintf(path, sizeof path, "/oracle/kinks/%s/index", l->name);
         if (H5LTmake_dataset_long(f, path, 1, &dims, index) < 0) die(path, "cannot write it");
-        snprintf(path, sizeof path, "/oracle/kinks/%s/%s", l->name, pointwise ? "positive" : "argmax");
+        snprintf(path, sizeof path, "/oracle/kinks/%s/%s", l->name,
+                 pointwise ? "positive" : "argmax");
         if (H5LTmake_dataset_long(f, path, 1, &dims, choice) < 0) die(path, "cannot write it");
     }
 }
@@ -300,8 +301,8 @@ int main(int argc, char **argv) {
     free(index), free(choice);
     if (H5Fclose(f) < 0) die(out, "cannot close the file");
 
-    printf("%s: %d nodes, %zu parameters, %zu buffers, %zu statistics; loss %.6f\n", out,
-           m.nlayers, m.nparams, m.nstate, m.nstats, loss);
+    printf("%s: %d nodes, %zu parameters, %zu buffers, %zu statistics; loss %.6f\n", out, m.nlayers,
+           m.nparams, m.nstate, m.nstats, loss);
     dpt_workspace_free(&ws);
     free(params), free(state), free(updated), free(reduced), free(mean_stats), free(logits);
     free(train_logits);
