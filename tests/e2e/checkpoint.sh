@@ -29,14 +29,7 @@ train 3 --epochs 4 --out "$WORK/ranks" --resume auto >"$WORK/ranks.json"
 echo "ok: 2 ranks, resumed on 3 ranks, same weights"
 
 # SIGTERM in the middle of an epoch: the step finishes, the checkpoint is written, status 75.
-"$DPTRAIN" train "${COMMON[@]}" --epochs 4 --out "$WORK/term" >"$WORK/term.log" 2>"$WORK/term.err" &
-pid=$!
-wait_for 60 "$WORK/term.log" "^epoch 1/4"
-sleep 0.2
-kill -TERM "$pid"
-rc=0
-wait "$pid" || rc=$?
-[[ $rc == 75 ]] || fail "stopped run exited $rc, expected 75: $(cat "$WORK/term.err")"
+term_after_epoch_1 term 4 "${COMMON[@]}" --out "$WORK/term"
 grep -q "stopped by signal 15 at epoch" "$WORK/term.err" || fail "no stop message"
 echo "ok: SIGTERM: $(tail -1 "$WORK/term.err")"
 train 1 --epochs 4 --out "$WORK/term" --resume auto >"$WORK/term.json"

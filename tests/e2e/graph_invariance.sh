@@ -30,15 +30,7 @@ python3 -c "import sys; sys.exit(0 if $acc > 0.9 else 1)" || fail "test accuracy
 echo "ok: test accuracy after 2 epochs on 8,000 samples: $acc"
 
 # Stopped by SIGTERM in the middle of epoch 2 (one process), resumed on 3 ranks.
-"$DPTRAIN" train "${COMMON[@]}" --threads 1 --epochs 2 --out "$WORK/stop" >"$WORK/stop.log" \
-  2>"$WORK/stop.err" &
-pid=$!
-wait_for 120 "$WORK/stop.log" "^epoch 1/2"
-sleep 0.3
-kill -TERM "$pid"
-rc=0
-wait "$pid" || rc=$?
-[[ $rc == 75 ]] || fail "stopped run exited $rc: $(cat "$WORK/stop.err")"
+term_after_epoch_1 stop 2 "${COMMON[@]}" --threads 1 --out "$WORK/stop"
 grep -Eq "stopped by signal 15 at epoch 2, step [1-9]" "$WORK/stop.err" ||
   fail "not stopped in mid-epoch: $(cat "$WORK/stop.err")"
 h5dump -d /model/bn1/running_var "$WORK/stop/seed-1/checkpoint.h5" >/dev/null ||

@@ -39,6 +39,21 @@ wait_for() {
   fail "no line /$pattern/ in $file after $seconds s: $(cat "$file" 2>/dev/null)"
 }
 
+# term_after_epoch_1 NAME EPOCHS ARGS...: runs `dptrain train ARGS --epochs EPOCHS` as one
+# process, sends SIGTERM just after epoch 1's line (so it stops in mid-epoch 2) and checks the
+# status is 75; its output is in $WORK/NAME.log and $WORK/NAME.err.
+term_after_epoch_1() {
+  local name=$1 epochs=$2 pid rc=0
+  shift 2
+  "$DPTRAIN" train "$@" --epochs "$epochs" >"$WORK/$name.log" 2>"$WORK/$name.err" &
+  pid=$!
+  wait_for 120 "$WORK/$name.log" "^epoch 1/$epochs"
+  sleep 0.2
+  kill -TERM "$pid"
+  wait "$pid" || rc=$?
+  [[ $rc == 75 ]] || fail "$name: stopped run exited $rc, expected 75: $(cat "$WORK/$name.err")"
+}
+
 # Open MPI refuses root without these; more ranks than cores needs --oversubscribe.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 MPIRUN=(mpirun --oversubscribe)
