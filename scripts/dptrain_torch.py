@@ -7,9 +7,10 @@
     model.state_dict().keys()                              # conv1.weight, bn1.running_mean, ...
 
 Run as a script it prints the module and its parameter count; with --eval-mnist DIR it also
-evaluates the module on DIR's MNIST test files (t10k-images-idx3-ubyte[.gz] and the labels),
-standardized with the checkpoint's /meta mean and std (MNIST's 0.1307 and 0.3081 when the file
-has no /meta), and prints the test accuracy, which should be dptrain's:
+evaluates the module on DIR's MNIST-format test files (t10k-images-idx3-ubyte[.gz] and the
+labels; IDX files only), standardized per channel with the checkpoint's /meta mean and std (one
+value per input channel; MNIST's 0.1307 and 0.3081 when the file has no /meta), and prints the
+test accuracy, which should be dptrain's:
 
     scripts/dptrain_torch.py CHECKPOINT [--eval-mnist DIR]
 
@@ -20,6 +21,11 @@ linear2, add1, ...), so state_dict keys are "conv1.weight", "bn1.running_mean" a
 
 Mapping of the spec's kinds:
     conv(out,k,stride,pad,bias)  nn.Conv2d(in, out, k, stride, pad, bias=bool(bias))
+    convtranspose(out,k,stride,pad,outpad,bias)
+                                 nn.ConvTranspose2d(in, out, k, stride, pad, outpad,
+                                 bias=bool(bias)); weight (in, out, k, k)
+    upsample(scale,mode)         nn.Upsample(scale_factor=scale, mode=mode), mode nearest or
+                                 bilinear (align_corners=False)
     linear(out)                  nn.Linear(C*H*W, out), its input flattened first (dptrain's
                                  linear flattens implicitly); its output is kept as (N, out)
     flatten                      nn.Flatten(): (N, C*H*W)
@@ -76,7 +82,13 @@ KINDS = {
     "flatten": [],
     "add": [("from", False, None)],
     "concat": [("from", True, None)],
+    "convtranspose": [("out", True, 0), ("kernel", True, 0), ("stride", False, 1),
+                      ("pad", False, 0), ("outpad", False, 0), ("bias", False, 1)],
+    "upsample": [("scale", True, 0), ("mode", False, 0)],
 }
+# Arguments given as a word, held as its index (as dptrain does; its canonical spec prints the
+# word).
+WORDS = {("upsample", "mode"): ("nearest", "bilinear")}
 PREFIX = {"batchnorm": "bn"}  # node names: prefix (default: the kind) and ordinal
 ELEMENTWISE = {"batchnorm", "dropout", "dropout2d", "relu", "leakyrelu", "elu", "sigmoid", "tanh"}
 NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
@@ -206,10 +218,18 @@ class _Parser:
                     k = self.i
                     while k < len(self.s) and self.s[k] not in ",) ":
                         k += 1
-                    try:
-                        args[key] = float(self.s[self.i:k])
-                    except ValueError:
-                        self.fail(f"({kind}): expected a number at '{self.s[self.i:self.i + 20]}'")
+                    words = WORDS.get((kind, key))
+                    if words is not None:
+                        if self.s[self.i:k] not in words:
+                            self.fail(f"({kind}): unknown {key} '{self.s[self.i:k]}' "
+                                      f"(one of: {' '.join(words)})")
+                        args[key] = float(words.index(self.s[self.i:k]))
+                    else:
+                        try:
+                            args[key] = float(self.s[self.i:k])
+                        except ValueError:
+                            self.fail(f"({kind}): expected a number at "
+                                      f"'{self.s[self.i:self.i + 20]}'")
                     self.i = k
                 while self.peek() == " ":
                     self.i += 1
@@ -251,6 +271,19 @@ class _Parser:
             if h + 2 * pad < kern or w + 2 * pad < kern:
                 self.fail(f"(conv on {c}x{h}x{w}): kernel {kern} does not fit with pad {pad}")
             node.shape = (out, (h + 2 * pad - kern) // st + 1, (w + 2 * pad - kern) // st + 1)
+        elif k == "convtranspose":
+            out, kern, st, pad, opad = whole("out", 1), whole("kernel", 1), whole("stride", 1), \
+                whole("pad", 0), whole("outpad", 0)
+            whole("bias", 0)
+            if opad >= st:
+                self.fail(f"(convtranspose): outpad={opad} must be smaller than stride={st}")
+            node.shape = (out, (h - 1) * st - 2 * pad + kern + opad,
+                          (w - 1) * st - 2 * pad + kern + opad)
+            if node.shape[1] < 1 or node.shape[2] < 1:
+                self.fail(f"(convtranspose on {c}x{h}x{w}): pad {pad} leaves nothing")
+        elif k == "upsample":
+            s = whole("scale", 1)
+            node.shape = (c, h * s, w * s)
         elif k in ("maxpool", "avgpool"):
             kern = whole("kernel", 1)
             if a["stride"] == 0:
@@ -327,6 +360,14 @@ class DptrainNet(nn.Module):
         if k == "conv":
             return nn.Conv2d(c, int(a["out"]), int(a["kernel"]), stride=int(a["stride"]),
                              padding=int(a["pad"]), bias=bool(a["bias"]))
+        if k == "convtranspose":
+            return nn.ConvTranspose2d(c, int(a["out"]), int(a["kernel"]), stride=int(a["stride"]),
+                                      padding=int(a["pad"]), output_padding=int(a["outpad"]),
+                                      bias=bool(a["bias"]))
+        if k == "upsample":
+            mode = WORDS[("upsample", "mode")][int(a["mode"])]
+            return nn.Upsample(scale_factor=int(a["scale"]), mode=mode,
+                               align_corners=False if mode == "bilinear" else None)
         if k == "maxpool":
             return nn.MaxPool2d(int(a["kernel"]), stride=int(a["stride"]))
         if k == "avgpool":
@@ -363,7 +404,7 @@ class DptrainNet(nn.Module):
             module, k = getattr(self, node.name), node.kind
             if k == "linear":
                 y = module(torch.flatten(xs[0], 1))
-            elif k in ("conv", "maxpool", "avgpool", "globalavgpool"):
+            elif k in ("conv", "convtranspose", "upsample", "maxpool", "avgpool", "globalavgpool"):
                 y = module(_as4d(xs[0]))
             elif k == "dropout2d" and xs[0].dim() == 2:
                 y = module(_as4d(xs[0])).flatten(1)
@@ -471,22 +512,42 @@ def _idx_file(folder, name):
 
 
 def evaluate_mnist(net, folder, mean, std, batch=1000):
-    """Test loss and accuracy of net (eval mode) on folder's t10k files."""
+    """Test loss and accuracy of net (eval mode) on folder's t10k files. mean, std: one value
+    per input channel (a one-channel network's single value applies to the grey images)."""
     images = read_idx(_idx_file(folder, "t10k-images-idx3-ubyte"))
     labels = read_idx(_idx_file(folder, "t10k-labels-idx1-ubyte")).astype(np.int64)
-    # As dptrain standardizes (src/data.c), in float32: pixel * (1 / (255 std)) - mean / std.
-    mean, std = np.float32(mean), np.float32(std)
-    scale, shift = np.float32(1) / (np.float32(255) * std), mean / std
+    if images.ndim == 3:  # N x H x W: one channel
+        images = images[:, None]
+    if images.ndim != 4 or len(labels) != len(images):
+        raise ValueError(f"{folder}: {images.shape} test images for {labels.shape} labels")
+    shape = tuple(images.shape[1:])
+    if shape != tuple(net.input_shape):
+        raise ValueError(f"{folder}: test images are {'x'.join(map(str, shape))}, the network "
+                         f"takes {'x'.join(map(str, net.input_shape))}")
+    channels = shape[0]
+    mean = np.atleast_1d(np.asarray(mean, np.float32))
+    std = np.atleast_1d(np.asarray(std, np.float32))
+    if mean.shape != (channels,) or std.shape != (channels,):
+        raise ValueError(f"the checkpoint's /meta mean and std have {mean.size} and {std.size} "
+                         f"values for {channels} input channels")
+    # As dptrain standardizes (src/data.c), in float32, per channel c:
+    # pixel * (1 / (255 std[c])) - mean[c] / std[c].
+    scale = (np.float32(1) / (np.float32(255) * std)).reshape(1, channels, 1, 1)
+    shift = (mean / std).reshape(1, channels, 1, 1)
     net.eval()
     loss, correct = 0.0, 0
     with torch.no_grad():
         for i in range(0, len(images), batch):
             x = torch.from_numpy(images[i:i + batch].astype(np.float32) * scale - shift)
             y = torch.from_numpy(labels[i:i + batch])
-            z = net(x[:, None])
+            z = net(x)
             loss += float(nn.functional.cross_entropy(z, y, reduction="sum"))
             correct += int((z.argmax(1) == y).sum())
     return loss / len(images), correct / len(images)
+
+
+def _floats(values):
+    return "[" + ", ".join(f"{v:.6g}" for v in values) + "]"
 
 
 def main(argv):
@@ -506,16 +567,18 @@ def main(argv):
     buffers = sum(b.numel() for b in net.buffers())
     print(f"parameters: {count_parameters(net)}  buffers: {buffers}")
     if args.eval_mnist:
-        mean, std = 0.1307, 0.3081
+        channels = net.input_shape[0]
+        mean, std = [0.1307] * channels, [0.3081] * channels
         with h5py.File(args.checkpoint, "r") as f:
             if "meta" in f and "mean" in f["meta"].attrs:
-                mean, std = float(_attr(f["meta"], "mean")), float(_attr(f["meta"], "std"))
+                mean = np.atleast_1d(np.asarray(f["meta"].attrs["mean"], np.float32)).tolist()
+                std = np.atleast_1d(np.asarray(f["meta"].attrs["std"], np.float32)).tolist()
         try:
             loss, acc = evaluate_mnist(net, args.eval_mnist, mean, std)
         except (ValueError, OSError) as e:
             print(f"dptrain_torch.py: {e}", file=sys.stderr)
             return 1
-        print(f"test (PyTorch {torch.__version__}, mean {mean:.6g}, std {std:.6g}): "
+        print(f"test (PyTorch {torch.__version__}, mean {_floats(mean)}, std {_floats(std)}): "
               f"loss {loss:.6f}  accuracy {acc:.4%}")
     return 0
 

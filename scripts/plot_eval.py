@@ -1,17 +1,23 @@
 #!/usr/bin/env python3
 """Confusion matrix and misclassified examples from a `dptrain eval` results file.
 
-    scripts/plot_eval.py runs/x/seed-1/eval-test.h5 [--data data/mnist] [--pdf]
+    scripts/plot_eval.py runs/x/seed-1/eval-test.h5 [--pdf]
 
 Writes beside the results file:
   confusion-<split>.png      the confusion matrix (rows: label, columns: predicted), counts and
-                             per-label recall
+                             per-label recall; 700x600 pixels up to 10 classes, larger with more
+                             (above 20 classes only every few ticks are labelled, and above 30
+                             the counts are left out of the cells)
   misclassified-<split>.png  up to ten misclassified images, one per label where there is one,
-                             each titled with its label, the prediction and its index in the file
-(seed 003, Exercise 6 (d) and (e)).
+                             each titled with its label, the prediction and its index in the
+                             split (1000x560 pixels)
+(seed 003, Exercise 6 (d) and (e)). Everything comes from the results file: the images from
+/eval/misclassified/images (n x C x H x W; one channel is drawn grey, three as RGB, four as
+RGBA, any other count as its first channel in grey) and the class names from /eval's
+class_names attribute (class numbers when a file has none).
 """
 import argparse
-import gzip
+import math
 import os
 import sys
 
@@ -29,43 +35,69 @@ import numpy as np  # noqa: E402
 DPI = 100
 
 
-def read_images(folder, split):
-    """The image array of the IDX file a split's indices refer to (raw or .gz)."""
-    name = "t10k-images-idx3-ubyte" if split == "test" else "train-images-idx3-ubyte"
-    for path, opener in ((os.path.join(folder, name), open),
-                         (os.path.join(folder, name + ".gz"), gzip.open)):
-        if os.path.exists(path):
-            with opener(path, "rb") as f:
-                data = f.read()
-            count, rows, cols = (int.from_bytes(data[4 * i:4 * i + 4], "big") for i in (1, 2, 3))
-            return np.frombuffer(data, np.uint8, count * rows * cols, 16).reshape(count, rows, cols)
-    raise SystemExit(f"plot_eval.py: {os.path.join(folder, name)}: no such file (nor .gz)")
+def _text(v):
+    return v.decode() if isinstance(v, bytes) else str(v)
 
 
 def load_eval(path):
+    """split, accuracy, confusion (K x K), class names (K strings), misclassified: index, label,
+    predicted and images (n x C x H x W uint8)."""
     try:
         with h5py.File(path, "r") as f:
             if "eval" not in f:
                 raise SystemExit(f"plot_eval.py: {path}: not a dptrain eval file (no /eval)")
             g = f["eval"]
-            split = g.attrs["split"]
-            split = split.decode() if isinstance(split, bytes) else str(split)
-            mis = {k: np.asarray(g["misclassified"][k]) for k in ("index", "label", "predicted")}
-            return split, float(g.attrs["accuracy"]), np.asarray(g["confusion"]), mis
+            split = _text(g.attrs["split"])
+            confusion = np.asarray(g["confusion"])
+            if confusion.ndim != 2 or confusion.shape[0] != confusion.shape[1]:
+                raise SystemExit(f"plot_eval.py: {path}: /eval/confusion is "
+                                 f"{'x'.join(map(str, confusion.shape))}, not K x K")
+            k = confusion.shape[0]
+            names = [str(c) for c in range(k)]
+            if "class_names" in g.attrs:
+                names = [_text(v) for v in np.atleast_1d(g.attrs["class_names"])]
+                if len(names) != k:
+                    raise SystemExit(f"plot_eval.py: {path}: {len(names)} class names for a "
+                                     f"{k}x{k} confusion matrix")
+            m = g["misclassified"]
+            mis = {key: np.asarray(m[key]) for key in ("index", "label", "predicted")}
+            if "images" not in m:
+                raise SystemExit(f"plot_eval.py: {path}: no /eval/misclassified/images "
+                                 "(written by an older dptrain eval: run eval again)")
+            images = np.asarray(m["images"])
+            if images.ndim != 4 or len(images) != len(mis["index"]):
+                raise SystemExit(f"plot_eval.py: {path}: /eval/misclassified/images is "
+                                 f"{'x'.join(map(str, images.shape))}, expected "
+                                 f"{len(mis['index'])} x C x H x W")
+            mis["images"] = images
+            return split, float(g.attrs["accuracy"]), confusion, names, mis
     except OSError as e:
         raise SystemExit(f"plot_eval.py: {path}: not a readable HDF5 file ({e})")
 
 
-def plot_confusion(confusion, split, accuracy, out):
-    fig, ax = plt.subplots(figsize=(7, 6), dpi=DPI)
+def plot_confusion(confusion, names, split, accuracy, out):
+    k = len(names)
+    # 7x6 inches up to 10 classes (as before), then about a quarter inch per class, up to 24.
+    side = min(24.0, max(6.0, 6.0 + 0.25 * (k - 10)))
+    fig, ax = plt.subplots(figsize=(side + 1, side), dpi=DPI)
     share = confusion / np.maximum(confusion.sum(axis=1, keepdims=True), 1)
     image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
-    for i in range(10):
-        for j in range(10):
-            if confusion[i, j]:
-                ax.text(j, i, str(confusion[i, j]), ha="center", va="center", fontsize=8,
-                        color="white" if share[i, j] > 0.5 else "black")
-    ax.set(xticks=range(10), yticks=range(10), xlabel="predicted class", ylabel="true class",
+    if k <= 30:
+        size = 8 if k <= 12 else 6
+        for i in range(k):
+            for j in range(k):
+                if confusion[i, j]:
+                    ax.text(j, i, str(confusion[i, j]), ha="center", va="center", fontsize=size,
+                            color="white" if share[i, j] > 0.5 else "black")
+    step = 1 if k <= 20 else math.ceil(k / 20)
+    ticks = list(range(0, k, step))
+    labels = [names[t] for t in ticks]
+    numeric = all(n == str(i) for i, n in enumerate(names))
+    ax.set_xticks(ticks)
+    ax.set_yticks(ticks)
+    ax.set_xticklabels(labels, rotation=0 if numeric else 90, fontsize=8 if k <= 20 else 7)
+    ax.set_yticklabels(labels, fontsize=8 if k <= 20 else 7)
+    ax.set(xlabel="predicted class", ylabel="true class",
            title=f"confusion on {split}: accuracy {accuracy:.4f}")
     fig.colorbar(image, ax=ax, label="fraction of the true class")
     fig.tight_layout()
@@ -73,18 +105,31 @@ def plot_confusion(confusion, split, accuracy, out):
     plt.close(fig)
 
 
-def plot_misclassified(images, mis, split, out):
+def show(ax, image):
+    """One C x H x W uint8 image: grey, RGB, RGBA, or the first channel in grey."""
+    c = image.shape[0]
+    if c in (3, 4):
+        ax.imshow(np.transpose(image, (1, 2, 0)))
+    else:
+        ax.imshow(image[0], cmap="gray", vmin=0, vmax=255)
+
+
+def plot_misclassified(mis, names, split, out):
     """One example per true label where there is one, then more, up to ten."""
-    order = [int(np.argmax(mis["label"] == c)) for c in range(10) if (mis["label"] == c).any()]
-    order += [i for i in range(len(mis["label"])) if i not in order][: 10 - len(order)]
+    labels = mis["label"]
+    order = [int(np.argmax(labels == c)) for c in range(len(names)) if (labels == c).any()][:10]
+    order += [i for i in range(len(labels)) if i not in order][: 10 - len(order)]
     fig, axes = plt.subplots(2, 5, figsize=(10, 5.6), dpi=DPI)
     for ax in axes.flat:
         ax.axis("off")
-    for ax, i in zip(axes.flat, order[:10]):
-        ax.imshow(images[mis["index"][i]], cmap="gray")
-        ax.set_title(f"label {mis['label'][i]}, predicted {mis['predicted'][i]}\n"
-                     f"{split} #{mis['index'][i]}", fontsize=9)
-    fig.suptitle(f"misclassified {split} images ({len(mis['label'])} in all)")
+    longest = max(len(names[labels[i]]) + len(names[mis["predicted"][i]]) for i in order)
+    for ax, i in zip(axes.flat, order):
+        show(ax, mis["images"][i])
+        label, predicted = names[labels[i]], names[mis["predicted"][i]]
+        sep = ", " if longest <= 14 else "\n"
+        ax.set_title(f"label {label}{sep}predicted {predicted}\n{split} #{mis['index'][i]}",
+                     fontsize=9 if longest <= 14 else 7)
+    fig.suptitle(f"misclassified {split} images ({len(labels)} in all)")
     fig.tight_layout()
     fig.savefig(out, dpi=DPI)
     plt.close(fig)
@@ -93,21 +138,22 @@ def plot_misclassified(images, mis, split, out):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("eval_file", help="a results file written by dptrain eval")
-    ap.add_argument("--data", default="data/mnist", help="the dataset folder [data/mnist]")
     ap.add_argument("--pdf", action="store_true", help="also write PDF versions")
     a = ap.parse_args()
-    split, accuracy, confusion, mis = load_eval(a.eval_file)
-    images = read_images(a.data, split)
-    if len(mis["index"]) and mis["index"].max() >= len(images):
-        raise SystemExit(f"plot_eval.py: {a.data}: fewer images than the eval file refers to")
+    split, accuracy, confusion, names, mis = load_eval(a.eval_file)
+    k = len(names)
+    for key in ("label", "predicted"):
+        if len(mis[key]) and (mis[key].min() < 0 or mis[key].max() >= k):
+            raise SystemExit(f"plot_eval.py: {a.eval_file}: /eval/misclassified/{key} holds "
+                             f"classes outside 0..{k - 1}")
     folder = os.path.dirname(os.path.abspath(a.eval_file))
     written = []
     for ext in ["png"] + (["pdf"] if a.pdf else []):
         written.append(os.path.join(folder, f"confusion-{split}.{ext}"))
-        plot_confusion(confusion, split, accuracy, written[-1])
+        plot_confusion(confusion, names, split, accuracy, written[-1])
         if len(mis["index"]):
             written.append(os.path.join(folder, f"misclassified-{split}.{ext}"))
-            plot_misclassified(images, mis, split, written[-1])
+            plot_misclassified(mis, names, split, written[-1])
     print("plot_eval.py: " + ", ".join(written))
 
 

@@ -39,6 +39,40 @@ static int long_attr(hid_t f, const char *obj, const char *name, long value) {
     return H5LTset_attribute_long(f, obj, name, &value, 1) < 0 ? -1 : 0;
 }
 
+/* An attribute holding n strings (UTF-8, variable length). */
+static int names_attr(hid_t f, const char *obj, const char *name, const char *const *names,
+                      hsize_t n) {
+    hid_t type = H5Tcopy(H5T_C_S1), space = H5Screate_simple(1, &n, NULL), a = -1;
+    int rc = -1;
+    if (type >= 0 && space >= 0 && H5Tset_size(type, H5T_VARIABLE) >= 0 &&
+        H5Tset_cset(type, H5T_CSET_UTF8) >= 0 &&
+        (a = H5Acreate_by_name(f, obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) >=
+            0)
+        rc = H5Awrite(a, type, names) < 0 ? -1 : 0;
+    if (a >= 0) H5Aclose(a);
+    if (space >= 0) H5Sclose(space);
+    if (type >= 0) H5Tclose(type);
+    return rc;
+}
+
+/* The class names, or "0", "1", ... when there are none. */
+static int class_names_attr(hid_t f, const char *obj, char *const *names, int classes) {
+    if (names) return names_attr(f, obj, "class_names", (const char *const *)names, classes);
+    char **numbers = calloc((size_t)classes, sizeof *numbers);
+    char *text = malloc((size_t)classes * 12);
+    int rc = -1;
+    if (numbers && text) {
+        for (int k = 0; k < classes; k++) {
+            numbers[k] = text + (size_t)k * 12;
+            snprintf(numbers[k], 12, "%d", k);
+        }
+        rc = names_attr(f, obj, "class_names", (const char *const *)numbers, classes);
+    }
+    free(numbers);
+    free(text);
+    return rc;
+}
+
 static int floats(hid_t f, const char *path, int rank, const hsize_t *dims, const float *data,
                   const char *meaning) {
     if (H5LTmake_dataset_float(f, path, rank, dims, data) < 0) return -1;
@@ -64,6 +98,7 @@ static int write_model(hid_t f, const dpt_ckpt_view *v) {
         long_attr(f, "/model", "input_height", m->input.h) ||
         long_attr(f, "/model", "input_width", m->input.w) ||
         long_attr(f, "/model", "classes", m->classes) ||
+        class_names_attr(f, "/model", v->class_names, m->classes) ||
         long_attr(f, "/model", "parameters", (long)m->nparams) ||
         long_attr(f, "/model", "buffers", (long)m->nstate))
         return -1;
@@ -170,7 +205,9 @@ static int write_meta(hid_t f, const dpt_ckpt_view *v) {
         long_attr(f, "/meta", "seed", (long)v->cfg->seed) ||
         long_attr(f, "/meta", "world_size", v->world_size) ||
         text_attr(f, "/meta", "data_sha256", v->data_digest) ||
-        number_attr(f, "/meta", "mean", v->mean) || number_attr(f, "/meta", "std", v->std))
+        text_attr(f, "/meta", "data", v->data_path) ||
+        H5LTset_attribute_float(f, "/meta", "mean", v->mean, (size_t)v->model->input.c) < 0 ||
+        H5LTset_attribute_float(f, "/meta", "std", v->std, (size_t)v->model->input.c) < 0)
         return -1;
     return write_config(f, v);
 }
@@ -280,6 +317,52 @@ static int read_number(hid_t f, const char *obj, const char *name, double *v) {
 
 static int read_long(hid_t f, const char *obj, const char *name, long *v) {
     return H5LTget_attribute_long(f, obj, name, v) < 0 ? -1 : 0;
+}
+
+/* A float attribute of exactly n values, allocated. */
+static float *read_float_array(hid_t f, const char *obj, const char *name, int n) {
+    hsize_t dims[1];
+    H5T_class_t cls;
+    size_t size;
+    int rank;
+    if (H5LTget_attribute_ndims(f, obj, name, &rank) < 0 || rank != 1 ||
+        H5LTget_attribute_info(f, obj, name, dims, &cls, &size) < 0 || cls != H5T_FLOAT ||
+        dims[0] != (hsize_t)n)
+        return NULL;
+    float *v = malloc(sizeof(float) * (size_t)n);
+    if (v && H5LTget_attribute_float(f, obj, name, v) < 0) {
+        free(v);
+        return NULL;
+    }
+    return v;
+}
+
+/* n variable-length strings of an attribute, each allocated; NULL when missing or not so. */
+static char **read_names(hid_t f, const char *obj, const char *name, int n) {
+    hid_t a = H5Aopen_by_name(f, obj, name, H5P_DEFAULT, H5P_DEFAULT);
+    if (a < 0) return NULL;
+    hid_t type = H5Aget_type(a), space = H5Aget_space(a), mem = H5Tcopy(H5T_C_S1);
+    char **raw = calloc((size_t)n, sizeof *raw), **out = NULL;
+    H5Tset_size(mem, H5T_VARIABLE);
+    H5Tset_cset(mem, H5Tget_cset(type));
+    if (raw && H5Tget_class(type) == H5T_STRING && H5Tis_variable_str(type) > 0 &&
+        H5Sget_simple_extent_ndims(space) == 1 && H5Sget_simple_extent_npoints(space) == n &&
+        H5Aread(a, mem, raw) >= 0) {
+        out = calloc((size_t)n, sizeof *out);
+        for (int k = 0; out && k < n; k++)
+            if (!(out[k] = strdup(raw[k] ? raw[k] : ""))) {
+                while (k--) free(out[k]);
+                free(out);
+                out = NULL;
+            }
+        H5Dvlen_reclaim(mem, space, H5P_DEFAULT, raw);
+    }
+    free(raw);
+    H5Tclose(mem);
+    H5Sclose(space);
+    H5Tclose(type);
+    H5Aclose(a);
+    return out;
 }
 
 /* Reads a float dataset of exactly `count` values (and, when dims is given, that shape). */
@@ -456,33 +539,35 @@ int dpt_ckpt_load_trained(const char *path, dpt_trained *t, dpt_err *err) {
     if (f < 0) return -1;
     char *spec = read_text(f, "/model", "spec");
     long c, h, w, classes;
-    double mean, std, val, split_seed;
+    double val, split_seed;
     dpt_err why;
     int rc = 0;
     if (!spec || read_long(f, "/model", "input_channels", &c) ||
         read_long(f, "/model", "input_height", &h) || read_long(f, "/model", "input_width", &w) ||
-        read_long(f, "/model", "classes", &classes) || read_number(f, "/meta", "mean", &mean) ||
-        read_number(f, "/meta", "std", &std) || read_number(f, "/config", "val", &val) ||
+        read_long(f, "/model", "classes", &classes) || read_number(f, "/config", "val", &val) ||
         read_number(f, "/config", "split_seed", &split_seed))
-        rc = dpt_fail(err,
-                      "%s: missing /model spec, input shape or classes, /meta mean/std or /config",
-                      path);
+        rc = dpt_fail(err, "%s: missing /model spec, input shape or classes, or /config", path);
     else if (dpt_model_build(spec, (dpt_shape){(int)c, (int)h, (int)w}, (int)classes, &t->model,
                              &why))
         rc = dpt_fail(err, "%s: %s", path, why.msg);
+    else if (!(t->mean = read_float_array(f, "/meta", "mean", t->model.input.c)) ||
+             !(t->std = read_float_array(f, "/meta", "std", t->model.input.c)))
+        rc = dpt_fail(err, "%s: /meta mean and std must hold %d numbers (one per input channel)",
+                      path, t->model.input.c);
+    else if (!(t->class_names = read_names(f, "/model", "class_names", t->model.classes)))
+        rc = dpt_fail(err, "%s: /model class_names must hold %d names", path, t->model.classes);
     else if (!(t->params = malloc(sizeof(float) * (t->model.nparams + 1))) ||
              !(t->state = malloc(sizeof(float) * (t->model.nstate + 1))))
         rc = dpt_fail(err, "out of memory for the parameters of %s", path);
     else
         rc = read_model(f, path, &t->model, t->params, t->state, err);
     free(spec);
+    if (rc == 0) t->data_path = read_text(f, "/meta", "data");
     H5Fclose(f);
     if (rc) {
         dpt_trained_free(t);
         return -1;
     }
-    t->mean = (float)mean;
-    t->std = (float)std;
     t->val = (uint32_t)val;
     t->split_seed = (uint64_t)split_seed;
     return 0;
@@ -491,8 +576,32 @@ int dpt_ckpt_load_trained(const char *path, dpt_trained *t, dpt_err *err) {
 void dpt_trained_free(dpt_trained *t) {
     free(t->params);
     free(t->state);
+    free(t->mean);
+    free(t->std);
+    for (int k = 0; t->class_names && k < t->model.classes; k++) free(t->class_names[k]);
+    free(t->class_names);
+    free(t->data_path);
     if (t->model.layers) dpt_model_free(&t->model);
     memset(t, 0, sizeof *t);
+}
+
+/* The misclassified samples' pixels, n x C x H x W, as the dataset stores them. */
+static int write_misclassified_images(hid_t f, const dpt_eval_result *r) {
+    const dpt_images *s = r->images;
+    const size_t size = (size_t)s->channels * s->height * s->width;
+    uint8_t *pixels = malloc(size * (size_t)r->nmisclassified + 1);
+    if (!pixels) return -1;
+    for (long i = 0; i < r->nmisclassified; i++)
+        memcpy(pixels + size * (size_t)i, s->pixels + size * (size_t)r->mis_index[i], size);
+    const hsize_t dims[4] = {(hsize_t)r->nmisclassified, s->channels, s->height, s->width};
+    int rc =
+        H5LTmake_dataset(f, "/eval/misclassified/images", 4, dims, H5T_NATIVE_UINT8, pixels) < 0 ||
+                text_attr(f, "/eval/misclassified/images", "meaning",
+                          "the misclassified images (sample, channel, row, column)")
+            ? -1
+            : 0;
+    free(pixels);
+    return rc;
 }
 
 typedef struct eval_file {
@@ -510,16 +619,18 @@ static int fill_eval(hid_t f, const void *ctx) {
                    number_attr(f, "/eval", "loss", r->loss) ||
                    number_attr(f, "/eval", "accuracy", r->acc) ||
                    number_attr(f, "/eval", "top5", r->top5) ||
+                   class_names_attr(f, "/eval", r->class_names, r->classes) ||
                    H5LTmake_dataset_long(f, "/eval/confusion", 2, cm, r->confusion) < 0 ||
                    text_attr(f, "/eval/confusion", "meaning",
                              "samples of label [row] predicted as [column]") ||
                    group(f, "/eval/misclassified") ||
                    H5LTmake_dataset_int(f, "/eval/misclassified/index", 1, &n, r->mis_index) < 0 ||
                    text_attr(f, "/eval/misclassified/index", "meaning",
-                             "position of the sample in its IDX file") ||
+                             "position of the sample in its split as the dataset stores it") ||
                    H5LTmake_dataset_int(f, "/eval/misclassified/label", 1, &n, r->mis_label) < 0 ||
                    H5LTmake_dataset_int(f, "/eval/misclassified/predicted", 1, &n,
-                                        r->mis_predicted) < 0
+                                        r->mis_predicted) < 0 ||
+                   write_misclassified_images(f, r)
                ? -1
                : 0;
 }

@@ -4,51 +4,59 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "dptrain/digest.h"
-#include "dptrain/idx.h"
 #include "dptrain/rng.h"
 
 #define MNIST_MEAN 0.1307f
 #define MNIST_STD 0.3081f
 
-/* "dir/name" if it exists, else "dir/name.gz" if that exists, else an error naming both. */
-static int find_file(const char *dir, const char *name, char *path, size_t len, dpt_err *err) {
-    snprintf(path, len, "%s/%s", dir, name);
-    if (access(path, F_OK) == 0) return 0;
-    snprintf(path, len, "%s/%s.gz", dir, name);
-    if (access(path, F_OK) == 0) return 0;
-    return dpt_fail(err, "%s/%s: no such file (nor %s.gz); run scripts/setup.sh to fetch MNIST",
-                    dir, name, name);
+/* Reads up to DPT_NORM_MAX_CHANNELS comma-separated numbers ending at `stop`. */
+static int parse_list(const char *text, const char *s, char stop, float *v, int *n, dpt_err *err) {
+    *n = 0;
+    for (;;) {
+        char *end;
+        double x = strtod(s, &end);
+        if (end == s || !isfinite(x) || *n == DPT_NORM_MAX_CHANNELS)
+            return dpt_fail(err,
+                            "--norm %s: expected mnist, compute, auto or MEAN,.../STD,... (at most "
+                            "%d channels)",
+                            text, DPT_NORM_MAX_CHANNELS);
+        v[(*n)++] = (float)x;
+        if (*end == stop) return 0;
+        if (*end != ',')
+            return dpt_fail(err, "--norm %s: expected ',' or '%c' after %.*s", text,
+                            stop ? stop : ' ', (int)(end - s), s);
+        s = end + 1;
+    }
 }
 
-static int load_images(const char *dir, const char *prefix, dpt_images *out, dpt_err *err) {
-    char ipath[4096], lpath[4096], name[64];
-    snprintf(name, sizeof name, "%s-images-idx3-ubyte", prefix);
-    if (find_file(dir, name, ipath, sizeof ipath, err)) return -1;
-    snprintf(name, sizeof name, "%s-labels-idx1-ubyte", prefix);
-    if (find_file(dir, name, lpath, sizeof lpath, err)) return -1;
-    dpt_idx images, labels;
-    if (dpt_idx_read(ipath, 3, &images, err)) return -1;
-    if (dpt_idx_read(lpath, 1, &labels, err)) {
-        dpt_idx_free(&images);
+int dpt_norm_parse(const char *text, dpt_norm *norm, dpt_err *err) {
+    memset(norm, 0, sizeof *norm);
+    static const struct {
+        const char *name;
+        dpt_norm_kind kind;
+    } named[] = {{"auto", DPT_NORM_AUTO}, {"mnist", DPT_NORM_MNIST}, {"compute", DPT_NORM_COMPUTE}};
+    for (size_t i = 0; i < sizeof named / sizeof *named; i++)
+        if (strcmp(text, named[i].name) == 0) {
+            norm->kind = named[i].kind;
+            return 0;
+        }
+    const char *slash = strchr(text, '/');
+    if (!slash)
+        return dpt_fail(err, "--norm %s: expected mnist, compute, auto or MEAN,.../STD,...", text);
+    int nmean, nstd;
+    if (parse_list(text, text, '/', norm->mean, &nmean, err) ||
+        parse_list(text, slash + 1, '\0', norm->std, &nstd, err))
         return -1;
-    }
-    int rc = 0;
-    if (images.dims[0] != labels.dims[0])
-        rc = dpt_fail(err, "%s: %u labels for the %u images of %s", lpath, labels.dims[0],
-                      images.dims[0], ipath);
-    if (rc) {
-        dpt_idx_free(&images);
-        dpt_idx_free(&labels);
-        return rc;
-    }
-    *out = (dpt_images){.pixels = images.data,
-                        .labels = labels.data,
-                        .count = images.dims[0],
-                        .height = images.dims[1],
-                        .width = images.dims[2]};
+    if (nmean != nstd)
+        return dpt_fail(err, "--norm %s: %d mean%s but %d standard deviation%s", text, nmean,
+                        nmean == 1 ? "" : "s", nstd, nstd == 1 ? "" : "s");
+    for (int c = 0; c < nstd; c++)
+        if (!(norm->std[c] > 0))
+            return dpt_fail(err, "--norm %s: standard deviation %g of channel %d is not positive",
+                            text, norm->std[c], c);
+    norm->kind = DPT_NORM_GIVEN;
+    norm->channels = nmean;
     return 0;
 }
 
@@ -59,36 +67,63 @@ static uint32_t *identity(uint32_t n) {
     return a;
 }
 
+/* Each channel's mean and standard deviation over the training split; a constant channel keeps
+   std 1 (it is only shifted). */
 static void compute_norm(dpt_data *data) {
     const dpt_split *s = &data->train;
-    size_t pixels = (size_t)s->set->height * s->set->width;
-    double sum = 0, sumsq = 0;
-    for (uint32_t i = 0; i < s->n; i++) {
-        const uint8_t *p = s->set->pixels + (size_t)s->idx[i] * pixels;
-        for (size_t j = 0; j < pixels; j++) {
-            double v = p[j] / 255.0;
-            sum += v;
-            sumsq += v * v;
+    const uint32_t C = s->set->channels;
+    const size_t pixels = (size_t)s->set->height * s->set->width;
+    for (uint32_t c = 0; c < C; c++) {
+        double sum = 0, sumsq = 0;
+        for (uint32_t i = 0; i < s->n; i++) {
+            const uint8_t *p = s->set->pixels + ((size_t)s->idx[i] * C + c) * pixels;
+            for (size_t j = 0; j < pixels; j++) {
+                double v = p[j] / 255.0;
+                sum += v;
+                sumsq += v * v;
+            }
         }
+        const double count = (double)s->n * pixels, mean = sum / count,
+                     var = sumsq / count - mean * mean;
+        data->mean[c] = (float)mean;
+        data->std[c] = var > 1e-12 ? (float)sqrt(var) : 1.0f;
     }
-    double count = (double)s->n * pixels, mean = sum / count;
-    data->mean = (float)mean;
-    data->std = (float)sqrt(fmax(sumsq / count - mean * mean, 1e-12));
+}
+
+static int set_norm(const dpt_norm *norm, const char *path, dpt_data *data, dpt_err *err) {
+    const dpt_images *tr = &data->set.train;
+    const uint32_t C = tr->channels;
+    data->mean = malloc(sizeof(float) * C);
+    data->std = malloc(sizeof(float) * C);
+    if (!data->mean || !data->std) return dpt_fail(err, "out of memory");
+    dpt_norm_kind kind = norm->kind;
+    if (kind == DPT_NORM_AUTO)
+        kind = C == 1 && tr->height == 28 && tr->width == 28 ? DPT_NORM_MNIST : DPT_NORM_COMPUTE;
+    if (kind == DPT_NORM_GIVEN && (uint32_t)norm->channels != C)
+        return dpt_fail(err, "--norm gives %d channel%s, the images of %s have %u", norm->channels,
+                        norm->channels > 1 ? "s" : "", path, C);
+    for (uint32_t c = 0; c < C; c++) {
+        data->mean[c] = kind == DPT_NORM_GIVEN ? norm->mean[c] : MNIST_MEAN;
+        data->std[c] = kind == DPT_NORM_GIVEN ? norm->std[c] : MNIST_STD;
+    }
+    if (kind == DPT_NORM_COMPUTE) compute_norm(data);
+    return 0;
 }
 
 int dpt_data_load(const dpt_data_options *opt, dpt_data *data, dpt_err *err) {
+    dpt_dataset set;
+    if (dpt_dataset_read(opt->path, opt->threads, &set, err)) return -1;
+    return dpt_data_prepare(&set, opt, data, err);
+}
+
+int dpt_data_prepare(dpt_dataset *set, const dpt_data_options *opt, dpt_data *data, dpt_err *err) {
     memset(data, 0, sizeof *data);
-    if (load_images(opt->dir, "train", &data->train_file, err)) return -1;
-    if (load_images(opt->dir, "t10k", &data->test_file, err)) goto fail;
-    const dpt_images *tr = &data->train_file, *te = &data->test_file;
-    if (tr->height != te->height || tr->width != te->width) {
-        dpt_fail(err, "%s: training images are %ux%u but test images %ux%u", opt->dir, tr->height,
-                 tr->width, te->height, te->width);
-        goto fail;
-    }
+    data->set = *set;
+    memset(set, 0, sizeof *set);
+    const dpt_images *tr = &data->set.train, *te = &data->set.test;
     if (opt->val >= tr->count) {
-        dpt_fail(err, "--val %u leaves no training samples (the training file holds %u)", opt->val,
-                 tr->count);
+        dpt_fail(err, "--val %u leaves no training samples (%s holds %u training images)", opt->val,
+                 opt->path, tr->count);
         goto fail;
     }
     uint32_t *shuffled = identity(tr->count);
@@ -105,22 +140,8 @@ int dpt_data_load(const dpt_data_options *opt, dpt_data *data, dpt_err *err) {
     data->train = (dpt_split){.set = tr, .idx = shuffled + opt->val, .n = tr->count - opt->val};
     if (opt->train_samples && opt->train_samples < data->train.n)
         data->train.n = opt->train_samples;
-    const dpt_images *sets[] = {tr, te};
-    const void *parts[4];
-    size_t sizes[4];
-    for (int i = 0; i < 2; i++) {
-        parts[2 * i] = sets[i]->pixels;
-        sizes[2 * i] = (size_t)sets[i]->count * sets[i]->height * sets[i]->width;
-        parts[2 * i + 1] = sets[i]->labels;
-        sizes[2 * i + 1] = sets[i]->count;
-    }
-    dpt_sha256_hex(parts, sizes, 4, data->digest);
-    for (int k = 0; k < 2; k++)
-        for (uint32_t i = 0; i < sets[k]->count; i++)
-            if (sets[k]->labels[i] >= data->classes) data->classes = sets[k]->labels[i] + 1;
-    data->mean = MNIST_MEAN;
-    data->std = MNIST_STD;
-    if (opt->compute_norm) compute_norm(data);
+    dpt_dataset_digest(&data->set, data->digest);
+    if (set_norm(&opt->norm, opt->path, data, err)) goto fail;
     return 0;
 fail:
     dpt_data_free(data);
@@ -128,25 +149,29 @@ fail:
 }
 
 void dpt_data_free(dpt_data *data) {
-    free(data->train_file.pixels);
-    free(data->train_file.labels);
-    free(data->test_file.pixels);
-    free(data->test_file.labels);
+    dpt_dataset_free(&data->set);
     free(data->val.idx);
     free(data->test.idx);
+    free(data->mean);
+    free(data->std);
     memset(data, 0, sizeof *data);
 }
 
 void dpt_data_gather(const dpt_data *data, const dpt_split *split, const uint32_t *pos,
                      uint32_t first, size_t n, float *x, int *y) {
-    const size_t pixels = (size_t)split->set->height * split->set->width;
-    const float scale = 1.0f / (255.0f * data->std), shift = data->mean / data->std;
+    const dpt_images *set = split->set;
+    const size_t pixels = (size_t)set->height * set->width, size = set->channels * pixels;
     for (size_t i = 0; i < n; i++) {
         uint32_t sample = split->idx[pos ? pos[i] : first + i];
-        const uint8_t *p = split->set->pixels + (size_t)sample * pixels;
-        float *out = x + i * pixels;
-        for (size_t j = 0; j < pixels; j++) out[j] = (float)p[j] * scale - shift;
-        y[i] = split->set->labels[sample];
+        const uint8_t *p = set->pixels + (size_t)sample * size;
+        float *out = x + i * size;
+        for (uint32_t c = 0; c < set->channels; c++) {
+            const float scale = 1.0f / (255.0f * data->std[c]),
+                        shift = data->mean[c] / data->std[c];
+            for (size_t j = c * pixels; j < (c + 1) * pixels; j++)
+                out[j] = (float)p[j] * scale - shift;
+        }
+        y[i] = set->labels[sample];
     }
 }
 

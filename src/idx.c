@@ -1,10 +1,13 @@
+#define _POSIX_C_SOURCE 200809L
 #include "dptrain/idx.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #define IDX_TYPE_UBYTE 0x08
@@ -67,10 +70,19 @@ static int read_header(gzFile f, const char *path, int ndims, dpt_idx *out, dpt_
 
 int dpt_idx_read(const char *path, int ndims, dpt_idx *out, dpt_err *err) {
     memset(out, 0, sizeof *out);
+    /* Non-blocking, so that a FIFO is refused instead of waiting for a writer. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return dpt_fail(err, "%s: %s", path, strerror(errno));
     struct stat st;
-    if (stat(path, &st) != 0) return dpt_fail(err, "%s: %s", path, strerror(errno));
-    gzFile f = gzopen(path, "rb");
-    if (!f) return dpt_fail(err, "%s: cannot open: %s", path, strerror(errno ? errno : ENOMEM));
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return dpt_fail(err, "%s: not a regular file", path);
+    }
+    gzFile f = gzdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return dpt_fail(err, "%s: cannot open: %s", path, strerror(errno ? errno : ENOMEM));
+    }
     int rc = read_header(f, path, ndims, out, err);
     if (rc == 0) {
         uint64_t want = (uint64_t)out->dims[0] * out->item_size;

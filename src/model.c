@@ -87,6 +87,7 @@ typedef struct saved_name {
 typedef struct parser {
     const char *p;
     dpt_model *m;
+    int classes; /* what the word `classes` stands for in an argument */
     int capacity;
     saved_name *saved;
     int nsaved, saved_capacity;
@@ -386,6 +387,25 @@ static int parse_layer(parser *ps, int *current) {
                 l->input[1] = ps->saved[saved].node;
                 snprintf(l->from, sizeof l->from, "%.*s", (int)from_len, from);
                 s = from + from_len;
+            } else if (k->args[slot].words) {
+                /* One of the argument's words, stored as its index. */
+                const dpt_layer_arg *a = &k->args[slot];
+                const size_t word_len = name_length(s);
+                const int word = dpt_layer_arg_word(a, s, word_len);
+                if (word < 0) {
+                    char words[160];
+                    dpt_layer_arg_words(a, " ", words, sizeof words);
+                    if (word_len == 0 || word_len > 20)
+                        return dpt_fail(ps->err, AT " (%s): expected a %s (one of: %s) at %s",
+                                        index, name, a->name, words, excerpt_of(s).s);
+                    return dpt_fail(ps->err, AT " (%s): unknown %s '%.*s' (one of: %s)", index,
+                                    name, a->name, (int)word_len, s, words);
+                }
+                l->arg[slot] = word;
+                s += word_len;
+            } else if (strncmp(s, "classes", 7) == 0 && !isalnum((unsigned char)s[7])) {
+                l->arg[slot] = ps->classes;
+                s += 7;
             } else {
                 char *end;
                 double v = strtod(s, &end);
@@ -546,7 +566,11 @@ int dpt_model_build(const char *spec_text, dpt_shape input, int classes, dpt_mod
     const char *spec = preset_spec(spec_text);
     if (!spec) spec = spec_text;
     m->input = input;
-    parser ps = {.p = spec, .m = m, .err = err, .activations = dpt_shape_size(input)};
+    parser ps = {.p = spec,
+                 .m = m,
+                 .classes = classes > 0 ? classes : DPT_DEFAULT_CLASSES,
+                 .err = err,
+                 .activations = dpt_shape_size(input)};
     int current = -1, rc = parse_sequence(&ps, &current, 0);
     free(ps.saved);
     free(ps.slots);

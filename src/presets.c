@@ -11,7 +11,7 @@
      BOTTLENECK_PROJ(C,C4,S)  the same with stride=S on the 3x3 conv (v1.5) and the projection
                           shortcut | conv(C4,1,stride=S,bias=0) batchnorm */
 #define RESNET_STEM "conv(64,3,pad=1,bias=0) batchnorm relu "
-#define RESNET_HEAD "globalavgpool linear(10)"
+#define RESNET_HEAD "globalavgpool linear(classes)"
 #define BASIC(C)                                                                                   \
     "res[ conv(" #C ",3,pad=1,bias=0) batchnorm relu conv(" #C ",3,pad=1,bias=0) batchnorm "       \
     "] relu "
@@ -28,29 +28,30 @@
 
 const dpt_preset dpt_presets[] = {
     /* seed 000, Table 2: 238,510 parameters */
-    {"mlp300", "linear(300) sigmoid linear(10)"},
+    {"mlp300", "linear(300) sigmoid linear(classes)"},
     /* seed 000, Table 3 and appendix A: 2,710 parameters */
-    {"cnn2710", "conv(16,3,pad=1) relu maxpool(2) conv(4,3,pad=1) relu maxpool(2) linear(10)"},
+    {"cnn2710", "conv(16,3,pad=1) relu maxpool(2) conv(4,3,pad=1) relu maxpool(2) linear(classes)"},
     /* seed 003, Exercise 2 */
     {"cnn8-16-32", "conv(8,3,pad=1) relu maxpool(2) conv(16,3,pad=1) relu maxpool(2) "
-                   "conv(32,3,pad=1) relu linear(10)"},
+                   "conv(32,3,pad=1) relu linear(classes)"},
     /* seed 004, basic design */
-    {"cnn50-100", "conv(50,5,pad=2) relu maxpool(2) conv(100,5,pad=2) relu maxpool(2) linear(10)"},
+    {"cnn50-100", "conv(50,5,pad=2) relu maxpool(2) conv(100,5,pad=2) relu maxpool(2) linear(classes)"},
 
-    /* seed 002, §1.1 (Net, §1.1.3): 67,274 parameters. On the report's 3x28x28 data with 53
-       classes it is linear(53) and conv1 reads 3 channels (they come from the data): 92,533 */
-    {"cnn002", "conv(64,5) elu conv(32,5) elu maxpool(2) conv(32,3) elu maxpool(2) linear(10)"},
+    /* seed 002, §1.1 (Net, §1.1.3): 67,274 parameters on MNIST. On the report's 3x28x28 data
+       with 53 classes conv1 reads 3 channels and the head gives 53 (both follow the data):
+       92,533 */
+    {"cnn002", "conv(64,5) elu conv(32,5) elu maxpool(2) conv(32,3) elu maxpool(2) linear(classes)"},
     /* seed 002, §1.2: cnn002 with BatchNorm2d(32, affine=False) after conv2 and conv3, before
        their ELU (none after conv1, as in the report): 67,274 parameters, 130 state floats */
     {"cnn002-bn", "conv(64,5) elu conv(32,5) batchnorm(affine=0) elu maxpool(2) "
-                  "conv(32,3) batchnorm(affine=0) elu maxpool(2) linear(10)"},
+                  "conv(32,3) batchnorm(affine=0) elu maxpool(2) linear(classes)"},
 
     /* seed 003, Exercise 3(a): cnn8-16-32 with layers 2/3 and 5/6 swapped (pool, then ReLU) */
     {"cnn003-poolfirst", "conv(8,3,pad=1) maxpool(2) relu conv(16,3,pad=1) maxpool(2) relu "
-                         "conv(32,3,pad=1) relu linear(10)"},
+                         "conv(32,3,pad=1) relu linear(classes)"},
     /* seed 003, Exercise 3(b): cnn003-poolfirst with tanh for every ReLU */
     {"cnn003-poolfirst-tanh", "conv(8,3,pad=1) maxpool(2) tanh conv(16,3,pad=1) maxpool(2) tanh "
-                              "conv(32,3,pad=1) tanh linear(10)"},
+                              "conv(32,3,pad=1) tanh linear(classes)"},
 
     /* seed 003, Exercise 5: each conv+ReLU pair of cnn8-16-32 becomes a block of two (three)
        such pairs, the residual connection bridging each whole block. A block's first conv
@@ -62,7 +63,7 @@ const dpt_preset dpt_presets[] = {
      "res[ conv(8,3,pad=1) relu conv(8,3,pad=1) relu | conv(8,1,bias=0) ] maxpool(2) "
      "res[ conv(16,3,pad=1) relu conv(16,3,pad=1) relu | conv(16,1,bias=0) ] maxpool(2) "
      "res[ conv(32,3,pad=1) relu conv(32,3,pad=1) relu | conv(32,1,bias=0) ] "
-     "linear(10)"},
+     "linear(classes)"},
     /* seed 003, Exercise 5, blocks of three pairs with residual connections: 46,530 parameters */
     {"cnn003-res3", "res[ conv(8,3,pad=1) relu conv(8,3,pad=1) relu conv(8,3,pad=1) relu "
                     "     | conv(8,1,bias=0) ] maxpool(2) "
@@ -70,18 +71,18 @@ const dpt_preset dpt_presets[] = {
                     "     | conv(16,1,bias=0) ] maxpool(2) "
                     "res[ conv(32,3,pad=1) relu conv(32,3,pad=1) relu conv(32,3,pad=1) relu "
                     "     | conv(32,1,bias=0) ] "
-                    "linear(10)"},
+                    "linear(classes)"},
     /* seed 003, Exercise 5, blocks of two pairs without residual connections: 33,730 */
     {"cnn003-plain2", "conv(8,3,pad=1) relu conv(8,3,pad=1) relu maxpool(2) "
                       "conv(16,3,pad=1) relu conv(16,3,pad=1) relu maxpool(2) "
                       "conv(32,3,pad=1) relu conv(32,3,pad=1) relu "
-                      "linear(10)"},
+                      "linear(classes)"},
     /* seed 003, Exercise 5, blocks of three pairs without residual connections: 45,882 */
     {"cnn003-plain3",
      "conv(8,3,pad=1) relu conv(8,3,pad=1) relu conv(8,3,pad=1) relu maxpool(2) "
      "conv(16,3,pad=1) relu conv(16,3,pad=1) relu conv(16,3,pad=1) relu maxpool(2) "
      "conv(32,3,pad=1) relu conv(32,3,pad=1) relu conv(32,3,pad=1) relu "
-     "linear(10)"},
+     "linear(classes)"},
 
     /* The ResNets for 28x28 inputs: torchvision's layout with a 3x3 stride-1 stem and no
        max-pooling (the report does not say how it adapted the 7x7 stride-2 stem). */

@@ -101,9 +101,15 @@ void dpt_report_json(FILE *f, const dpt_ckpt_view *v, int threads) {
     fputs(",\"model_spec\":", f);
     json_string(f, v->model->spec);
     fputs(",\"data\":", f);
-    json_string(f, c->data.dir);
-    fprintf(f, ",\"mean\":%.9g,\"std\":%.9g,\"bucket_kb\":%d,\"data_sha256\":\"%s\"", v->mean,
-            v->std, c->bucket_kb, v->data_digest);
+    json_string(f, c->data.path);
+    const float *norm[2] = {v->mean, v->std};
+    for (int k = 0; k < 2; k++) {
+        fprintf(f, ",\"%s\":[", k ? "std" : "mean");
+        for (int i = 0; i < v->model->input.c; i++) fprintf(f, "%s%.9g", i ? "," : "", norm[k][i]);
+        fputs("]", f);
+    }
+    fprintf(f, ",\"classes\":%d,\"bucket_kb\":%d,\"data_sha256\":\"%s\"", v->model->classes,
+            c->bucket_kb, v->data_digest);
     fprintf(f, ",\"threads\":%d,\"ranks\":%d,\"out\":", threads, v->world_size);
     if (c->out)
         json_string(f, c->out);

@@ -33,14 +33,12 @@ static int class_weights_parse(dpt_train_config *c, const char *v, dpt_err *err)
     return 0;
 }
 
-static const char *normalize_text(const dpt_train_config *c, const char *spec) {
-    return c->data.compute_norm ? "computed" : "mnist";
+static const char *norm_text(const dpt_train_config *c, const char *spec) {
+    return c->norm_text;
 }
-static int normalize_parse(dpt_train_config *c, const char *v, dpt_err *err) {
-    if (strcmp(v, "mnist") != 0 && strcmp(v, "computed") != 0)
-        return dpt_fail(err, "--normalize %s: expected mnist or computed", v);
-    c->data.compute_norm = strcmp(v, "computed") == 0;
-    return 0;
+static int norm_parse(dpt_train_config *c, const char *v, dpt_err *err) {
+    c->norm_text = v;
+    return dpt_norm_parse(v, &c->data.norm, err);
 }
 
 static const char *opt_text(const dpt_train_config *c, const char *spec) {
@@ -83,18 +81,21 @@ const dpt_setting dpt_settings[] = {
      "xavier-normal, kaiming-uniform, kaiming-normal or normal:STD; the\n"
      "schemes but default start biases at 0; BatchNorm starts at 1 and 0",
      NULL, TEXT(init)},
-    {"val", "val", DPT_MODEL_AND_DATA, "N",
-     "validation samples held out of the 60,000 training images", NULL,
-     FIELD(DPT_U32, data.val, 0, INT_MAX)},
+    {"val", "val", DPT_MODEL_AND_DATA, "N", "validation samples held out of the training images",
+     NULL, FIELD(DPT_U32, data.val, 0, INT_MAX)},
     {"train_samples", "train-samples", DPT_MODEL_AND_DATA, "N",
      "train on only the first N samples of the (shuffled) training split, for\n"
      "quick trials of large models; 0: all of it",
      NULL, FIELD(DPT_U32, data.train_samples, 0, INT_MAX)},
     {"split_seed", "split-seed", DPT_MODEL_AND_DATA, "S", "seed of the train/validation split",
      NULL, FIELD(DPT_U64, data.split_seed, 0, 0)},
-    {"normalize", "normalize", DPT_MODEL_AND_DATA, "HOW",
-     "mnist (mean 0.1307, std 0.3081) or computed (from the training\nsplit)", NULL,
-     TEXT(normalize)},
+    {"norm", "norm", DPT_MODEL_AND_DATA, "HOW",
+     "standardization, (pixel/255 - mean) / std per channel: mnist (0.1307,\n"
+     "0.3081 on every channel), compute (each channel's mean and std over the\n"
+     "training split; a constant channel keeps std 1), M1,M2,M3/S1,S2,S3 (one\n"
+     "mean and std per channel), or auto: mnist for one-channel 28x28 data,\n"
+     "compute otherwise. The checkpoint records the values used",
+     NULL, TEXT(norm)},
     {"epochs", "epochs", DPT_TRAINING, "N", "epochs", NULL, FIELD(DPT_INT, epochs, 1, INT_MAX),
      .run_total = 1},
     {"batch", "batch", DPT_TRAINING, "B", "samples per optimizer step, whatever the rank count",

@@ -23,7 +23,8 @@
 void dpt_train_config_defaults(dpt_train_config *cfg) {
     memset(cfg, 0, sizeof *cfg);
     cfg->model = "cnn2710";
-    cfg->data = (dpt_data_options){.dir = "data/mnist", .val = 5000, .split_seed = 0};
+    cfg->data = (dpt_data_options){.path = "data/mnist", .val = 5000, .split_seed = 0};
+    cfg->norm_text = "auto";
     cfg->epochs = 5;
     cfg->batch = 64;
     cfg->micro_batch = 32;
@@ -44,6 +45,8 @@ typedef struct trainer {
     MPI_Comm comm;
     int rank, size, threads;
     dpt_data data;
+    char *data_path;     /* absolute, for the checkpoint (eval's default data) */
+    double load_seconds; /* reading and checking the dataset */
     dpt_model model;
     float *params, *state; /* the model's parameters and buffers */
     float *reduced;        /* a step's reduced vector: statistics, then gradients */
@@ -79,6 +82,7 @@ static void trainer_free(trainer *t) {
     dpt_reducer_free(&t->reducer);
     dpt_model_free(&t->model);
     dpt_data_free(&t->data);
+    free(t->data_path);
 }
 
 /* --class-weights: "balanced" gives class c the weight N/(K n_c) from the training split's counts
@@ -129,10 +133,15 @@ static int trainer_init(trainer *t, const dpt_train_config *cfg, MPI_Comm comm, 
     omp_set_num_threads(t->threads);
     if (cfg->epochs < 1 || cfg->batch < 1 || cfg->micro_batch < 1)
         return dpt_fail(err, "--epochs, --batch and --micro-batch must be at least 1");
-    if (dpt_data_load(&cfg->data, &t->data, err)) return -1;
-    const dpt_images *set = &t->data.train_file;
-    dpt_shape input = {1, (int)set->height, (int)set->width};
-    if (dpt_model_build(cfg->model, input, t->data.classes, &t->model, err)) return -1;
+    dpt_data_options data = cfg->data;
+    data.threads = t->threads; /* PNG folders decode on the rank's threads */
+    const double start = dpt_now();
+    if (dpt_data_load(&data, &t->data, err)) return -1;
+    t->load_seconds = dpt_now() - start;
+    const dpt_images *set = &t->data.set.train;
+    const dpt_shape input = {(int)set->channels, (int)set->height, (int)set->width};
+    if (dpt_model_build(cfg->model, input, t->data.set.classes, &t->model, err)) return -1;
+    t->data_path = realpath(cfg->data.path, NULL);
     if (cfg->class_weights &&
         class_weights_of(cfg->class_weights, &t->data, t->model.classes, &t->class_weights, err))
         return -1;
@@ -304,7 +313,8 @@ static int check_ranks_agree(const trainer *t, dpt_err *err) {
     dpt_param_sha256(t->params, t->model.nparams, params);
     const uint64_t values[] = {dpt_digest_prefix(config), dpt_digest_prefix(t->data.digest),
                                dpt_digest_prefix(params)};
-    const char *const what[] = {"configuration", "training data (SHA-256 of the IDX contents)",
+    const char *const what[] = {"configuration",
+                                "training data (SHA-256 of the images, labels and class names)",
                                 "initial parameters"};
     return dpt_dist_same_everywhere(t->comm, values, what, 3, err);
 }
@@ -313,6 +323,8 @@ static dpt_ckpt_view view_of(trainer *t) {
     return (dpt_ckpt_view){.cfg = t->cfg,
                            .model = &t->model,
                            .data_digest = t->data.digest,
+                           .data_path = t->data_path,
+                           .class_names = t->data.set.class_names,
                            .world_size = t->size,
                            .mean = t->data.mean,
                            .std = t->data.std,
@@ -485,6 +497,19 @@ static int report_run(trainer *t, dpt_err *err) {
     return rc;
 }
 
+/* One line: what the data is and how it is standardized. */
+static void print_data(const trainer *t) {
+    const dpt_images *s = &t->data.set.train;
+    printf("%sdata %s: %u training and %u test images of %ux%ux%u, %d classes, read in %.2f s | "
+           "mean",
+           t->cfg->tag, t->cfg->data.path, s->count, t->data.set.test.count, s->channels, s->height,
+           s->width, t->data.set.classes, t->load_seconds);
+    for (uint32_t c = 0; c < s->channels; c++) printf(" %.4g", t->data.mean[c]);
+    printf(" std");
+    for (uint32_t c = 0; c < s->channels; c++) printf(" %.4g", t->data.std[c]);
+    printf("\n");
+}
+
 int dpt_train(const dpt_train_config *cfg, MPI_Comm comm, dpt_err *err) {
     trainer t;
     int rc = trainer_init(&t, cfg, comm, err), report;
@@ -495,6 +520,7 @@ int dpt_train(const dpt_train_config *cfg, MPI_Comm comm, dpt_err *err) {
     }
     rc = check_ranks_agree(&t, err);
     if (rc == 0) rc = dpt_reducer_connect(&t.reducer, comm, err);
+    if (rc == 0 && t.rank == 0) print_data(&t);
     if (rc == 0 && t.rank == 0)
         printf("%smodel %s: %zu parameters | %u train, %u val, %u test samples | batch %d in "
                "micro-batches of %d over %d rank%s x %d thread%s\n",

@@ -25,6 +25,12 @@ ref_shape ref_out_shape(const ref_layer *r) {
     case REF_CONV:
         return (ref_shape){r->out_channels, slide(a.h, r->kernel, r->stride, r->pad),
                            slide(a.w, r->kernel, r->stride, r->pad)};
+    case REF_CONVTRANSPOSE:
+        return (ref_shape){r->out_channels,
+                           (a.h - 1) * r->stride - 2 * r->pad + r->kernel + r->outpad,
+                           (a.w - 1) * r->stride - 2 * r->pad + r->kernel + r->outpad};
+    case REF_UPSAMPLE:
+        return (ref_shape){a.c, a.h * r->scale, a.w * r->scale};
     case REF_LINEAR:
         return (ref_shape){r->out_channels, 1, 1};
     case REF_MAXPOOL:
@@ -56,6 +62,11 @@ int ref_param_tensors(const ref_layer *r, ref_tensor t[2]) {
     switch (r->kind) {
     case REF_CONV:
         set_tensor(&t[0], "weight", 0, 4, (int[]){M, C, k, k});
+        if (!r->bias) return 1;
+        set_tensor(&t[1], "bias", t[0].count, 1, (int[]){M});
+        return 2;
+    case REF_CONVTRANSPOSE: /* PyTorch's weight is (in, out, k, k) */
+        set_tensor(&t[0], "weight", 0, 4, (int[]){C, M, k, k});
         if (!r->bias) return 1;
         set_tensor(&t[1], "bias", t[0].count, 1, (int[]){M});
         return 2;
@@ -135,6 +146,122 @@ static void conv_backward(const ref_layer *r, const double *params, const double
                                 grads[w] += g * AT(x, a, s, c, iy, ix);
                                 if (dx) AT(dx, a, s, c, iy, ix) += g * params[w];
                             }
+                }
+}
+
+/* ---- ConvTranspose2d: each input value spreads through the kernel,
+     out[s][o][iy*stride - pad + i][ix*stride - pad + j] += w[c][o][i][j] * in[s][c][iy][ix],
+   wherever that lands inside the output, on top of b[o] (the adjoint of Conv2d's map from its
+   input to its output). */
+
+static size_t convt_weight_index(const ref_layer *r, int c, int o, int i, int j) {
+    return (((size_t)c * r->out_channels + o) * r->kernel + i) * r->kernel + j;
+}
+
+static void convt_forward(const ref_layer *r, const double *params, const double *x, double *y) {
+    const ref_shape a = r->in[0], b = ref_out_shape(r);
+    const double *bias = params + (size_t)a.c * b.c * r->kernel * r->kernel;
+    for (int s = 0; s < r->n; s++)
+        for (int o = 0; o < b.c; o++)
+            for (int oy = 0; oy < b.h; oy++)
+                for (int ox = 0; ox < b.w; ox++) AT(y, b, s, o, oy, ox) = r->bias ? bias[o] : 0;
+    for (int s = 0; s < r->n; s++)
+        for (int c = 0; c < a.c; c++)
+            for (int iy = 0; iy < a.h; iy++)
+                for (int ix = 0; ix < a.w; ix++)
+                    for (int o = 0; o < b.c; o++)
+                        for (int i = 0; i < r->kernel; i++)
+                            for (int j = 0; j < r->kernel; j++) {
+                                const int oy = iy * r->stride - r->pad + i,
+                                          ox = ix * r->stride - r->pad + j;
+                                if (inside(b, oy, ox))
+                                    AT(y, b, s, o, oy, ox) +=
+                                        params[convt_weight_index(r, c, o, i, j)] *
+                                        AT(x, a, s, c, iy, ix);
+                            }
+}
+
+static void convt_backward(const ref_layer *r, const double *params, const double *x,
+                           const double *dy, double *grads, double *dx) {
+    const ref_shape a = r->in[0], b = ref_out_shape(r);
+    const size_t nweights = (size_t)a.c * b.c * r->kernel * r->kernel;
+    memset(grads, 0, sizeof(double) * ref_nparams(r));
+    if (dx) memset(dx, 0, sizeof(double) * r->n * ref_size(a));
+    for (int s = 0; s < r->n; s++)
+        for (int o = 0; r->bias && o < b.c; o++)
+            for (int oy = 0; oy < b.h; oy++)
+                for (int ox = 0; ox < b.w; ox++) grads[nweights + o] += AT(dy, b, s, o, oy, ox);
+    for (int s = 0; s < r->n; s++)
+        for (int c = 0; c < a.c; c++)
+            for (int iy = 0; iy < a.h; iy++)
+                for (int ix = 0; ix < a.w; ix++)
+                    for (int o = 0; o < b.c; o++)
+                        for (int i = 0; i < r->kernel; i++)
+                            for (int j = 0; j < r->kernel; j++) {
+                                const int oy = iy * r->stride - r->pad + i,
+                                          ox = ix * r->stride - r->pad + j;
+                                if (!inside(b, oy, ox)) continue;
+                                const size_t w = convt_weight_index(r, c, o, i, j);
+                                const double g = AT(dy, b, s, o, oy, ox);
+                                grads[w] += g * AT(x, a, s, c, iy, ix);
+                                if (dx) AT(dx, a, s, c, iy, ix) += g * params[w];
+                            }
+}
+
+/* ---- Upsample by a whole-number scale. Output (oy, ox) is a weighted sum of at most four
+   inputs, the same weights in forward and backward:
+   - nearest: the input at (src(oy), src(ox)) with src(d) = min(floor(d * f), size - 1), where
+     f is 1/scale rounded to float and the product d * f is rounded to float: PyTorch's CPU
+     computation (nearest_idx in aten/src/ATen/native/UpSample.h), which for some scales (41
+     the first) differs from floor(d / scale) at multiples of the scale;
+   - bilinear, align_corners=False: src(d) = (d + 0.5) / scale - 0.5, 0 if negative; the inputs
+     floor(src) and min(floor(src) + 1, size - 1) with weights 1 - frac(src) and frac(src). */
+
+typedef struct taps {
+    int at[2];
+    double weight[2];
+} taps;
+
+static taps upsample_taps(const ref_layer *r, int d, int size) {
+    if (!r->bilinear) {
+        const float f = (float)(1.0 / r->scale);
+        int src = (int)floorf((float)d * f);
+        if (src > size - 1) src = size - 1;
+        return (taps){{src, src}, {1, 0}};
+    }
+    double src = (d + 0.5) / r->scale - 0.5;
+    if (src < 0) src = 0;
+    const int lo = (int)floor(src), hi = lo + 1 < size ? lo + 1 : size - 1;
+    return (taps){{lo, hi}, {1 - (src - lo), src - lo}};
+}
+
+static void upsample_forward(const ref_layer *r, const double *x, double *y) {
+    const ref_shape a = r->in[0], b = ref_out_shape(r);
+    for (int s = 0; s < r->n; s++)
+        for (int c = 0; c < a.c; c++)
+            for (int oy = 0; oy < b.h; oy++)
+                for (int ox = 0; ox < b.w; ox++) {
+                    const taps ty = upsample_taps(r, oy, a.h), tx = upsample_taps(r, ox, a.w);
+                    double sum = 0;
+                    for (int u = 0; u < 2; u++)
+                        for (int v = 0; v < 2; v++)
+                            sum += ty.weight[u] * tx.weight[v] * AT(x, a, s, c, ty.at[u], tx.at[v]);
+                    AT(y, b, s, c, oy, ox) = sum;
+                }
+}
+
+static void upsample_backward(const ref_layer *r, const double *dy, double *dx) {
+    const ref_shape a = r->in[0], b = ref_out_shape(r);
+    memset(dx, 0, sizeof(double) * r->n * ref_size(a));
+    for (int s = 0; s < r->n; s++)
+        for (int c = 0; c < a.c; c++)
+            for (int oy = 0; oy < b.h; oy++)
+                for (int ox = 0; ox < b.w; ox++) {
+                    const taps ty = upsample_taps(r, oy, a.h), tx = upsample_taps(r, ox, a.w);
+                    for (int u = 0; u < 2; u++)
+                        for (int v = 0; v < 2; v++)
+                            AT(dx, a, s, c, ty.at[u], tx.at[v]) +=
+                                ty.weight[u] * tx.weight[v] * AT(dy, b, s, c, oy, ox);
                 }
 }
 
@@ -369,6 +496,12 @@ void ref_forward(const ref_layer *r, const double *params, const double *const *
     case REF_CONV:
         conv_forward(r, params, in[0], out);
         return;
+    case REF_CONVTRANSPOSE:
+        convt_forward(r, params, in[0], out);
+        return;
+    case REF_UPSAMPLE:
+        upsample_forward(r, in[0], out);
+        return;
     case REF_LINEAR:
         linear_forward(r, params, in[0], out);
         return;
@@ -413,6 +546,12 @@ void ref_backward(const ref_layer *r, const double *params, const double *const 
     switch (r->kind) {
     case REF_CONV:
         conv_backward(r, params, in[0], dout, grads, dx);
+        return;
+    case REF_CONVTRANSPOSE:
+        convt_backward(r, params, in[0], dout, grads, dx);
+        return;
+    case REF_UPSAMPLE:
+        if (dx) upsample_backward(r, dout, dx);
         return;
     case REF_LINEAR:
         linear_backward(r, params, in[0], dout, grads, dx);

@@ -1,7 +1,8 @@
 /* Plain reference implementations of every layer kind, for the tests only: naive loops in double
-   precision written from PyTorch's documented semantics (torch.nn.Conv2d, Linear, MaxPool2d,
-   AvgPool2d, AdaptiveAvgPool2d(1), BatchNorm1d/2d, Dropout, Dropout2d, ReLU, LeakyReLU, ELU,
-   Sigmoid, Tanh, Flatten, x + y, torch.cat([saved, current], 1)), with no BLAS and no tricks,
+   precision written from PyTorch's documented semantics (torch.nn.Conv2d, ConvTranspose2d,
+   Linear, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d(1), Upsample (nearest, bilinear),
+   BatchNorm1d/2d, Dropout, Dropout2d, ReLU, LeakyReLU, ELU, Sigmoid, Tanh, Flatten, x + y,
+   torch.cat([saved, current], 1)), with no BLAS and no tricks,
    so the optimized float kernels in src/layers/ can be compared with something obviously right.
 
    Arrays are batch-major (N, C, H, W). Parameters are PyTorch's tensors back to back in
@@ -14,10 +15,12 @@
 
 typedef enum ref_kind {
     REF_CONV,
+    REF_CONVTRANSPOSE,
     REF_LINEAR,
     REF_MAXPOOL,
     REF_AVGPOOL,
     REF_GLOBALAVGPOOL,
+    REF_UPSAMPLE,
     REF_BATCHNORM,
     REF_DROPOUT,
     REF_DROPOUT2D,
@@ -39,11 +42,14 @@ typedef struct ref_layer {
     ref_kind kind;
     int n;            /* samples in the batch */
     ref_shape in[2];  /* in[0]: the current tensor; in[1]: the saved one (add, concat) */
-    int out_channels; /* conv: output channels; linear: output features */
-    int kernel;       /* conv, maxpool, avgpool: square kernel size */
-    int stride;       /* conv, maxpool, avgpool */
-    int pad;          /* conv: zeros on every side */
-    int bias;         /* conv: whether there is a bias (linear always has one) */
+    int out_channels; /* conv, convtranspose: output channels; linear: output features */
+    int kernel;       /* conv, convtranspose, maxpool, avgpool: square kernel size */
+    int stride;       /* conv, convtranspose, maxpool, avgpool */
+    int pad;          /* conv: zeros on every side; convtranspose: rows and columns cut */
+    int outpad;       /* convtranspose: rows and columns added at the bottom and right */
+    int bias;         /* conv, convtranspose: whether there is a bias (linear always has one) */
+    int scale;        /* upsample: whole-number scale factor */
+    int bilinear;     /* upsample: 1 bilinear (align_corners=False), 0 nearest */
     double alpha;     /* leakyrelu: negative slope; elu: alpha */
     double p;         /* dropout, dropout2d: probability of dropping */
     /* dropout: n*c*h*w flags, dropout2d: n*c flags (one per channel plane); 1 keeps the unit */

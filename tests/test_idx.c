@@ -169,7 +169,7 @@ static void write_dataset(const char *sub, uint32_t images, uint32_t labels, uin
 static void expect_load_error(const char *sub, uint32_t val, const char *problem) {
     char full[300];
     snprintf(full, sizeof full, "%s/%s", dir, sub);
-    dpt_data_options opt = {.dir = full, .val = val};
+    dpt_data_options opt = {.path = full, .val = val};
     dpt_data data;
     dpt_err err = {{0}};
     assert_int_equal(dpt_data_load(&opt, &data, &err), -1);
@@ -181,7 +181,7 @@ static void test_dataset_split(void **state) {
     write_dataset("good", 20, 20, 0);
     char full[300];
     snprintf(full, sizeof full, "%s/good", dir);
-    dpt_data_options opt = {.dir = full, .val = 5, .split_seed = 3};
+    dpt_data_options opt = {.path = full, .val = 5, .split_seed = 3, .norm = {.kind = DPT_NORM_MNIST}};
     dpt_data data;
     dpt_err err;
     assert_int_equal(dpt_data_load(&opt, &data, &err), 0);
@@ -197,7 +197,7 @@ static void test_dataset_split(void **state) {
     dpt_data_gather(&data, &data.val, NULL, 0, 1, x, &y);
     uint32_t sample = data.val.idx[0];
     assert_int_equal(y, sample % 10);
-    assert_float_equal(x[0], (data.train_file.pixels[sample * 4] / 255.0 - 0.1307) / 0.3081, 1e-5);
+    assert_float_equal(x[0], (data.set.train.pixels[sample * 4] / 255.0 - 0.1307) / 0.3081, 1e-5);
     dpt_data_free(&data);
 }
 
@@ -210,13 +210,13 @@ static void test_dataset_defects(void **state) {
     write_dataset("label", 20, 20, 10);
     char full[300];
     snprintf(full, sizeof full, "%s/label", dir);
-    dpt_data_options opt = {.dir = full, .val = 5};
+    dpt_data_options opt = {.path = full, .val = 5};
     dpt_data data;
     dpt_err err;
     assert_int_equal(dpt_data_load(&opt, &data, &err), 0);
-    assert_int_equal(data.classes, 11);
+    assert_int_equal(data.set.classes, 11);
     dpt_data_free(&data);
-    expect_load_error("nowhere", 5, "no such file");
+    expect_load_error("nowhere", 5, "No such file");
     write_dataset("small", 20, 20, 0);
     expect_load_error("small", 20, "--val 20 leaves no training samples");
 }

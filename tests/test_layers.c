@@ -127,22 +127,15 @@ static const struct {
     const char *name;
     ref_kind kind;
 } reference_kinds[] = {
-    {"conv", REF_CONV},
-    {"linear", REF_LINEAR},
-    {"maxpool", REF_MAXPOOL},
-    {"avgpool", REF_AVGPOOL},
-    {"globalavgpool", REF_GLOBALAVGPOOL},
-    {"batchnorm", REF_BATCHNORM},
-    {"dropout", REF_DROPOUT},
-    {"dropout2d", REF_DROPOUT2D},
-    {"relu", REF_RELU},
-    {"leakyrelu", REF_LEAKYRELU},
-    {"elu", REF_ELU},
-    {"sigmoid", REF_SIGMOID},
-    {"tanh", REF_TANH},
-    {"flatten", REF_FLATTEN},
-    {"add", REF_ADD},
-    {"concat", REF_CONCAT},
+    {"conv", REF_CONV},         {"convtranspose", REF_CONVTRANSPOSE},
+    {"linear", REF_LINEAR},     {"maxpool", REF_MAXPOOL},
+    {"avgpool", REF_AVGPOOL},   {"globalavgpool", REF_GLOBALAVGPOOL},
+    {"upsample", REF_UPSAMPLE}, {"batchnorm", REF_BATCHNORM},
+    {"dropout", REF_DROPOUT},   {"dropout2d", REF_DROPOUT2D},
+    {"relu", REF_RELU},         {"leakyrelu", REF_LEAKYRELU},
+    {"elu", REF_ELU},           {"sigmoid", REF_SIGMOID},
+    {"tanh", REF_TANH},         {"flatten", REF_FLATTEN},
+    {"add", REF_ADD},           {"concat", REF_CONCAT},
 };
 
 static ref_kind reference_kind(const char *name) {
@@ -193,6 +186,18 @@ static ref_layer reference_of(const dpt_layer *l, int n, int training) {
         r.stride = (int)arg(l, "stride");
         r.pad = (int)arg(l, "pad");
         r.bias = (int)arg(l, "bias");
+        break;
+    case REF_CONVTRANSPOSE:
+        r.out_channels = (int)arg(l, "out");
+        r.kernel = (int)arg(l, "kernel");
+        r.stride = (int)arg(l, "stride");
+        r.pad = (int)arg(l, "pad");
+        r.outpad = (int)arg(l, "outpad");
+        r.bias = (int)arg(l, "bias");
+        break;
+    case REF_UPSAMPLE:
+        r.scale = (int)arg(l, "scale");
+        r.bilinear = (int)arg(l, "mode"); /* the index of the word: nearest 0, bilinear 1 */
         break;
     case REF_MAXPOOL:
     case REF_AVGPOOL:
@@ -483,7 +488,17 @@ static const layer_case fixed_cases[] = {
     {"conv(2,1)", {3, 4, 4}, .n = 2},
     {"conv(2,3,pad=3)", {1, 2, 3}, .n = 1}, /* padding wider than the input */
     {"conv(4,3,stride=2,pad=1)", {1, 28, 28}, .n = 2},
-    {"linear(5)", {2, 3, 3}, .n = 3}, /* flattens a 3-D input */
+    {"convtranspose(3,2,stride=2)", {2, 5, 4}, .n = 2}, /* the U-Net's: tiles, no overlap */
+    {"convtranspose(2,2,stride=2,outpad=1,bias=0)", {3, 3, 2}, .n = 2}, /* tiles and a margin */
+    {"convtranspose(2,3,stride=2,pad=1,outpad=1)", {2, 4, 5}, .n = 2},  /* overlapping */
+    {"convtranspose(2,4,stride=2,pad=1)", {3, 3, 4}, .n = 2},
+    {"convtranspose(2,3)", {2, 4, 3}, .n = 2},                         /* stride 1: full overlap */
+    {"convtranspose(2,2,stride=2,pad=1)", {2, 3, 3}, .n = 2},          /* tiles with a cut border */
+    {"convtranspose(2,1,stride=3,outpad=2)", {2, 3, 2}, .n = 2},       /* gaps: the bias alone */
+    {"convtranspose(1,5,stride=3,pad=3,outpad=1)", {1, 2, 3}, .n = 1}, /* pad past the taps */
+    {"convtranspose(3,3,stride=2,pad=1,outpad=1)", {4, 1, 1}, .n = 3},
+    {"linear(4) convtranspose(2,3,stride=2)", {1, 3, 3}, .n = 2}, /* on a C x 1 x 1 input */
+    {"linear(5)", {2, 3, 3}, .n = 3},                             /* flattens a 3-D input */
     {"linear(1)", {7, 1, 1}, .n = 4},
     {"maxpool(2)", {1, 7, 5}, .n = 2}, /* floor mode drops the last row and column */
     {"maxpool(3,stride=2)", {2, 7, 8}, .n = 2},
@@ -491,6 +506,14 @@ static const layer_case fixed_cases[] = {
     {"avgpool(3)", {2, 7, 5}, .n = 2},
     {"avgpool(2,stride=1)", {1, 4, 5}, .n = 2},
     {"globalavgpool", {3, 5, 4}, .n = 2},
+    {"upsample(2)", {2, 3, 5}, .n = 2},
+    {"upsample(3)", {1, 5, 4}, .n = 2},
+    {"upsample(1)", {2, 3, 2}, .n = 2},
+    {"upsample(41)", {1, 2, 3}, .n = 1}, /* PyTorch's float index: output 41 reads input 0 */
+    {"upsample(2,mode=bilinear)", {2, 5, 3}, .n = 2},
+    {"upsample(3,mode=bilinear)", {2, 3, 4}, .n = 2},
+    {"upsample(4,mode=bilinear)", {1, 1, 3}, .n = 2}, /* one row: both taps clamp */
+    {"upsample(1,mode=bilinear)", {1, 3, 3}, .n = 1},
     {"batchnorm", {3, 4, 5}, .n = 3, .training = 1},
     {"batchnorm(affine=0)",
      {4, 1, 1},
@@ -516,6 +539,10 @@ static const layer_case fixed_cases[] = {
     {"elu(0.7)", {2, 4, 4}, .n = 2, .ties = 1},
     {"conv(16,5,pad=2)", {8, 28, 28}, .n = 3, .large = 1},
     {"conv(32,3,stride=2,pad=1,bias=0)", {16, 14, 14}, .n = 4, .large = 1},
+    {"convtranspose(16,2,stride=2)", {32, 7, 7}, .n = 3, .large = 1},
+    {"convtranspose(8,3,stride=2,pad=1,outpad=1,bias=0)", {16, 14, 14}, .n = 2, .large = 1},
+    {"upsample(2)", {8, 28, 28}, .n = 2, .large = 1},
+    {"upsample(2,mode=bilinear)", {8, 28, 28}, .n = 2, .large = 1},
     {"linear(10)", {32, 7, 7}, .n = 16, .large = 1},
     {"maxpool(2)", {16, 28, 28}, .n = 3, .large = 1},
     {"batchnorm", {16, 14, 14}, .n = 16, .training = 1, .large = 1},
@@ -538,6 +565,18 @@ static void random_case(dpt_rng *g, const char *kind, layer_case *c) {
         H = between(g, least > 1 ? least : 1, 8), W = between(g, least > 1 ? least : 1, 8);
         snprintf(spec, size, "conv(%d,%d,stride=%d,pad=%d,bias=%d)", between(g, 1, 4), k,
                  between(g, 1, 3), pad, between(g, 0, 1));
+    } else if (strcmp(kind, "convtranspose") == 0) {
+        const int k = between(g, 1, 4), stride = between(g, 1, 3), pad = between(g, 0, k);
+        const int outpad = between(g, 0, stride - 1);
+        /* The smallest side whose output is not empty: (side - 1) * stride > 2 pad - k - outpad. */
+        const int room = 2 * pad - k - outpad, least = room < 0 ? 1 : room / stride + 2;
+        H = between(g, least, 6), W = between(g, least, 6);
+        snprintf(spec, size, "convtranspose(%d,%d,stride=%d,pad=%d,outpad=%d,bias=%d)",
+                 between(g, 1, 4), k, stride, pad, outpad, between(g, 0, 1));
+    } else if (strcmp(kind, "upsample") == 0) {
+        H = between(g, 1, 5), W = between(g, 1, 5);
+        snprintf(spec, size, "upsample(%d,mode=%s)", between(g, 1, 3),
+                 between(g, 0, 1) ? "bilinear" : "nearest");
     } else if (strcmp(kind, "linear") == 0) {
         snprintf(spec, size, "linear(%d)", between(g, 1, 6));
     } else if (strcmp(kind, "maxpool") == 0 || strcmp(kind, "avgpool") == 0) {
@@ -597,6 +636,22 @@ static const known_answer known_answers[] = {
     {"conv 1x1, 2 to 2 channels",
      {REF(REF_CONV, 1), ONE(2, 1, 1), .out_channels = 2, .kernel = 1, .stride = 1},
      V(1, 2, 3, 4), V(1, 10), NULL, V(21, 43)},
+    /* Transposed: each input value spreads the kernel over the output, the patches summed:
+       rows 1 (1 2), 2 (1 2) -> 1, 1*2 + 2*1, 2*2; then 3 (3 4) ... Checked with PyTorch. */
+    {"convtranspose 2x2 on 1 2",
+     {REF(REF_CONVTRANSPOSE, 1), ONE(1, 1, 2), .out_channels = 1, .kernel = 2, .stride = 1,
+      .bias = 1},
+     V(1, 2, 3, 4, 0.5), V(1, 2), NULL, V(1.5, 4.5, 4.5, 3.5, 10.5, 8.5)},
+    /* Weight (in, out, k, k): out[o] = w[0][o] x0 + w[1][o] x1 (an (out, in) layout gives 21). */
+    {"convtranspose 1x1, 2 to 2 channels",
+     {REF(REF_CONVTRANSPOSE, 1), ONE(2, 1, 1), .out_channels = 2, .kernel = 1, .stride = 1},
+     V(1, 2, 3, 4), V(1, 10), NULL, V(31, 42)},
+    /* Kernel 3, stride 2, pad 1, outpad 1 on 2x2: a 4x4 output (PyTorch's answer). */
+    {"convtranspose 3x3, stride 2, pad 1, outpad 1",
+     {REF(REF_CONVTRANSPOSE, 1), ONE(1, 2, 2), .out_channels = 1, .kernel = 3, .stride = 2,
+      .pad = 1, .outpad = 1},
+     V(1, 2, 3, 4, 5, 6, 7, 8, 9), V(1, 2, 3, 4), NULL,
+     V(5, 14, 10, 12, 14, 36, 24, 30, 15, 34, 20, 24, 24, 55, 32, 36)},
     /* W (out, in): y = x W^T + b. */
     {"linear 3 to 2", {REF(REF_LINEAR, 1), ONE(3, 1, 1), .out_channels = 2},
      V(1, 2, 3, 4, 5, 6, 0.5, -0.5), V(1, 0, -1), NULL, V(-1.5, -2.5)},
@@ -609,6 +664,20 @@ static const known_answer known_answers[] = {
      NULL, V(1, 2, 3, 4, 5, 6, 7, 8, 9, 10), NULL, V(4, 6)},
     {"globalavgpool", {REF(REF_GLOBALAVGPOOL, 1), ONE(2, 1, 2)},
      NULL, V(1, 3, 2, 6), NULL, V(2, 4)},
+    {"upsample 2 nearest", {REF(REF_UPSAMPLE, 1), ONE(1, 2, 2), .scale = 2},
+     NULL, V(1, 2, 3, 4), NULL, V(1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4)},
+    {"upsample 3 nearest", {REF(REF_UPSAMPLE, 1), ONE(1, 1, 2), .scale = 3},
+     NULL, V(1, 2), NULL, V(1, 1, 1, 2, 2, 2, 1, 1, 1, 2, 2, 2, 1, 1, 1, 2, 2, 2)},
+    /* Sources (x + 0.5) / 2 - 0.5 = -0.25 (clamped to 0), 0.25, 0.75, 1.25 (the right tap
+       clamped), PyTorch's align_corners=False. */
+    {"upsample 2 bilinear, one row", {REF(REF_UPSAMPLE, 1), ONE(1, 1, 2), .scale = 2, .bilinear = 1},
+     NULL, V(0, 4), NULL, V(0, 1, 3, 4, 0, 1, 3, 4)},
+    {"upsample 2 bilinear", {REF(REF_UPSAMPLE, 1), ONE(1, 2, 2), .scale = 2, .bilinear = 1},
+     NULL, V(1, 2, 3, 4), NULL,
+     V(1, 1.25, 1.75, 2, 1.5, 1.75, 2.25, 2.5, 2.5, 2.75, 3.25, 3.5, 3, 3.25, 3.75, 4)},
+    /* Sources -1/3 (0), 0, 1/3, 2/3, 1, 4/3 (clamped); PyTorch gives these up to float rounding. */
+    {"upsample 3 bilinear", {REF(REF_UPSAMPLE, 1), ONE(1, 1, 2), .scale = 3, .bilinear = 1},
+     NULL, V(0, 6), NULL, V(0, 0, 2, 4, 6, 6, 0, 0, 2, 4, 6, 6, 0, 0, 2, 4, 6, 6)},
     /* Batch mean 2, biased variance 1: xhat = -1, 1; then weight 2, bias 1. */
     {"batchnorm training", {REF(REF_BATCHNORM, 2), ONE(1, 1, 1), .training = 1, .affine = 1},
      V(2, 1), V(1, 3), NULL, V(-1, 3)},
@@ -652,6 +721,12 @@ static void test_reference_known_answers(void **state) {
                          k->out[j]);
         free(out);
     }
+    /* Nearest at scale 41 on a row (1, 2): PyTorch 1.13 gives 1 at column 41, where
+       floor(41 / 41) would read the 2 (its index is floor(41 * float(1/41)) in float, 0). */
+    const ref_layer up = {REF(REF_UPSAMPLE, 1), ONE(1, 1, 2), .scale = 41};
+    double row[41 * 82];
+    ref_forward(&up, NULL, (const double *const[]){V(1, 2), NULL}, row);
+    assert_true(row[40] == 1 && row[41] == 1 && row[42] == 2 && row[81] == 2);
 }
 
 /* Backward answers the finite differences cannot give: where tied maxima send the gradient,
@@ -725,6 +800,57 @@ static void test_flipped_kernel_is_caught(void **state) {
         if (y[i] != expected[i])
             fail_msg("conv 2x2 on 1..9: out[%d] = %g, expected %g", i, (double)y[i],
                      (double)expected[i]);
+    fixture_close(&s);
+}
+
+/* The same for a transposed convolution, whose weight is (in, out, k, k): the kernel agrees with
+   the reference and not with it run on a flipped kernel, nor on the weight read as (out, in),
+   and gives PyTorch's answer. */
+static void test_convtranspose_layout_is_caught(void **state) {
+    (void)state;
+    static const layer_case c = {"convtranspose(3,3,stride=2,pad=1)", {2, 5, 4}, .n = 2};
+    fixture f;
+    fixture_open(&f, &c);
+    const dpt_layer *l = f.l;
+    const int C = l->in[0].c, M = l->out.c, kk = 9;
+    dpt_rng rng = dpt_rng_stream(16, DPT_STREAM_INIT, 0);
+    float *params = NEW(float, l->nparams), *x = NEW(float, f.nin[0]);
+    float *out = NEW(float, f.nout), *scratch = NEW(float, f.nscratch);
+    fill_floats(&rng, params, l->nparams, -1, 1);
+    fill_floats(&rng, x, f.nin[0], -1, 1);
+    l->kind->forward(l, &f.pass, params, (const float *const[]){x}, out, scratch, c.n);
+    double *pd = widen(params, l->nparams), *xd = widen(x, f.nin[0]);
+    double *swapped = widen(params, l->nparams);
+    double *want = NEW(double, f.nout), *other = NEW(double, f.nout);
+    ref_forward(&f.ref, pd, (const double *const[]){xd}, want);
+    expect_close(c.spec, "output", out, want, f.nout);
+    for (int ci = 0; ci < C; ci++)
+        for (int o = 0; o < M; o++)
+            for (int t = 0; t < kk; t++)
+                swapped[((size_t)ci * M + o) * kk + t] = pd[((size_t)o * C + ci) * kk + t];
+    ref_forward(&f.ref, swapped, (const double *const[]){xd}, other);
+    assert_true(max_difference(out, other, f.nout) > 1000 * KERNEL_TOLERANCE);
+    flip_kernels(&f.ref, pd);
+    ref_forward(&f.ref, pd, (const double *const[]){xd}, other);
+    assert_true(max_difference(out, other, f.nout) > 1000 * KERNEL_TOLERANCE);
+    free(params), free(x), free(out), free(scratch), free(pd), free(xd), free(swapped);
+    free(want), free(other);
+    fixture_close(&f);
+
+    /* The known answer of test_reference_known_answers (PyTorch's), from the kernel. */
+    static const layer_case small = {
+        "convtranspose(1,3,stride=2,pad=1,outpad=1,bias=0)", {1, 2, 2}, .n = 1};
+    fixture s;
+    fixture_open(&s, &small);
+    const float w[] = {1, 2, 3, 4, 5, 6, 7, 8, 9}, in[] = {1, 2, 3, 4};
+    const float expected[] = {5, 14, 10, 12, 14, 36, 24, 30, 15, 34, 20, 24, 24, 55, 32, 36};
+    float y[16], col[64];
+    assert_true(s.nscratch <= 64 && s.nout == 16);
+    s.l->kind->forward(s.l, &s.pass, w, (const float *const[]){in}, y, col, 1);
+    for (int i = 0; i < 16; i++)
+        if (y[i] != expected[i])
+            fail_msg("convtranspose 3x3 stride 2 on 1..4: out[%d] = %g, expected %g", i,
+                     (double)y[i], (double)expected[i]);
     fixture_close(&s);
 }
 
@@ -989,6 +1115,7 @@ int main(void) {
         cmocka_unit_test(test_reference_known_answers),
         cmocka_unit_test(test_reference_known_gradients),
         cmocka_unit_test(test_flipped_kernel_is_caught),
+        cmocka_unit_test(test_convtranspose_layout_is_caught),
         cmocka_unit_test(test_dropout_masks),
         cmocka_unit_test(test_batchnorm_state),
         cmocka_unit_test(test_softmax_xent_gradient),

@@ -100,6 +100,41 @@ static void test_graph_spec_round_trips(void **state) {
     free(long_spec);
 }
 
+/* An argument that is a word (upsample's mode) is read by name, positional or named, held as
+   its index and printed by name; `classes` still stands for the class count elsewhere. */
+static void test_word_arguments_round_trip(void **state) {
+    (void)state;
+    const char *spec = "conv(4,3,pad=1) @e maxpool(2) convtranspose(classes,2,stride=2) "
+                       "concat(@e) upsample(2,bilinear) upsample(3) upsample(scale=1,mode=nearest) "
+                       "convtranspose(2,3,stride=2,pad=1,outpad=1,bias=0) globalavgpool "
+                       "linear(classes)";
+    dpt_model a, b;
+    dpt_err err;
+    if (dpt_model_build(spec, MNIST, 7, &a, &err)) fail_msg("%s", err.msg);
+    assert_string_equal(
+        a.spec, "conv(4,3,stride=1,pad=1,bias=1) @e maxpool(2,stride=2) "
+                "convtranspose(7,2,stride=2,pad=0,outpad=0,bias=1) concat(@e) "
+                "upsample(2,mode=bilinear) upsample(3,mode=nearest) upsample(1,mode=nearest) "
+                "convtranspose(2,3,stride=2,pad=1,outpad=1,bias=0) globalavgpool linear(7)");
+    assert_int_equal(a.layers[4].arg[1], 1); /* bilinear: the second word */
+    assert_int_equal(a.layers[5].arg[1], 0);
+    assert_int_equal(a.layers[7].out.h, 28 * 6 * 2);
+    assert_int_equal(dpt_model_build(a.spec, MNIST, 7, &b, &err), 0);
+    assert_string_equal(a.spec, b.spec);
+    assert_int_equal(a.nlayers, b.nlayers);
+    for (int i = 0; i < a.nlayers; i++)
+        assert_memory_equal(a.layers[i].arg, b.layers[i].arg, sizeof a.layers[i].arg);
+    /* PyTorch's names: convtranspose1/weight (in, out, k, k) and /bias. */
+    assert_string_equal(a.params[2].name, "convtranspose1/weight");
+    assert_int_equal(a.params[2].dims[0], 4);
+    assert_int_equal(a.params[2].dims[1], 7);
+    assert_string_equal(a.params[3].name, "convtranspose1/bias");
+    assert_string_equal(a.params[4].name, "convtranspose2/weight");
+    assert_string_equal(a.params[5].name, "linear1/weight");
+    dpt_model_free(&a);
+    dpt_model_free(&b);
+}
+
 static void expect_spec_error(const char *spec, const char *problem) {
     dpt_model m;
     dpt_err err = {{0}};
@@ -140,6 +175,25 @@ static void test_spec_errors(void **state) {
     expect_spec_error("relu add linear(10)", "layer 2 (add): needs a saved tensor: add(@name)");
     expect_spec_error("dropout(1.5) linear(10)", "p=1.5 must be from 0 to 1");
     expect_spec_error("conv(8,3,bias=2) linear(10)", "bias=2 must be 0 or 1");
+    /* Word arguments: one line naming the layer, the word and the allowed words. */
+    expect_spec_error("conv(8,3) upsample(2,mode=bicubic) linear(10)",
+                      "model spec, layer 2 (upsample): unknown mode 'bicubic' (one of: nearest "
+                      "bilinear)");
+    expect_spec_error("upsample(2,Nearest) linear(10)", "unknown mode 'Nearest' (one of:");
+    expect_spec_error("upsample(2,mode=1) linear(10)", "unknown mode '1' (one of: nearest");
+    expect_spec_error("upsample(2,mode=classes) linear(10)", "unknown mode 'classes'");
+    expect_spec_error("upsample(2,mode=) linear(10)",
+                      "layer 1 (upsample): expected a mode (one of: nearest bilinear) at ') "
+                      "linear(10)'");
+    expect_spec_error("upsample(mode=bilinear) linear(10)", "missing argument 'scale'");
+    expect_spec_error("upsample(2,bilinear,nearest) linear(10)", "too many arguments");
+    expect_spec_error("upsample(0) linear(10)", "scale=0 must be a whole number from 1");
+    expect_spec_error("upsample(1.5) linear(10)", "scale=1.5 must be a whole number");
+    expect_spec_error("convtranspose(8,bilinear) linear(10)", "expected a number at 'bilinear)");
+    expect_spec_error("convtranspose(8,3,stride=2,outpad=2) linear(10)",
+                      "layer 1 (convtranspose on 1x28x28): outpad=2 must be smaller than stride=2");
+    expect_spec_error("maxpool(28) convtranspose(1,1,pad=1) linear(10)",
+                      "pad 1 on each side leaves nothing of its 1x1 output");
 }
 
 static void test_init_matches_pytorch_bounds(void **state) {
@@ -279,6 +333,13 @@ static void test_whole_model_gradients(void **state) {
     model_gradcheck("conv(4,3,stride=2,pad=1) dropout2d(0.5) relu globalavgpool linear(6) "
                     "batchnorm linear(10)",
                     (dpt_shape){1, 7, 7});
+    /* A small U-Net: transposed convolutions (tiles and overlapping), a skip concatenation,
+       both upsampling modes; the maxpool after upsample(3) sees exact ties (equal values move
+       together), a maxpool(2) on the tanh would see near ties the finite steps cross. */
+    model_gradcheck("conv(3,3,pad=1) tanh @a avgpool(2) convtranspose(3,2,stride=2) concat(@a) "
+                    "upsample(2,mode=bilinear) conv(2,3,stride=2,pad=1) "
+                    "convtranspose(2,3,stride=2,pad=1,outpad=1) upsample(3) maxpool(3) linear(10)",
+                    (dpt_shape){1, 6, 6});
 }
 
 int main(void) {
@@ -286,6 +347,7 @@ int main(void) {
         cmocka_unit_test(test_presets_match_the_reports),
         cmocka_unit_test(test_canonical_spec_round_trips),
         cmocka_unit_test(test_graph_spec_round_trips),
+        cmocka_unit_test(test_word_arguments_round_trip),
         cmocka_unit_test(test_spec_errors),
         cmocka_unit_test(test_init_matches_pytorch_bounds),
         cmocka_unit_test(test_init_schemes),

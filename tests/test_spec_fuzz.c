@@ -169,11 +169,15 @@ static int check_spec(const char *spec, dpt_shape input, int classes) {
 static const char *const kinds[] = {
     "linear", "conv", "conv", "conv", "maxpool", "avgpool", "globalavgpool", "batchnorm",
     "dropout", "dropout2d", "relu", "relu", "leakyrelu", "elu", "sigmoid", "tanh", "flatten",
-    "add", "add", "concat", "concat", "softmax", "res", "Conv", "conv_", "",
+    "add", "add", "concat", "concat", "convtranspose", "upsample", "upsample", "softmax", "res",
+    "Conv", "conv_", "",
     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
 static const char *const keys[] = {"out", "kernel", "stride", "pad", "bias", "affine",
                                    "momentum", "eps", "p", "slope", "alpha", "from", "padding",
-                                   "", "stride", "pad"};
+                                   "", "stride", "pad", "outpad", "scale", "mode", "mode"};
+/* Words where a number may stand, and the other way round (upsample's mode=nearest|bilinear). */
+static const char *const words[] = {"nearest", "bilinear", "bilinear", "classes", "bicubic",
+                                    "Nearest", "nearest_", "nearest-x", "neare", "bilinearbilinear"};
 static const char *const numbers[] = {
     "0", "1", "2", "3", "4", "1", "2", "-1", "-0", "0.5", "0.25", "1.5", "1e300", "-1e300",
     "1e-300", "4.9e-324", "1e400", "nan", "inf", "-inf", "infinity", "2147483647", "2147483648",
@@ -242,6 +246,19 @@ static void gen_sensible_layer(buffer *b) {
     case 7:
         put(b, "%s(@%s)", below(2) ? "add" : "concat", PICK(names));
         break;
+    case 8:
+        put(b, "convtranspose(%d,%d", 1 + below(6), 1 + below(4));
+        if (below(2)) put(b, ",stride=%d", 1 + below(3));
+        if (below(2)) put(b, ",pad=%d", below(3));
+        if (below(3) == 0) put(b, ",outpad=%d", below(2));
+        put(b, ")");
+        break;
+    case 9:
+        put(b, "upsample(%d%s)", 1 + below(3),
+            below(3)   ? ""
+            : below(2) ? ",mode=bilinear"
+                       : ",nearest");
+        break;
     default:
         put(b, "%s", PICK(plain));
         break;
@@ -264,6 +281,8 @@ static void gen_layer(buffer *b) {
         if (below(3) == 0) put(b, "%s=", PICK(keys));
         if ((strcmp(kind, "add") == 0 || strcmp(kind, "concat") == 0) && i == 0 && below(4))
             put(b, "@%s", PICK(names));
+        else if (below(6) == 0)
+            put(b, "%s", PICK(words));
         else
             gen_number(b);
     }

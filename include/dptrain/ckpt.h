@@ -3,9 +3,11 @@
 
    Layout (format 1; `h5dump -H` shows the attributes that document each item):
      /meta      attributes: format_version, program_version, command_line, seed, world_size,
-                data_sha256, mean, std
+                data_sha256, data (the dataset's absolute path), mean and std (one per input
+                channel)
      /config    one attribute per setting that decides the result (compared on resume)
-     /model     attributes spec, input_channels/height/width, classes, parameters, buffers;
+     /model     attributes spec, input_channels/height/width, classes, class_names (strings;
+                "0", "1", ... when the data names none), parameters, buffers;
                 /model/<layer>/<tensor> float32 datasets in PyTorch's names and shapes: the
                 parameters (conv1/weight) and the buffers (bn1/running_mean, running_var and
                 num_batches_tracked, a scalar stored as float32)
@@ -46,8 +48,10 @@ typedef struct dpt_ckpt_view {
     const dpt_train_config *cfg;
     const dpt_model *model;
     const char *data_digest;
+    const char *data_path;
     int world_size;
-    float mean, std;
+    const float *mean, *std;  /* per input channel */
+    char *const *class_names; /* model->classes names, or NULL: "0", "1", ... */
     float *params;
     float *state; /* the model's buffers */
     dpt_optim *optim;
@@ -78,23 +82,28 @@ int dpt_ckpt_resume(const char *path, dpt_ckpt_view *v, dpt_err *err);
 typedef struct dpt_trained {
     dpt_model model;
     float *params, *state;
-    float mean, std; /* standardization */
-    uint32_t val;    /* validation samples of the split */
+    float *mean, *std;  /* standardization, per input channel */
+    char **class_names; /* model.classes names */
+    char *data_path;    /* the dataset it was trained on, or NULL when not recorded */
+    uint32_t val;       /* validation samples of the split */
     uint64_t split_seed;
 } dpt_trained;
 
 int dpt_ckpt_load_trained(const char *path, dpt_trained *t, dpt_err *err);
 void dpt_trained_free(dpt_trained *t);
 
-/* Writes loss, accuracy, the confusion matrix and the misclassified samples of one split to a
-   results file (never into the checkpoint). */
+/* Writes loss, accuracy, the class names, the confusion matrix and the misclassified samples
+   (index, label, prediction and their images, n x C x H x W uint8) of one split to a results
+   file (never into the checkpoint). */
 typedef struct dpt_eval_result {
     const char *split;
     double loss, acc, top5;
     int classes;
+    char *const *class_names;
     long *confusion; /* [label][predicted], classes x classes */
     long nmisclassified;
     int *mis_index, *mis_label, *mis_predicted;
+    const dpt_images *images; /* of the split, for the misclassified samples' pixels */
 } dpt_eval_result;
 
 int dpt_ckpt_save_eval(const char *path, const char *checkpoint, const dpt_eval_result *r,

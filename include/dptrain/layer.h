@@ -38,11 +38,14 @@ typedef struct dpt_layer dpt_layer;
 
 /* An argument of a layer kind in the spec text: positional first (required ones), then
    name=value. A kind whose first argument is named "from" takes a saved tensor's name (@name)
-   there instead of a number. */
+   there instead of a number. An argument with `words` takes one of them by name instead of a
+   number (upsample's mode=nearest|bilinear): the layer's arg holds the word's index, and the
+   canonical spec prints the word. */
 typedef struct dpt_layer_arg {
     const char *name;
     int required;
-    double fallback; /* used when not given */
+    double fallback;          /* used when not given (a word's index for a word argument) */
+    const char *const *words; /* NULL-terminated; NULL: the argument is a number */
 } dpt_layer_arg;
 
 /* Weight initialization schemes (--init); biases are zero under every scheme but the default. */
@@ -137,6 +140,12 @@ const char *dpt_layer_kind_names(void);
 int dpt_layer_int_arg(const dpt_layer *l, int i, int min, dpt_err *err, int *value);
 int dpt_layer_real_arg(const dpt_layer *l, int i, double lo, double hi, dpt_err *err,
                        double *value);
+/* A word argument's index into kind->args[i].words. */
+int dpt_layer_word_arg(const dpt_layer *l, int i, dpt_err *err, int *value);
+/* The index of the word at text[0..len) among the argument's words, or -1. */
+int dpt_layer_arg_word(const dpt_layer_arg *a, const char *text, size_t len);
+/* The argument's words, separated by `sep`, for help and error messages. */
+void dpt_layer_arg_words(const dpt_layer_arg *a, const char *sep, char *buf, size_t size);
 void dpt_tensor_set(dpt_tensor *t, const char *name, size_t offset, int ndims, const int *dims);
 /* Fills a weight tensor of `count` values under `init` (fan_in and fan_out as PyTorch computes
    them) and its bias (may be NULL) as the scheme says. */

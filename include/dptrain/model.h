@@ -43,8 +43,12 @@ typedef struct dpt_model {
     size_t nstats;     /* floats of per-step statistics (reduced like gradients) */
 } dpt_model;
 
-/* `text` is a preset name (see dpt_model_presets) or a spec text. The last layer must give
-   `classes` outputs per sample (any number when classes is 0). */
+/* The number the word `classes` stands for in a spec built without a class count. */
+#define DPT_DEFAULT_CLASSES 10
+
+/* `text` is a preset name (see dpt_model_presets) or a spec text, where an argument may be the
+   word `classes`: the class count (the presets' heads are linear(classes)). The last layer must
+   give `classes` outputs per sample (any number when classes is 0). */
 int dpt_model_build(const char *text, dpt_shape input, int classes, dpt_model *m, dpt_err *err);
 void dpt_model_free(dpt_model *m);
 

@@ -19,6 +19,7 @@ typedef struct dpt_train_config {
     dpt_init init;             /* weight initialization */
     const char *init_text;     /* as given: "default", "normal:0.01", ... */
     const char *class_weights; /* "balanced", "W0,W1,...", or NULL: the plain loss */
+    const char *norm_text;     /* --norm as given: "auto", "mnist", "compute" or "M,.../S,..." */
     dpt_data_options data;
     int epochs, batch, micro_batch;
     dpt_optim_kind opt;

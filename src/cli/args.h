@@ -19,5 +19,6 @@ int dpt_cmd_runs(int argc, char **argv);
 /* Whether `dptrain train --NAME` exists, and whether it takes no value. */
 int dpt_train_option_known(const char *name, int *flag);
 int dpt_cmd_predict(int argc, char **argv);
+int dpt_cmd_data(int argc, char **argv);
 
 #endif

@@ -19,6 +19,7 @@ static const char usage[] =
     "  eval    a checkpoint's loss, accuracy and confusion matrix (dptrain eval --help)\n"
     "  predict classify PNG images with a checkpoint (dptrain predict --help)\n"
     "  runs    list an experiment file's runs and their arguments (dptrain runs --help)\n"
+    "  data    describe a dataset or convert it to one HDF5 file (dptrain data --help)\n"
     "\n"
     "dptrain --version prints the version and the OpenBLAS build and kernel in use (the\n"
     "kernel decides the last bits of every product, so bit-identical results are promised\n"
@@ -38,6 +39,7 @@ int main(int argc, char **argv) {
     if (strcmp(argv[1], "eval") == 0) return dpt_cmd_eval(argc - 1, argv + 1);
     if (strcmp(argv[1], "runs") == 0) return dpt_cmd_runs(argc - 1, argv + 1);
     if (strcmp(argv[1], "predict") == 0) return dpt_cmd_predict(argc - 1, argv + 1);
+    if (strcmp(argv[1], "data") == 0) return dpt_cmd_data(argc - 1, argv + 1);
     if (strcmp(argv[1], "train") != 0) {
         fprintf(stderr, "dptrain: unknown command '%s'; see dptrain --help\n", argv[1]);
         return 2;

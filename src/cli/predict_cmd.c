@@ -1,6 +1,5 @@
-/* dptrain predict: class probabilities of grayscale PNG images under a checkpoint's model. */
+/* dptrain predict: class probabilities of PNG images under a checkpoint's model. */
 #include <math.h>
-#include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,52 +7,60 @@
 #include "args.h"
 #include "dptrain/ckpt.h"
 #include "dptrain/loss.h"
+#include "dptrain/png_image.h"
 
 static const char usage[] =
     "usage: dptrain predict CHECKPOINT IMAGE.png...\n"
     "\n"
-    "Classifies each image (a PNG of the model's input size, e.g. 28x28; color is converted to\n"
-    "gray; white digit on black, as in MNIST) and prints its class probabilities.\n";
+    "Classifies each image and prints its most likely class and every class's probability, by\n"
+    "the class names of the training data:\n"
+    "  IMAGE.png: class NAME (p=0.9876) | NAME0:0.0001 NAME1:0.0002 ...\n"
+    "An image must have the model's size and channels, as the training images had: a gray model\n"
+    "(e.g. MNIST's 1x28x28, white digit on black) takes gray PNGs, an RGB model RGB PNGs, palette\n"
+    "PNGs count as RGB. Alpha (and tRNS transparency) is dropped, keeping the colors as stored;\n"
+    "16-bit samples are scaled to 8 bits with rounding; 1, 2 and 4-bit gray is expanded to 8.\n"
+    "Pixels are standardized with the per-channel mean and standard deviation the model was\n"
+    "trained with.\n";
 
-/* The image's pixels as 8-bit gray, exactly width x height. */
-static int read_png(const char *path, int width, int height, unsigned char *pixels, dpt_err *err) {
-    png_image image;
-    memset(&image, 0, sizeof image);
-    image.version = PNG_IMAGE_VERSION;
-    if (!png_image_begin_read_from_file(&image, path))
-        return dpt_fail(err, "%s: not a readable PNG (%s)", path, image.message);
-    if ((int)image.width != width || (int)image.height != height) {
-        png_image_free(&image);
-        return dpt_fail(err, "%s: image is %ux%u, the model needs %dx%d", path, image.width,
-                        image.height, width, height);
-    }
-    image.format = PNG_FORMAT_GRAY;
-    if (!png_image_finish_read(&image, NULL, pixels, 0, NULL))
-        return dpt_fail(err, "%s: cannot decode the PNG (%s)", path, image.message);
-    return 0;
+static const char *kind_of(int channels) {
+    return channels == 1 ? "gray" : "RGB";
 }
 
-static int predict_one(const dpt_trained *tr, dpt_workspace *ws, const char *path, dpt_err *err) {
+/* Decodes path into pixels (the model's c x h x w); an image of another size or channel count
+   is refused naming both. */
+static int read_image(const char *path, dpt_shape in, uint8_t *pixels, dpt_err *err) {
+    dpt_png_info got;
+    int rc = dpt_png_read(path, &got, pixels, (size_t)in.c * in.h * in.w, err);
+    /* A larger image fails for want of room: its header tells the real cause. */
+    if (rc != 0 && dpt_png_read(path, &got, NULL, 0, NULL) != 0) return -1;
+    if ((int)got.channels == in.c && (int)got.height == in.h && (int)got.width == in.w) return rc;
+    return dpt_fail(err, "%s: %s image (%ux%ux%u), the model takes %dx%dx%d (%s)", path,
+                    kind_of((int)got.channels), got.channels, got.height, got.width, in.c, in.h,
+                    in.w, kind_of(in.c));
+}
+
+static int predict_one(const dpt_trained *tr, dpt_workspace *ws, uint8_t *pixels, const char *path,
+                       dpt_err *err) {
     const dpt_shape in = tr->model.input;
-    const size_t pixels = (size_t)in.h * in.w;
-    unsigned char *gray = malloc(pixels);
-    if (!gray) return dpt_fail(err, "out of memory");
-    int rc = read_png(path, in.w, in.h, gray, err);
-    if (rc == 0) {
-        for (size_t i = 0; i < pixels; i++)
-            ws->input[i] = ((float)gray[i] / 255.0f - tr->mean) / tr->std;
-        const dpt_pass eval = {.training = 0, .state = tr->state};
-        dpt_model_forward(&tr->model, &eval, tr->params, ws, 1);
-        const float *z = dpt_model_logits(&tr->model, ws);
-        const int K = tr->model.classes, best = dpt_argmax(z, K);
-        double sum = 0;
-        for (int c = 0; c < K; c++) sum += exp((double)z[c] - z[best]);
-        printf("%s: class %d (p=%.4f) |", path, best, 1 / sum);
-        for (int c = 0; c < K; c++) printf(" %d:%.4f", c, exp((double)z[c] - z[best]) / sum);
-        printf("\n");
+    if (read_image(path, in, pixels, err)) return -1;
+    const size_t plane = (size_t)in.h * in.w;
+    for (int c = 0; c < in.c; c++) {
+        /* (pixel / 255 - mean) / std, computed as dpt_data_gather does for eval and training */
+        const float scale = 1.0f / (255.0f * tr->std[c]), shift = tr->mean[c] / tr->std[c];
+        for (size_t j = c * plane; j < (c + 1) * plane; j++)
+            ws->input[j] = (float)pixels[j] * scale - shift;
     }
-    free(gray);
-    return rc;
+    const dpt_pass eval = {.training = 0, .state = tr->state};
+    dpt_model_forward(&tr->model, &eval, tr->params, ws, 1);
+    const float *z = dpt_model_logits(&tr->model, ws);
+    const int K = tr->model.classes, best = dpt_argmax(z, K);
+    double sum = 0;
+    for (int c = 0; c < K; c++) sum += exp((double)z[c] - z[best]);
+    printf("%s: class %s (p=%.4f) |", path, tr->class_names[best], 1 / sum);
+    for (int c = 0; c < K; c++)
+        printf(" %s:%.4f", tr->class_names[c], exp((double)z[c] - z[best]) / sum);
+    printf("\n");
+    return 0;
 }
 
 int dpt_cmd_predict(int argc, char **argv) {
@@ -73,24 +80,30 @@ int dpt_cmd_predict(int argc, char **argv) {
         fprintf(stderr, "dptrain predict: %s\n", err.msg);
         return 1;
     }
+    const dpt_shape in = tr.model.input;
+    uint8_t *pixels = NULL;
     int rc = 0;
-    if (tr.model.input.c != 1) {
+    if (in.c != 1 && in.c != 3) {
         fprintf(stderr,
-                "dptrain predict: %s: the model takes %d channels; only gray images are "
-                "supported\n",
-                argv[1], tr.model.input.c);
+                "dptrain predict: %s: the model takes %d channels; PNG images have 1 (gray) or 3 "
+                "(RGB)\n",
+                argv[1], in.c);
+        rc = 1;
+    } else if (!(pixels = malloc((size_t)in.c * in.h * in.w))) {
+        fprintf(stderr, "dptrain predict: out of memory\n");
         rc = 1;
     } else if (dpt_workspace_init(&ws, &tr.model, 1, &err)) {
         fprintf(stderr, "dptrain predict: %s\n", err.msg);
         rc = 1;
     } else {
         for (int i = 2; i < argc && rc == 0; i++)
-            if (predict_one(&tr, &ws, argv[i], &err)) {
+            if (predict_one(&tr, &ws, pixels, argv[i], &err)) {
                 fprintf(stderr, "dptrain predict: %s\n", err.msg);
                 rc = 1;
             }
         dpt_workspace_free(&ws);
     }
+    free(pixels);
     dpt_trained_free(&tr);
     return rc;
 }

@@ -65,8 +65,11 @@ typedef struct run_option {
     { type, offsetof(request, member), lo, 0 }
 
 static const run_option run_options[] = {
-    {"data", DPT_MODEL_AND_DATA, "DIR", "folder with the four MNIST-format IDX files, raw or .gz",
-     NULL, FIELD(DPT_TEXT, cfg.data.dir, 0)},
+    {"data", DPT_MODEL_AND_DATA, "PATH",
+     "the dataset: a folder of the four MNIST IDX files (raw or .gz), a\n"
+     "folder with Train/<class>/*.png and Test/<class>/*.png, or an HDF5\n"
+     "file (dptrain data --help). Input shape and classes come from it",
+     NULL, FIELD(DPT_TEXT, cfg.data.path, 0)},
     {"seeds", DPT_RUNNING, "LIST",
      "train one model per seed (e.g. 1-8 or 1,4,9), in groups of\n"
      "--ranks-per-seed ranks; a group's results equal a separate run",

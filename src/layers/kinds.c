@@ -7,16 +7,17 @@
 
 #include "dptrain/layer.h"
 
-extern const dpt_layer_kind dpt_linear_kind, dpt_conv_kind, dpt_maxpool_kind, dpt_avgpool_kind,
-    dpt_globalavgpool_kind, dpt_batchnorm_kind, dpt_dropout_kind, dpt_dropout2d_kind, dpt_relu_kind,
-    dpt_leakyrelu_kind, dpt_elu_kind, dpt_sigmoid_kind, dpt_tanh_kind, dpt_flatten_kind,
-    dpt_add_kind, dpt_concat_kind;
+extern const dpt_layer_kind dpt_linear_kind, dpt_conv_kind, dpt_convtranspose_kind,
+    dpt_maxpool_kind, dpt_avgpool_kind, dpt_globalavgpool_kind, dpt_upsample_kind,
+    dpt_batchnorm_kind, dpt_dropout_kind, dpt_dropout2d_kind, dpt_relu_kind, dpt_leakyrelu_kind,
+    dpt_elu_kind, dpt_sigmoid_kind, dpt_tanh_kind, dpt_flatten_kind, dpt_add_kind, dpt_concat_kind;
 
 static const dpt_layer_kind *const kinds[] = {
-    &dpt_linear_kind,        &dpt_conv_kind,      &dpt_maxpool_kind, &dpt_avgpool_kind,
-    &dpt_globalavgpool_kind, &dpt_batchnorm_kind, &dpt_dropout_kind, &dpt_dropout2d_kind,
-    &dpt_relu_kind,          &dpt_leakyrelu_kind, &dpt_elu_kind,     &dpt_sigmoid_kind,
-    &dpt_tanh_kind,          &dpt_flatten_kind,   &dpt_add_kind,     &dpt_concat_kind,
+    &dpt_linear_kind,  &dpt_conv_kind,          &dpt_convtranspose_kind, &dpt_maxpool_kind,
+    &dpt_avgpool_kind, &dpt_globalavgpool_kind, &dpt_upsample_kind,      &dpt_batchnorm_kind,
+    &dpt_dropout_kind, &dpt_dropout2d_kind,     &dpt_relu_kind,          &dpt_leakyrelu_kind,
+    &dpt_elu_kind,     &dpt_sigmoid_kind,       &dpt_tanh_kind,          &dpt_flatten_kind,
+    &dpt_add_kind,     &dpt_concat_kind,
 };
 enum { NKINDS = sizeof kinds / sizeof kinds[0] };
 
@@ -65,6 +66,38 @@ int dpt_layer_real_arg(const dpt_layer *l, int i, double lo, double hi, dpt_err 
     }
     *value = v;
     return 0;
+}
+
+static int word_count(const dpt_layer_arg *a) {
+    int count = 0;
+    while (a->words && a->words[count]) count++;
+    return count;
+}
+
+int dpt_layer_word_arg(const dpt_layer *l, int i, dpt_err *err, int *value) {
+    const dpt_layer_arg *a = &l->kind->args[i];
+    const double v = l->arg[i];
+    if (!(v == floor(v) && v >= 0 && v < word_count(a))) {
+        char words[160], text[40];
+        dpt_layer_arg_words(a, ", ", words, sizeof words);
+        number_text(v, text, sizeof text);
+        return dpt_fail(err, "%s=%s must be one of %s", a->name, text, words);
+    }
+    *value = (int)v;
+    return 0;
+}
+
+int dpt_layer_arg_word(const dpt_layer_arg *a, const char *text, size_t len) {
+    for (int i = 0; a->words && a->words[i]; i++)
+        if (strlen(a->words[i]) == len && strncmp(a->words[i], text, len) == 0) return i;
+    return -1;
+}
+
+void dpt_layer_arg_words(const dpt_layer_arg *a, const char *sep, char *buf, size_t size) {
+    size_t len = 0;
+    buf[0] = 0;
+    for (int i = 0; a->words && a->words[i] && len < size; i++)
+        len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? sep : "", a->words[i]);
 }
 
 void dpt_tensor_set(dpt_tensor *t, const char *name, size_t offset, int ndims, const int *dims) {
@@ -182,6 +215,9 @@ void dpt_layer_text(const dpt_layer *l, char *buf, size_t size) {
         if (strcmp(a->name, "from") == 0) {
             if (!l->from[0]) break; /* the add closing a res[ ] block */
             snprintf(value, sizeof value, "@%s", l->from);
+        } else if (a->words && l->arg[i] >= 0 && l->arg[i] < word_count(a) &&
+                   l->arg[i] == floor(l->arg[i])) {
+            snprintf(value, sizeof value, "%s", a->words[(int)l->arg[i]]);
         } else {
             number_text(l->arg[i], value, sizeof value);
         }

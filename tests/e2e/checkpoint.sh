@@ -84,7 +84,7 @@ grep -q "accuracy $acc" "$WORK/eval" || fail "eval accuracy differs from $acc: $
 h5dump -H "$WORK/straight/seed-1/eval-test.h5" | grep -q 'DATASET "confusion"' || fail "no /eval/confusion"
 [[ $(md5sum <"$ckpt") == "$before" ]] || fail "eval changed the checkpoint"
 echo "ok: eval $(head -1 "$WORK/eval")"
-python3 "$SCRIPTS/plot_eval.py" "$WORK/straight/seed-1/eval-test.h5" --data "$DATA" >/dev/null ||
+python3 "$SCRIPTS/plot_eval.py" "$WORK/straight/seed-1/eval-test.h5" >/dev/null ||
   fail "plot_eval.py failed"
 [[ $(python3 "$(dirname "$0")/png_size.py" "$WORK/straight/seed-1/confusion-test.png") == 700x600 ]] ||
   fail "confusion-test.png size"

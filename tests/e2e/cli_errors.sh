@@ -8,7 +8,9 @@ expect_error 2 "unknown option or missing value '--frobnicate'" $T --frobnicate
 expect_error 2 "--opt lbfgs: unknown optimizer" $T --opt lbfgs
 expect_error 2 "--sched exp:2: GAMMA/FACTOR must be in" $T --sched exp:2
 expect_error 1 "--nesterov needs --opt sgd with --momentum > 0" $T --data "$DATA" --nesterov
-expect_error 1 "$WORK/none/train-images-idx3-ubyte: no such file" $T --data "$WORK/none"
+expect_error 1 "$WORK/none: No such file or directory \(--data takes an IDX folder" $T --data "$WORK/none"
+mkdir "$WORK/empty"
+expect_error 1 "$WORK/empty/train-images-idx3-ubyte: no such file" $T --data "$WORK/empty"
 
 # A truncated IDX file: one line naming the file and the problem.
 mkdir "$WORK/cut"

@@ -14,6 +14,16 @@ grep -Eq '^[0-9]+ +add1 +add +bn3,relu1 +64x28x28 ' <<<"$resnet" ||
   fail "resnet18: add1 does not read bn3 and the block input"
 awk '$1 == "total" { exit !($2 == 11172810 && $3 == 9620) }' <<<"$resnet" ||
   fail "resnet18 totals: $(grep ^total <<<"$resnet")"
+# The U-Net kinds: convtranspose 2 x 16 x (8 x 2 x 2) x 196 multiply-adds plus 8 x 784 biases,
+# bilinear upsampling four multiply-adds per output; words print by name.
+unet=$("$DPTRAIN" info --model "conv(16,3,pad=1) maxpool(2) convtranspose(8,2,stride=2) upsample(2,bilinear) linear(10)")
+grep -Eq '^3 +convtranspose1 +convtranspose\(8,2,stride=2,pad=0,outpad=0,bias=1\) +maxpool1 +8x28x28 +520 +0 +206976$' <<<"$unet" ||
+  fail "convtranspose row: $(grep convtranspose1 <<<"$unet")"
+grep -Eq '^4 +upsample1 +upsample\(2,mode=bilinear\) +convtranspose1 +8x56x56 +0 +0 +200704$' <<<"$unet" ||
+  fail "upsample row: $(grep upsample1 <<<"$unet")"
+expect_error 1 "layer 2 \(upsample\): unknown mode 'cubic' \(one of: nearest bilinear\)" \
+  "$DPTRAIN" info --model "relu upsample(2,mode=cubic) linear(10)"
+"$DPTRAIN" info --help | grep -q "upsample(scale,mode=nearest)" || fail "info --help lacks upsample"
 expect_error 1 "layer 2 \(add of 8x28x28 and 1x28x28\): the shapes differ" \
   "$DPTRAIN" info --model "@x conv(8,3,pad=1) add(@x) linear(10)"
 expect_error 1 "layer 2: unknown layer 'softmax'" "$DPTRAIN" info --model "linear(10) softmax"

@@ -7,7 +7,7 @@ source "$(dirname "$0")/lib.sh"
 PY=/usr/bin/python3
 
 "$DPTRAIN" train --data "$DATA" --model cnn2710 --epochs 1 --batch 500 --val 55000 --threads 1 \
-  --init normal:0.05 --opt sgd --momentum 0.5 --nesterov --sched exp:0.9 --normalize computed \
+  --init normal:0.05 --opt sgd --momentum 0.5 --nesterov --sched exp:0.9 --norm compute \
   --split-seed 3 --wd 1e-4 --micro-batch 100 --seed 7 --json --out "$WORK/run" >"$WORK/first.json"
 ckpt=$WORK/run/seed-7/checkpoint.h5
 "$DPTRAIN" train --help >"$WORK/help"

@@ -36,6 +36,9 @@ KINDS=(
   "res-identity|conv(8,3,pad=1) relu res[ conv(8,3,pad=1,bias=0) batchnorm relu conv(8,3,pad=1) ] relu maxpool(2) linear(10)"
   "res-projection|conv(8,3,pad=1) relu res[ conv(16,3,stride=2,pad=1,bias=0) batchnorm relu conv(16,3,pad=1,bias=0) batchnorm | conv(16,1,stride=2,bias=0) batchnorm ] relu globalavgpool linear(10)"
   "res-nested|conv(8,3,pad=1) res[ res[ conv(8,3,pad=1) relu ] conv(8,3,pad=1) | conv(8,1) ] relu maxpool(4) linear(10)"
+  "unet-nearest|conv(8,3,pad=1) relu @e1 maxpool(2) conv(16,3,pad=1) relu convtranspose(8,2,stride=2) concat(@e1) conv(8,3,pad=1) relu upsample(2) conv(4,3,pad=1) relu maxpool(2) linear(classes)"
+  "unet-bilinear|conv(8,3,pad=1) relu @e1 maxpool(2) conv(16,3,pad=1) relu convtranspose(8,2,stride=2) concat(@e1) conv(8,3,pad=1) relu upsample(2,mode=bilinear) conv(4,3,pad=1) relu maxpool(2) linear(classes)"
+  "convtranspose-upsample|conv(4,4) tanh upsample(2,mode=bilinear) maxpool(2) upsample(3,mode=bilinear) maxpool(5) convtranspose(6,3,stride=2,pad=1,outpad=1,bias=0) relu convtranspose(3,4,stride=2,pad=1) maxpool(4) upsample(3) convtranspose(2,3) elu maxpool(4) linear(10)"
   "saved-concat-add|@in conv(4,3,pad=1) relu @a conv(4,3,pad=1) relu @b concat(@a) conv(4,1) add(@b) relu concat(@in) @c conv(3,3,pad=1) concat(@c) @d add(@d) maxpool(2) @e concat(@e) globalavgpool flatten linear(16) @v relu linear(16) add(@v) linear(10)"
 )
 files=()

@@ -170,7 +170,7 @@ int main(int argc, char **argv) {
     dpt_err err;
 
     dpt_data data;
-    const dpt_data_options opt = {.dir = dir, .val = 0, .split_seed = 0, .compute_norm = 0};
+    const dpt_data_options opt = {.path = dir, .norm = {.kind = DPT_NORM_MNIST}, .threads = 1};
     if (dpt_data_load(&opt, &data, &err)) die(dir, err.msg);
 
     dpt_model m;
