@@ -97,6 +97,7 @@ static int write_model(hid_t f, const dpt_ckpt_view *v) {
         long_attr(f, "/model", "input_channels", m->input.c) ||
         long_attr(f, "/model", "input_height", m->input.h) ||
         long_attr(f, "/model", "input_width", m->input.w) ||
+        text_attr(f, "/model", "task", m->task == DPT_TASK_SEGMENT ? "segment" : "classify") ||
         long_attr(f, "/model", "classes", m->classes) ||
         class_names_attr(f, "/model", v->class_names, m->classes) ||
         long_attr(f, "/model", "parameters", (long)m->nparams) ||
@@ -533,6 +534,15 @@ int dpt_ckpt_resume(const char *path, dpt_ckpt_view *v, dpt_err *err) {
     return rc;
 }
 
+/* /model task: "segment", or classification (also when absent). */
+static dpt_task task_of(hid_t f) {
+    char *text = read_text(f, "/model", "task");
+    const dpt_task task =
+        text && strcmp(text, "segment") == 0 ? DPT_TASK_SEGMENT : DPT_TASK_CLASSIFY;
+    free(text);
+    return task;
+}
+
 int dpt_ckpt_load_trained(const char *path, dpt_trained *t, dpt_err *err) {
     memset(t, 0, sizeof *t);
     hid_t f = open_checkpoint(path, err);
@@ -547,8 +557,8 @@ int dpt_ckpt_load_trained(const char *path, dpt_trained *t, dpt_err *err) {
         read_long(f, "/model", "classes", &classes) || read_number(f, "/config", "val", &val) ||
         read_number(f, "/config", "split_seed", &split_seed))
         rc = dpt_fail(err, "%s: missing /model spec, input shape or classes, or /config", path);
-    else if (dpt_model_build(spec, (dpt_shape){(int)c, (int)h, (int)w}, (int)classes, &t->model,
-                             &why))
+    else if (dpt_model_build_task(spec, (dpt_shape){(int)c, (int)h, (int)w}, (int)classes,
+                                  task_of(f), &t->model, &why))
         rc = dpt_fail(err, "%s: %s", path, why.msg);
     else if (!(t->mean = read_float_array(f, "/meta", "mean", t->model.input.c)) ||
              !(t->std = read_float_array(f, "/meta", "std", t->model.input.c)))

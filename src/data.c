@@ -171,7 +171,10 @@ void dpt_data_gather(const dpt_data *data, const dpt_split *split, const uint32_
             for (size_t j = c * pixels; j < (c + 1) * pixels; j++)
                 out[j] = (float)p[j] * scale - shift;
         }
-        y[i] = set->labels[sample];
+        if (set->masks)
+            for (size_t j = 0; j < pixels; j++) y[i * pixels + j] = set->masks[sample * pixels + j];
+        else
+            y[i] = set->labels[sample];
     }
 }
 

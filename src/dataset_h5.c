@@ -27,10 +27,14 @@ enum {
     DEFLATE_LEVEL = 1
 };
 
-static const char *const objects[2][2] = {{"/train/images", "/train/labels"},
-                                          {"/test/images", "/test/labels"}};
-static const char *const expected =
-    "(expected /train/images, /train/labels, /test/images, /test/labels)";
+enum { IMAGES, LABELS, MASKS };
+static const char *const objects[2][3] = {{"/train/images", "/train/labels", "/train/masks"},
+                                          {"/test/images", "/test/labels", "/test/masks"}};
+/* What a file of each task holds (dpt_task order). */
+static const char *const expected[2] = {
+    "(expected /train/images, /train/labels, /test/images, /test/labels; or /train/masks and "
+    "/test/masks for segmentation)",
+    "(expected /train/images, /train/masks, /test/images, /test/masks)"};
 
 /* ---- reading ---- */
 
@@ -70,10 +74,12 @@ static int where_is(hid_t f, const char *name) {
     }
 }
 
-/* Opens dataset `name`, refusing data kept outside the file (external or virtual storage). */
-static hid_t open_dataset(hid_t f, const char *path, const char *name, dpt_err *err) {
+/* Opens dataset `name`, refusing data kept outside the file (external or virtual storage). When
+   it is absent, the message ends with `hint`. */
+static hid_t open_dataset(hid_t f, const char *path, const char *name, const char *hint,
+                          dpt_err *err) {
     const int where = where_is(f, name);
-    if (where == ABSENT) return dpt_fail(err, "%s: no %s %s", path, name, expected);
+    if (where == ABSENT) return dpt_fail(err, "%s: no %s %s", path, name, hint);
     if (where == LINKED)
         return dpt_fail(err, "%s: %s is a link; expected a dataset stored in the file", path, name);
     const hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
@@ -126,8 +132,8 @@ static int shape_of(hid_t d, int *rank, hsize_t dims[4], size_t bytes, char *typ
 
 /* One split's datasets, opened and checked, before anything is read. */
 typedef struct {
-    hid_t images, labels;
-    hsize_t shape[4]; /* count, channels, height, width */
+    hid_t images, targets; /* targets: the labels or the masks */
+    hsize_t shape[4];      /* count, channels, height, width */
 } h5_split;
 
 static int check_images(const char *path, const char *name, hid_t d, hsize_t shape[4],
@@ -169,29 +175,71 @@ static int check_labels_shape(const char *path, const char *name, hid_t d, const
     return 0;
 }
 
-static int open_split(hid_t f, const char *path, int split, h5_split *s, dpt_err *err) {
-    const char *images = objects[split][0], *labels = objects[split][1];
-    if ((s->images = open_dataset(f, path, images, err)) < 0 ||
-        (s->labels = open_dataset(f, path, labels, err)) < 0)
+static int check_masks_shape(const char *path, const char *name, hid_t d, const char *images,
+                             const hsize_t shape[4], dpt_err *err) {
+    int rank;
+    hsize_t dims[4];
+    char type[32];
+    if (!shape_of(d, &rank, dims, 1, type, sizeof type))
+        return dpt_fail(err, "%s: %s is %s; expected uint8 class indices", path, name, type);
+    if (rank != 3)
+        return dpt_fail(err, "%s: %s has rank %d; expected N x H x W, a class index per pixel",
+                        path, name, rank);
+    if (dims[0] != shape[0] || dims[1] != shape[2] || dims[2] != shape[3])
+        return dpt_fail(err, "%s: %s is %llux%llux%llu but %s are %llu images of %llux%llu", path,
+                        name, (unsigned long long)dims[0], (unsigned long long)dims[1],
+                        (unsigned long long)dims[2], images, (unsigned long long)shape[0],
+                        (unsigned long long)shape[2], (unsigned long long)shape[3]);
+    return 0;
+}
+
+/* Labels (classification) or masks (segmentation): one kind, the same in both splits. */
+static int task_of(hid_t f, const char *path, dpt_task *task, dpt_err *err) {
+    int labels[2], masks[2];
+    for (int s = 0; s < 2; s++) {
+        labels[s] = where_is(f, objects[s][LABELS]) != ABSENT;
+        masks[s] = where_is(f, objects[s][MASKS]) != ABSENT;
+        if (labels[s] && masks[s])
+            return dpt_fail(err,
+                            "%s: holds both %s and %s; a dataset has labels (classification) or "
+                            "masks (segmentation)",
+                            path, objects[s][LABELS], objects[s][MASKS]);
+    }
+    if ((labels[0] && masks[1]) || (masks[0] && labels[1]))
+        return dpt_fail(err,
+                        "%s: %s but %s; both splits hold labels (classification) or both masks "
+                        "(segmentation)",
+                        path, objects[0][labels[0] ? LABELS : MASKS],
+                        objects[1][labels[1] ? LABELS : MASKS]);
+    *task = masks[0] || masks[1] ? DPT_TASK_SEGMENT : DPT_TASK_CLASSIFY;
+    return 0;
+}
+
+static int open_split(hid_t f, const char *path, dpt_task task, int split, h5_split *s,
+                      dpt_err *err) {
+    const char *images = objects[split][IMAGES],
+               *targets = objects[split][task == DPT_TASK_SEGMENT ? MASKS : LABELS];
+    if ((s->images = open_dataset(f, path, images, expected[task], err)) < 0 ||
+        (s->targets = open_dataset(f, path, targets, expected[task], err)) < 0 ||
+        check_images(path, images, s->images, s->shape, err))
         return -1;
-    return check_images(path, images, s->images, s->shape, err) ||
-                   check_labels_shape(path, labels, s->labels, images, s->shape[0], err)
-               ? -1
-               : 0;
+    return task == DPT_TASK_SEGMENT
+               ? check_masks_shape(path, targets, s->targets, images, s->shape, err)
+               : check_labels_shape(path, targets, s->targets, images, s->shape[0], err);
 }
 
 static void close_split(h5_split *s) {
     if (s->images >= 0) H5Dclose(s->images);
-    if (s->labels >= 0) H5Dclose(s->labels);
+    if (s->targets >= 0) H5Dclose(s->targets);
 }
 
 static int same_shapes(const char *path, const h5_split s[2], dpt_err *err) {
     const hsize_t *a = s[0].shape, *b = s[1].shape;
     if (a[1] == b[1] && a[2] == b[2] && a[3] == b[3]) return 0;
-    return dpt_fail(err, "%s: %s are %llux%llux%llu but %s are %llux%llux%llu", path, objects[1][0],
-                    (unsigned long long)b[1], (unsigned long long)b[2], (unsigned long long)b[3],
-                    objects[0][0], (unsigned long long)a[1], (unsigned long long)a[2],
-                    (unsigned long long)a[3]);
+    return dpt_fail(err, "%s: %s are %llux%llux%llu but %s are %llux%llux%llu", path,
+                    objects[1][IMAGES], (unsigned long long)b[1], (unsigned long long)b[2],
+                    (unsigned long long)b[3], objects[0][IMAGES], (unsigned long long)a[1],
+                    (unsigned long long)a[2], (unsigned long long)a[3]);
 }
 
 /* Variable-length names, copied out of HDF5's buffers into names[0..n). */
@@ -234,7 +282,7 @@ static int read_fixed_names(hid_t d, hid_t type, hid_t mem, hsize_t n, char **na
 /* /classes, when the file has it, into ds->class_names and ds->classes. */
 static int read_classes(hid_t f, const char *path, dpt_dataset *ds, dpt_err *err) {
     if (where_is(f, "/classes") == ABSENT) return 0;
-    const hid_t d = open_dataset(f, path, "/classes", err);
+    const hid_t d = open_dataset(f, path, "/classes", "", err);
     if (d < 0) return -1;
     const hid_t space = H5Dget_space(d), type = H5Dget_type(d), mem = H5Tcopy(H5T_C_S1);
     const int rank = space < 0 ? -1 : H5Sget_simple_extent_ndims(space);
@@ -282,24 +330,33 @@ static H5T_conv_ret_t refuse_clipping(H5T_conv_except_t kind, hid_t src, hid_t d
     return H5T_CONV_ABORT;
 }
 
-static int read_split(const char *path, int split, const h5_split *s, dpt_images *out,
-                      dpt_err *err) {
-    const char *images = objects[split][0], *labels = objects[split][1];
+static int unreadable(const char *path, const char *name, dpt_err *err) {
+    return dpt_fail(err,
+                    "%s: cannot read %s (corrupted, or compressed with a filter this HDF5 "
+                    "library lacks)",
+                    path, name);
+}
+
+static int read_split(const char *path, dpt_task task, int split, const h5_split *s,
+                      dpt_images *out, dpt_err *err) {
+    const char *images = objects[split][IMAGES], *labels = objects[split][LABELS],
+               *masks = objects[split][MASKS];
     char what[4200];
     snprintf(what, sizeof what, "%s: %s", path, images);
-    if (dpt_images_alloc(out, (uint32_t)s->shape[0], (uint32_t)s->shape[1], (uint32_t)s->shape[2],
-                         (uint32_t)s->shape[3], what, err))
+    if (dpt_images_alloc(out, task, (uint32_t)s->shape[0], (uint32_t)s->shape[1],
+                         (uint32_t)s->shape[2], (uint32_t)s->shape[3], what, err))
         return -1;
     if (out->count == 0) return 0;
     if (H5Dread(s->images, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, out->pixels) < 0)
-        return dpt_fail(err,
-                        "%s: cannot read %s (corrupted, or compressed with a filter this HDF5 "
-                        "library lacks)",
-                        path, images);
+        return unreadable(path, images, err);
+    if (task == DPT_TASK_SEGMENT)
+        return H5Dread(s->targets, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, out->masks) < 0
+                   ? unreadable(path, masks, err)
+                   : 0;
     int clipped = 0;
     const hid_t xfer = H5Pcreate(H5P_DATASET_XFER);
     const int ok = xfer >= 0 && H5Pset_type_conv_cb(xfer, refuse_clipping, &clipped) >= 0 &&
-                   H5Dread(s->labels, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, xfer, out->labels) >= 0;
+                   H5Dread(s->targets, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, xfer, out->labels) >= 0;
     if (xfer >= 0) H5Pclose(xfer);
     if (clipped) return dpt_fail(err, "%s: %s holds a value outside int32", path, labels);
     return ok ? 0 : dpt_fail(err, "%s: cannot read %s (corrupted?)", path, labels);
@@ -316,9 +373,49 @@ static int check_labels(const char *path, int split, const dpt_images *im, int l
         }
         if (named)
             return dpt_fail(err, "%s: %s[%u] = %d, outside the %d classes of /classes", path,
-                            objects[split][1], i, label, limit);
-        return dpt_fail(err, "%s: %s[%u] = %d, outside 0 to %d", path, objects[split][1], i, label,
-                        limit - 1);
+                            objects[split][LABELS], i, label, limit);
+        return dpt_fail(err, "%s: %s[%u] = %d, outside 0 to %d", path, objects[split][LABELS], i,
+                        label, limit - 1);
+    }
+    return 0;
+}
+
+/* The classes of a labelled dataset: /classes, which every label must be in, or 0 to the
+   largest label. */
+static int settle_label_classes(const char *path, dpt_dataset *ds, dpt_err *err) {
+    const int named = ds->class_names != NULL;
+    const int limit = named ? ds->classes : DPT_DATASET_MAX_CLASSES;
+    int largest = -1;
+    if (check_labels(path, 0, &ds->train, limit, named, &largest, err) ||
+        check_labels(path, 1, &ds->test, limit, named, &largest, err))
+        return -1;
+    if (!named) ds->classes = largest + 1;
+    return 0;
+}
+
+/* The classes of a dataset with masks: /classes (at most DPT_SEGMENT_MAX_CLASSES), which every
+   mask value must be in, or 0 to the largest mask value. */
+static int settle_mask_classes(const char *path, dpt_dataset *ds, dpt_err *err) {
+    if (!ds->class_names) {
+        ds->classes = dpt_dataset_mask_classes(ds);
+        return 0;
+    }
+    if (ds->classes > DPT_SEGMENT_MAX_CLASSES)
+        return dpt_fail(err,
+                        "%s: /classes holds %d names; masks hold 8-bit class indices, so at most "
+                        "%d classes",
+                        path, ds->classes, DPT_SEGMENT_MAX_CLASSES);
+    const dpt_images *sets[2] = {&ds->train, &ds->test};
+    for (int s = 0; s < 2; s++) {
+        const dpt_images *im = sets[s];
+        const size_t plane = (size_t)im->height * im->width, n = im->count * plane;
+        const size_t k = dpt_masks_first_outside(im->masks, n, ds->classes);
+        if (k < n)
+            return dpt_fail(err,
+                            "%s: %s[%zu] has value %d at row %zu, column %zu, outside the %d "
+                            "classes of /classes",
+                            path, objects[s][MASKS], k / plane, im->masks[k], k % plane / im->width,
+                            k % im->width, ds->classes);
     }
     return 0;
 }
@@ -327,23 +424,21 @@ int dpt_dataset_read_h5(const char *path, dpt_dataset *ds, dpt_err *err) {
     memset(ds, 0, sizeof *ds);
     const hid_t f = open_file(path, err);
     if (f < 0) return -1;
-    h5_split s[2] = {{.images = -1, .labels = -1}, {.images = -1, .labels = -1}};
-    int rc = open_split(f, path, 0, &s[0], err) || open_split(f, path, 1, &s[1], err) ||
-                     same_shapes(path, s, err) || read_classes(f, path, ds, err) ||
-                     read_split(path, 0, &s[0], &ds->train, err) ||
-                     read_split(path, 1, &s[1], &ds->test, err)
+    h5_split s[2] = {{.images = -1, .targets = -1}, {.images = -1, .targets = -1}};
+    dpt_task task = DPT_TASK_CLASSIFY;
+    int rc = task_of(f, path, &task, err) || open_split(f, path, task, 0, &s[0], err) ||
+                     open_split(f, path, task, 1, &s[1], err) || same_shapes(path, s, err) ||
+                     read_classes(f, path, ds, err) ||
+                     read_split(path, task, 0, &s[0], &ds->train, err) ||
+                     read_split(path, task, 1, &s[1], &ds->test, err)
                  ? -1
                  : 0;
     close_split(&s[0]);
     close_split(&s[1]);
     H5Fclose(f);
-    const int named = ds->class_names != NULL;
-    const int limit = named ? ds->classes : DPT_DATASET_MAX_CLASSES;
-    int largest = -1;
-    if (rc == 0 && (check_labels(path, 0, &ds->train, limit, named, &largest, err) ||
-                    check_labels(path, 1, &ds->test, limit, named, &largest, err)))
-        rc = -1;
-    if (rc == 0 && !named) ds->classes = largest + 1;
+    if (rc == 0)
+        rc = task == DPT_TASK_SEGMENT ? settle_mask_classes(path, ds, err)
+                                      : settle_label_classes(path, ds, err);
     if (rc) dpt_dataset_free(ds);
     return rc;
 }
@@ -385,22 +480,28 @@ static int write_array(hid_t f, const char *name, hid_t file_type, hid_t mem_typ
 }
 
 static int write_split(hid_t f, int split, const dpt_images *im) {
-    static const char *const meanings[2][2] = {
+    static const char *const meanings[2][3] = {
         {"training images, one per row: N x H x W (one channel) or N x C x H x W, 8-bit pixels",
-         "class of each training image, from 0 (an index into /classes when present)"},
+         "class of each training image, from 0 (an index into /classes when present)",
+         "class of each pixel of each training image: N x H x W, from 0 (an index into /classes "
+         "when present)"},
         {"test images, one per row: N x H x W (one channel) or N x C x H x W, 8-bit pixels",
-         "class of each test image, from 0 (an index into /classes when present)"}};
+         "class of each test image, from 0 (an index into /classes when present)",
+         "class of each pixel of each test image: N x H x W, from 0 (an index into /classes when "
+         "present)"}};
     const hsize_t count = im->count;
     const hsize_t dims[4] = {count, im->channels, im->height, im->width},
                   gray[3] = {count, im->height, im->width};
     const int color = im->channels != 1;
-    return group(f, split ? "/test" : "/train") ||
-                   write_array(f, objects[split][0], H5T_STD_U8LE, H5T_NATIVE_UINT8, color ? 4 : 3,
-                               color ? dims : gray, im->pixels, meanings[split][0]) ||
-                   write_array(f, objects[split][1], H5T_STD_I32LE, H5T_NATIVE_INT32, 1, &count,
-                               im->labels, meanings[split][1])
-               ? -1
-               : 0;
+    if (group(f, split ? "/test" : "/train") ||
+        write_array(f, objects[split][IMAGES], H5T_STD_U8LE, H5T_NATIVE_UINT8, color ? 4 : 3,
+                    color ? dims : gray, im->pixels, meanings[split][IMAGES]))
+        return -1;
+    if (im->masks)
+        return write_array(f, objects[split][MASKS], H5T_STD_U8LE, H5T_NATIVE_UINT8, 3, gray,
+                           im->masks, meanings[split][MASKS]);
+    return write_array(f, objects[split][LABELS], H5T_STD_I32LE, H5T_NATIVE_INT32, 1, &count,
+                       im->labels, meanings[split][LABELS]);
 }
 
 static int write_classes(hid_t f, const dpt_dataset *ds) {

@@ -15,8 +15,9 @@ static int find_file(const char *dir, const char *name, char *path, size_t len, 
     if (access(path, F_OK) == 0) return 0;
     return dpt_fail(err,
                     "%s/%s: no such file (nor %s.gz); --data takes a folder of the four MNIST "
-                    "IDX files, a folder with Train/ and Test/ PNG class folders, or an HDF5 "
-                    "file (scripts/setup.sh fetches MNIST)",
+                    "IDX files, a folder with Train/ and Test/ PNG class folders, one with "
+                    "train/images/, train/masks/, test/images/ and test/masks/, or an HDF5 file "
+                    "(scripts/setup.sh fetches MNIST)",
                     dir, name, name);
 }
 

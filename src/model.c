@@ -554,8 +554,37 @@ static int lay_out_buffers(dpt_model *m, dpt_err *err) {
     return 0;
 }
 
+/* The logits' shape for the task: m->classes and m->positions. */
+static int check_output(dpt_model *m, int classes, dpt_err *err) {
+    const dpt_shape last = m->layers[m->nlayers - 1].out;
+    if (m->task == DPT_TASK_CLASSIFY) {
+        m->classes = (int)dpt_shape_size(last);
+        m->positions = 1;
+        if (classes > 0 && m->classes != classes)
+            return dpt_fail(err,
+                            "model spec: the last layer gives %d outputs per sample, the data has "
+                            "%d classes",
+                            m->classes, classes);
+        return 0;
+    }
+    m->classes = last.c;
+    m->positions = last.h * last.w;
+    if (last.h != m->input.h || last.w != m->input.w || (classes > 0 && last.c != classes))
+        return dpt_fail(err,
+                        "model spec: segmentation needs the last layer to give %dx%dx%d (a "
+                        "class's logit per pixel); it gives %dx%dx%d",
+                        classes > 0 ? classes : last.c, m->input.h, m->input.w, last.c, last.h,
+                        last.w);
+    return 0;
+}
+
 int dpt_model_build(const char *spec_text, dpt_shape input, int classes, dpt_model *m,
                     dpt_err *err) {
+    return dpt_model_build_task(spec_text, input, classes, DPT_TASK_CLASSIFY, m, err);
+}
+
+int dpt_model_build_task(const char *spec_text, dpt_shape input, int classes, dpt_task task,
+                         dpt_model *m, dpt_err *err) {
     memset(m, 0, sizeof *m);
     if (input.c < 1 || input.h < 1 || input.w < 1 ||
         (double)input.c * input.h * input.w > MAX_VALUES)
@@ -566,6 +595,7 @@ int dpt_model_build(const char *spec_text, dpt_shape input, int classes, dpt_mod
     const char *spec = preset_spec(spec_text);
     if (!spec) spec = spec_text;
     m->input = input;
+    m->task = task;
     parser ps = {.p = spec,
                  .m = m,
                  .classes = classes > 0 ? classes : DPT_DEFAULT_CLASSES,
@@ -579,15 +609,7 @@ int dpt_model_build(const char *spec_text, dpt_shape input, int classes, dpt_mod
     if (rc == 0 && m->nlayers == 0)
         rc = dpt_fail(err, "model spec %s has no layers (presets: %s)", excerpt_of(spec_text).s,
                       dpt_model_preset_names());
-    if (rc == 0) {
-        dpt_shape last = m->layers[m->nlayers - 1].out;
-        m->classes = (int)dpt_shape_size(last);
-        if (classes > 0 && m->classes != classes)
-            rc = dpt_fail(err,
-                          "model spec: the last layer gives %d outputs per sample, the data has "
-                          "%d classes",
-                          m->classes, classes);
-    }
+    if (rc == 0) rc = check_output(m, classes, err);
     if (rc == 0) rc = lay_out_buffers(m, err);
     if (rc) dpt_model_free(m);
     return rc;
@@ -652,7 +674,7 @@ int dpt_workspace_init(dpt_workspace *ws, const dpt_model *m, int capacity, dpt_
     const size_t floats = n * row + scratch;
     ws->act = malloc(sizeof(float *) * (size_t)m->nlayers);
     ws->grad = malloc(sizeof(float *) * (size_t)m->nlayers);
-    ws->block = malloc(sizeof(float) * floats + sizeof(int) * n);
+    ws->block = malloc(sizeof(float) * floats + sizeof(int) * n * (size_t)m->positions);
     if (!ws->act || !ws->grad || !ws->block) {
         dpt_workspace_free(ws);
         return dpt_fail(err, "out of memory for a workspace of %d samples (%zu MiB)", capacity,

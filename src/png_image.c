@@ -18,6 +18,7 @@
    dpt_png_read's frame so that nothing decode() changes is lost when libpng longjmps out. */
 typedef struct png_reader {
     const char *path;
+    int mask; /* read as a mask: one class index per pixel */
     dpt_err *err;
     FILE *file;
     png_structp png;
@@ -60,6 +61,20 @@ static uint32_t channels_of(int color_type) {
     return (color_type & PNG_COLOR_MASK_COLOR) ? 3 : 1;
 }
 
+/* Why a PNG of this color type and bit depth cannot be a mask, or NULL when it can. */
+static const char *not_a_mask(int color_type, int bit_depth) {
+    switch (color_type) {
+    case PNG_COLOR_TYPE_RGB:
+        return "an RGB image (3 channels)";
+    case PNG_COLOR_TYPE_RGB_ALPHA:
+        return "an RGBA image (4 channels)";
+    case PNG_COLOR_TYPE_GRAY_ALPHA:
+        return "a gray+alpha image (2 channels)";
+    default:
+        return bit_depth > 8 ? "a 16-bit image" : NULL;
+    }
+}
+
 /* Scatters one interleaved row (w pixels of c samples) into the planes of a c x h x w image. */
 static void deinterleave(const uint8_t *row, uint32_t c, uint32_t w, size_t plane, uint8_t *out) {
     if (c == 1) {
@@ -84,7 +99,15 @@ static int decode(png_reader *r, dpt_png_info *out, uint8_t *pixels, size_t capa
 
     const uint32_t w = png_get_image_width(r->png, r->info);
     const uint32_t h = png_get_image_height(r->png, r->info);
-    const uint32_t c = channels_of(png_get_color_type(r->png, r->info));
+    const int color_type = png_get_color_type(r->png, r->info);
+    const char *problem =
+        r->mask ? not_a_mask(color_type, png_get_bit_depth(r->png, r->info)) : NULL;
+    if (problem)
+        return dpt_fail(r->err,
+                        "%s: %s; a mask holds one 8-bit class index per pixel (a gray or palette "
+                        "PNG)",
+                        r->path, problem);
+    const uint32_t c = r->mask ? 1 : channels_of(color_type);
     const uint64_t samples = (uint64_t)c * h * w;
     if (samples > PNG_MAX_SAMPLES)
         return dpt_fail(r->err,
@@ -98,10 +121,14 @@ static int decode(png_reader *r, dpt_png_info *out, uint8_t *pixels, size_t capa
         return dpt_fail(r->err, "%s: a %ux%ux%u image does not fit the %zu bytes given", r->path, c,
                         h, w, capacity);
 
-    png_set_palette_to_rgb(r->png);
-    png_set_expand_gray_1_2_4_to_8(r->png);
-    png_set_strip_alpha(r->png); /* with no png_set_tRNS_to_alpha, tRNS is dropped too */
-    png_set_scale_16(r->png);
+    if (r->mask) {
+        png_set_packing(r->png); /* gray values and palette indices, one byte each, unscaled */
+    } else {
+        png_set_palette_to_rgb(r->png);
+        png_set_expand_gray_1_2_4_to_8(r->png);
+        png_set_strip_alpha(r->png); /* with no png_set_tRNS_to_alpha, tRNS is dropped too */
+        png_set_scale_16(r->png);
+    }
     const int passes = png_set_interlace_handling(r->png);
     png_read_update_info(r->png, r->info);
     const size_t rowbytes = png_get_rowbytes(r->png, r->info);
@@ -123,8 +150,8 @@ static int decode(png_reader *r, dpt_png_info *out, uint8_t *pixels, size_t capa
     return 0;
 }
 
-int dpt_png_read(const char *path, dpt_png_info *info, uint8_t *pixels, size_t capacity,
-                 dpt_err *err) {
+static int read_png(const char *path, int mask, dpt_png_info *info, uint8_t *pixels,
+                    size_t capacity, dpt_err *err) {
     *info = (dpt_png_info){0};
     char why[128];
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -135,7 +162,7 @@ int dpt_png_read(const char *path, dpt_png_info *info, uint8_t *pixels, size_t c
         close(fd);
         return dpt_fail(err, "%s: not a regular file (a FIFO, device or folder)", path);
     }
-    png_reader r = {.path = path, .err = err};
+    png_reader r = {.path = path, .mask = mask, .err = err};
     if (!(r.file = fdopen(fd, "rb"))) {
         close(fd);
         return dpt_fail(err, "%s: cannot open: %s", path, describe_errno(errno, why, sizeof why));
@@ -158,4 +185,14 @@ int dpt_png_read(const char *path, dpt_png_info *info, uint8_t *pixels, size_t c
     fclose(r.file);
     if (rc != 0) *info = (dpt_png_info){0};
     return rc;
+}
+
+int dpt_png_read(const char *path, dpt_png_info *info, uint8_t *pixels, size_t capacity,
+                 dpt_err *err) {
+    return read_png(path, 0, info, pixels, capacity, err);
+}
+
+int dpt_png_read_mask(const char *path, dpt_png_info *info, uint8_t *values, size_t capacity,
+                      dpt_err *err) {
+    return read_png(path, 1, info, values, capacity, err);
 }

@@ -26,6 +26,23 @@
     "batchnorm relu conv(" #C4 ",1,bias=0) batchnorm | conv(" #C4 ",1,stride=" #S ",bias=0) "      \
     "batchnorm ] relu "
 
+/* The U-Nets of seed 002 §2 (segmentation: the head gives each pixel's class logits). The report
+   does not print the network handed out; this is the classic U-Net (Ronneberger et al.) at the
+   small size such exercises use: two 3x3 conv + activation per level, 16/32/64 channels over
+   three levels (the input's height and width divisible by 4), max-pooling down, 2x2 stride-2
+   transposed convolutions up (halving the channels), each decoder level concatenating the
+   encoder's tensor of its size, and a 1x1 convolution head. The variants change what the report
+   names: `nearest` upsamples by nearest neighbour (no parameters; the following convolution
+   reads the concatenation), `elu` uses ELU for every ReLU. */
+#define DOUBLE_CONV(C, ACT) "conv(" #C ",3,pad=1) " ACT " conv(" #C ",3,pad=1) " ACT " "
+#define UNET(ACT, UP32, UP16)                                                                      \
+    DOUBLE_CONV(16, ACT)                                                                           \
+    "@e1 maxpool(2) " DOUBLE_CONV(32, ACT) "@e2 maxpool(2) " DOUBLE_CONV(64, ACT) UP32             \
+        " concat(@e2) " DOUBLE_CONV(32, ACT) UP16                                                  \
+        " concat(@e1) " DOUBLE_CONV(16, ACT) "conv(classes,1)"
+#define TRANSPOSED(C) "convtranspose(" #C ",2,stride=2)"
+#define NEAREST "upsample(2,mode=nearest)"
+
 const dpt_preset dpt_presets[] = {
     /* seed 000, Table 2: 238,510 parameters */
     {"mlp300", "linear(300) sigmoid linear(classes)"},
@@ -35,12 +52,14 @@ const dpt_preset dpt_presets[] = {
     {"cnn8-16-32", "conv(8,3,pad=1) relu maxpool(2) conv(16,3,pad=1) relu maxpool(2) "
                    "conv(32,3,pad=1) relu linear(classes)"},
     /* seed 004, basic design */
-    {"cnn50-100", "conv(50,5,pad=2) relu maxpool(2) conv(100,5,pad=2) relu maxpool(2) linear(classes)"},
+    {"cnn50-100",
+     "conv(50,5,pad=2) relu maxpool(2) conv(100,5,pad=2) relu maxpool(2) linear(classes)"},
 
     /* seed 002, §1.1 (Net, §1.1.3): 67,274 parameters on MNIST. On the report's 3x28x28 data
        with 53 classes conv1 reads 3 channels and the head gives 53 (both follow the data):
        92,533 */
-    {"cnn002", "conv(64,5) elu conv(32,5) elu maxpool(2) conv(32,3) elu maxpool(2) linear(classes)"},
+    {"cnn002",
+     "conv(64,5) elu conv(32,5) elu maxpool(2) conv(32,3) elu maxpool(2) linear(classes)"},
     /* seed 002, §1.2: cnn002 with BatchNorm2d(32, affine=False) after conv2 and conv3, before
        their ELU (none after conv1, as in the report): 67,274 parameters, 130 state floats */
     {"cnn002-bn", "conv(64,5) elu conv(32,5) batchnorm(affine=0) elu maxpool(2) "
@@ -104,8 +123,18 @@ const dpt_preset dpt_presets[] = {
                              BOTTLENECK(256, 1024) BOTTLENECK(256, 1024) BOTTLENECK(256, 1024)
                                  BOTTLENECK(256, 1024) BOTTLENECK_PROJ(512, 2048, 2)
                                      BOTTLENECK(512, 2048) BOTTLENECK(512, 2048) RESNET_HEAD},
+
+    /* seed 002, §2: the U-Net as handed out (as inferred above) and its three variants */
+    {"unet", UNET("relu", TRANSPOSED(32), TRANSPOSED(16))},
+    {"unet-nearest", UNET("relu", NEAREST, NEAREST)},
+    {"unet-elu", UNET("elu", TRANSPOSED(32), TRANSPOSED(16))},
+    {"unet-nearest-elu", UNET("elu", NEAREST, NEAREST)},
 };
 
+#undef DOUBLE_CONV
+#undef UNET
+#undef TRANSPOSED
+#undef NEAREST
 #undef RESNET_STEM
 #undef RESNET_HEAD
 #undef BASIC

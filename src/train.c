@@ -93,15 +93,21 @@ static int class_weights_of(const char *text, const dpt_data *data, int K, float
     if (!w) return dpt_fail(err, "out of memory for %d class weights", K);
     *out = w;
     if (strcmp(text, "balanced") == 0) {
+        /* Counted over the training split's labels, or its mask pixels for segmentation. */
         const dpt_split *train = &data->train;
-        for (uint32_t i = 0; i < train->n; i++) w[train->set->labels[train->idx[i]]] += 1;
-        for (int c = 0; c < K; c++) {
-            if (w[c] == 0)
-                return dpt_fail(err, "--class-weights balanced: class %d has no training samples",
-                                c);
-            w[c] = (float)((double)train->n / ((double)K * w[c]));
-        }
-        return 0;
+        int64_t *counts = calloc((size_t)K, sizeof *counts);
+        if (!counts) return dpt_fail(err, "out of memory for %d class counts", K);
+        dpt_images_count_classes(train->set, train->idx, train->n, counts);
+        const double total = (double)train->n * (double)dpt_images_targets(train->set);
+        int rc = 0;
+        for (int c = 0; c < K && rc == 0; c++)
+            if (counts[c] == 0)
+                rc = dpt_fail(err, "--class-weights balanced: class %d has no training %s", c,
+                              train->set->masks ? "pixels" : "samples");
+            else
+                w[c] = (float)(total / ((double)K * (double)counts[c]));
+        free(counts);
+        return rc;
     }
     const char *p = text;
     for (int c = 0; c < K; c++) {
@@ -138,6 +144,11 @@ static int trainer_init(trainer *t, const dpt_train_config *cfg, MPI_Comm comm, 
     const double start = dpt_now();
     if (dpt_data_load(&data, &t->data, err)) return -1;
     t->load_seconds = dpt_now() - start;
+    if (dpt_dataset_task(&t->data.set) == DPT_TASK_SEGMENT)
+        return dpt_fail(err,
+                        "%s: a segmentation dataset (masks, not labels); dptrain trains "
+                        "classifiers only so far",
+                        cfg->data.path);
     const dpt_images *set = &t->data.set.train;
     const dpt_shape input = {(int)set->channels, (int)set->height, (int)set->width};
     if (dpt_model_build(cfg->model, input, t->data.set.classes, &t->model, err)) return -1;
@@ -236,7 +247,7 @@ static double grad_divisor(const trainer *t, const step_plan *step) {
     const dpt_split *train = &t->data.train;
     double total = 0;
     for (int i = 0; i < step->b; i++)
-        total += t->class_weights[train->set->labels[train->idx[step->batch[i]]]];
+        total += dpt_images_weight(train->set, train->idx[step->batch[i]], t->class_weights);
     return total;
 }
 

@@ -1,6 +1,7 @@
 #define _DEFAULT_SOURCE
-/* The HDF5 dataset reader and writer: round trips, and every hostile file (made here with the
-   HDF5 C API), each refused with its one-line message, no HDF5 id left open and no hang. */
+/* The HDF5 dataset reader and writer: round trips with labels and with masks, and every hostile
+   file (made here with the HDF5 C API), each refused with its one-line message, no HDF5 id left
+   open and no hang. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,7 +36,8 @@ static void assert_all_closed(void) {
 
 static void fill_images(dpt_images *im, uint32_t count, uint32_t channels, uint32_t seed) {
     dpt_err err;
-    assert_int_equal(dpt_images_alloc(im, count, channels, 4, 5, "test", &err), 0);
+    assert_int_equal(dpt_images_alloc(im, DPT_TASK_CLASSIFY, count, channels, 4, 5, "test", &err),
+                     0);
     const size_t n = (size_t)count * channels * 4 * 5;
     for (size_t i = 0; i < n; i++) im->pixels[i] = (uint8_t)(i * 7 + seed);
     for (uint32_t i = 0; i < count; i++) im->labels[i] = (int32_t)((i + seed) % 3);
@@ -119,8 +121,9 @@ static void test_failed_write_leaves_no_file(void **state) {
     dpt_dataset ds;
     dpt_err err;
     memset(&ds, 0, sizeof ds);
-    assert_int_equal(dpt_images_alloc(&ds.train, 4096, 1, 16, 16, "test", &err), 0);
-    assert_int_equal(dpt_images_alloc(&ds.test, 1, 1, 16, 16, "test", &err), 0);
+    assert_int_equal(dpt_images_alloc(&ds.train, DPT_TASK_CLASSIFY, 4096, 1, 16, 16, "test", &err),
+                     0);
+    assert_int_equal(dpt_images_alloc(&ds.test, DPT_TASK_CLASSIFY, 1, 1, 16, 16, "test", &err), 0);
     srand(1);
     for (size_t i = 0; i < 4096 * 256; i++) ds.train.pixels[i] = (uint8_t)rand();
     memset(ds.test.pixels, 0, 256);
@@ -177,6 +180,7 @@ static void expect_error(const char *file, const char *problem) {
     assert_all_closed();
     assert_null(ds.train.pixels);
     assert_null(ds.test.labels);
+    assert_null(ds.test.masks);
     assert_null(ds.class_names);
     if (!strstr(err.msg, path_of(file)) || !strstr(err.msg, problem))
         fail_msg("message '%s' should name %s and say '%s'", err.msg, file, problem);
@@ -282,7 +286,8 @@ static void test_missing_dataset(void **state) {
     write_valid("missing.h5", 1, 0);
     remove_object("missing.h5", "/test/labels");
     expect_error("missing.h5", "no /test/labels (expected /train/images, /train/labels, "
-                               "/test/images, /test/labels)");
+                               "/test/images, /test/labels; or /train/masks and /test/masks "
+                               "for segmentation)");
     remove_object("missing.h5", "/train");
     expect_error("missing.h5", "no /train/images");
 }
@@ -404,6 +409,143 @@ static void test_writer_checks_names(void **state) {
     dpt_dataset_free(&ds);
 }
 
+/* ---- masks ---- */
+
+/* 6 training and 3 test images of channels x 4 x 5 with masks of 0 to 2, 3 classes, named when
+   `named`. */
+static void make_seg_dataset(dpt_dataset *ds, uint32_t channels, int named) {
+    memset(ds, 0, sizeof *ds);
+    dpt_images *sets[2] = {&ds->train, &ds->test};
+    const uint32_t counts[2] = {6, 3};
+    dpt_err err;
+    for (int s = 0; s < 2; s++) {
+        assert_int_equal(
+            dpt_images_alloc(sets[s], DPT_TASK_SEGMENT, counts[s], channels, 4, 5, "test", &err),
+            0);
+        for (size_t i = 0; i < (size_t)counts[s] * channels * 20; i++)
+            sets[s]->pixels[i] = (uint8_t)(i * 3 + (size_t)s);
+        for (size_t i = 0; i < (size_t)counts[s] * 20; i++)
+            sets[s]->masks[i] = (uint8_t)((i * 5 + (size_t)s) % 3);
+    }
+    ds->classes = 3;
+    if (named) {
+        static const char *const names[] = {"background", "road", "car"};
+        ds->class_names = calloc(3, sizeof *ds->class_names);
+        for (int c = 0; c < 3; c++) ds->class_names[c] = strdup(names[c]);
+    }
+}
+
+static void write_valid_seg(const char *name, int named) {
+    dpt_dataset ds;
+    dpt_err err;
+    make_seg_dataset(&ds, 1, named);
+    if (dpt_dataset_write_h5(path_of(name), &ds, &err)) fail_msg("%s", err.msg);
+    dpt_dataset_free(&ds);
+}
+
+static int has_object(const char *file, const char *name) {
+    hid_t f = H5Fopen(path_of(file), H5F_ACC_RDONLY, H5P_DEFAULT);
+    const int has = H5Lexists(f, name, H5P_DEFAULT) > 0;
+    H5Fclose(f);
+    return has;
+}
+
+static void test_masks_round_trip(void **state) {
+    (void)state;
+    for (uint32_t channels = 1; channels <= 3; channels += 2)
+        for (int named = 0; named < 2; named++) {
+            dpt_dataset ds, back;
+            dpt_err err;
+            make_seg_dataset(&ds, channels, named);
+            if (dpt_dataset_write_h5(path_of("masks.h5"), &ds, &err)) fail_msg("%s", err.msg);
+            assert_all_closed();
+            if (dpt_dataset_read_h5(path_of("masks.h5"), &back, &err)) fail_msg("%s", err.msg);
+            assert_all_closed();
+            assert_int_equal(dpt_dataset_task(&back), DPT_TASK_SEGMENT);
+            assert_null(back.train.labels);
+            assert_null(back.test.labels);
+            assert_int_equal(back.classes, 3); /* named, or 1 + the largest mask value */
+            assert_int_equal(back.class_names != NULL, named);
+            assert_int_equal(back.test.count, 3);
+            assert_memory_equal(back.train.pixels, ds.train.pixels, 6 * channels * 20);
+            assert_memory_equal(back.train.masks, ds.train.masks, 6 * 20);
+            assert_memory_equal(back.test.masks, ds.test.masks, 3 * 20);
+            char a[65], b[65];
+            dpt_dataset_digest(&ds, a);
+            dpt_dataset_digest(&back, b);
+            assert_string_equal(a, b);
+            assert_int_equal(dataset_rank(path_of("masks.h5"), "/test/masks"), 3);
+            assert_false(has_object("masks.h5", "/train/labels"));
+            dpt_dataset_free(&ds);
+            dpt_dataset_free(&back);
+        }
+}
+
+static void test_masks_hostile(void **state) {
+    (void)state;
+    const hsize_t six = 6;
+    const int32_t labels[6] = {0};
+    write_valid_seg("both.h5", 1);
+    replace("both.h5", "/train/labels", H5T_NATIVE_INT32, 1, &six, labels);
+    expect_error("both.h5", "holds both /train/labels and /train/masks; a dataset has labels "
+                            "(classification) or masks (segmentation)");
+
+    write_valid("mixed.h5", 1, 1);
+    remove_object("mixed.h5", "/test/labels");
+    const hsize_t test_dims[3] = {3, 4, 5};
+    const uint8_t zeros[6 * 4 * 6] = {0};
+    replace("mixed.h5", "/test/masks", H5T_NATIVE_UINT8, 3, test_dims, zeros);
+    expect_error("mixed.h5", "/train/labels but /test/masks; both splits hold labels");
+
+    write_valid_seg("missing.h5", 1);
+    remove_object("missing.h5", "/test/masks");
+    expect_error("missing.h5", "no /test/masks (expected /train/images, /train/masks, "
+                               "/test/images, /test/masks)");
+
+    write_valid_seg("wide.h5", 1);
+    const hsize_t dims[3] = {6, 4, 5};
+    const int32_t wide[6 * 4 * 5] = {0};
+    replace("wide.h5", "/train/masks", H5T_NATIVE_INT32, 3, dims, wide);
+    expect_error("wide.h5", "/train/masks is int32; expected uint8 class indices");
+
+    write_valid_seg("rank.h5", 1);
+    const hsize_t flat[2] = {6, 20};
+    replace("rank.h5", "/train/masks", H5T_NATIVE_UINT8, 2, flat, zeros);
+    expect_error("rank.h5", "/train/masks has rank 2; expected N x H x W, a class index per pixel");
+
+    write_valid_seg("shape.h5", 1);
+    const hsize_t other[3] = {3, 4, 6};
+    replace("shape.h5", "/test/masks", H5T_NATIVE_UINT8, 3, other, zeros);
+    expect_error("shape.h5", "/test/masks is 3x4x6 but /test/images are 3 images of 4x5");
+    const hsize_t fewer[3] = {5, 4, 5};
+    replace("shape.h5", "/test/masks", H5T_NATIVE_UINT8, 3, test_dims, zeros);
+    replace("shape.h5", "/train/masks", H5T_NATIVE_UINT8, 3, fewer, zeros);
+    expect_error("shape.h5", "/train/masks is 5x4x5 but /train/images are 6 images of 4x5");
+
+    write_valid_seg("beyond.h5", 1);
+    uint8_t masks[6 * 20] = {0};
+    masks[2 * 20 + 1 * 5 + 4] = 3; /* sample 2, row 1, column 4 */
+    masks[4 * 20] = 200;
+    replace("beyond.h5", "/train/masks", H5T_NATIVE_UINT8, 3, dims, masks);
+    expect_error("beyond.h5", "/train/masks[2] has value 3 at row 1, column 4, outside the 3 "
+                              "classes of /classes");
+    write_valid_seg("unnamed.h5", 0);
+    replace("unnamed.h5", "/train/masks", H5T_NATIVE_UINT8, 3, dims, masks);
+    dpt_dataset ds;
+    dpt_err err;
+    if (dpt_dataset_read_h5(path_of("unnamed.h5"), &ds, &err)) fail_msg("%s", err.msg);
+    assert_int_equal(ds.classes, 201);
+    dpt_dataset_free(&ds);
+
+    write_valid_seg("names.h5", 1);
+    const char *names[300];
+    char text[300][8];
+    for (int c = 0; c < 300; c++) snprintf(text[c], sizeof text[c], "c%d", c), names[c] = text[c];
+    write_names("names.h5", names, 300);
+    expect_error("names.h5", "/classes holds 300 names; masks hold 8-bit class indices, so at "
+                             "most 256 classes");
+}
+
 static int setup(void **state) {
     (void)state;
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
@@ -439,6 +581,8 @@ int main(void) {
         cmocka_unit_test(test_too_few_names),
         cmocka_unit_test(test_fixed_length_names),
         cmocka_unit_test(test_writer_checks_names),
+        cmocka_unit_test(test_masks_round_trip),
+        cmocka_unit_test(test_masks_hostile),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,8 +1,9 @@
 #define _DEFAULT_SOURCE
 /* The PNG reader and the PNG dataset loader on files written here with libpng: every color type
-   and bit depth with exact pixel values in channel-major order, hostile files (truncated,
-   corrupt, huge headers, FIFOs, folders), and dataset trees (class and sample order, skipped
-   entries, each defect with its one-line message, the same result on 1 and 2 threads). */
+   and bit depth with exact pixel values in channel-major order, masks (gray values and palette
+   indices as stored, the other kinds refused), hostile files (truncated, corrupt, huge headers,
+   FIFOs, folders), and dataset trees (class and sample order, skipped entries, each defect with
+   its one-line message, the same result on 1 and 2 threads). */
 #include <png.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +21,7 @@
 
 #include "dptrain/dataset.h"
 #include "dptrain/png_image.h"
+#include "png_writer.h"
 
 static char dir[] = "/tmp/dptrain-test-png-XXXXXX";
 
@@ -29,60 +31,6 @@ static const char *path_of(const char *name) {
     char *p = buf[next++ % 4];
     snprintf(p, 1024, "%s/%s", dir, name);
     return p;
-}
-
-/* What write_png writes: rows holds the file's own samples (packed below 8 bits, big-endian at
-   16), (width x channels x bit_depth + 7) / 8 bytes per row. */
-typedef struct png_spec {
-    uint32_t width, height;
-    int color_type, bit_depth, interlace;
-    const png_color *palette;
-    int npalette;
-    const uint8_t *palette_alpha; /* tRNS of a palette image */
-    int nalpha;
-    const png_color_16 *trans_color; /* tRNS of a gray or RGB image */
-} png_spec;
-
-static void write_png(const char *path, const png_spec *s, const uint8_t *rows) {
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
-    png_infop info = png_create_info_struct(png);
-    assert_non_null(info);
-    png_init_io(png, f);
-    png_set_IHDR(png, info, s->width, s->height, s->bit_depth, s->color_type,
-                 s->interlace ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE,
-                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    if (s->palette) png_set_PLTE(png, info, s->palette, s->npalette);
-    if (s->palette_alpha || s->trans_color)
-        png_set_tRNS(png, info, s->palette_alpha, s->nalpha, s->trans_color);
-    png_text text = {.compression = PNG_TEXT_COMPRESSION_NONE, .key = "Comment", .text = "test"};
-    png_set_text(png, info, &text, 1); /* a chunk the reader skips */
-    png_write_info(png, info);
-    size_t rowbytes = png_get_rowbytes(png, info);
-    png_bytep *pointers = malloc(s->height * sizeof *pointers);
-    assert_non_null(pointers);
-    for (uint32_t y = 0; y < s->height; y++) pointers[y] = (png_bytep)rows + y * rowbytes;
-    png_write_image(png, pointers);
-    png_write_end(png, NULL);
-    png_destroy_write_struct(&png, &info);
-    free(pointers);
-    assert_int_equal(fclose(f), 0);
-}
-
-/* A c x h x w image (1: gray, 3: RGB) of 8-bit samples given channel-major. */
-static void write_planar(const char *path, uint32_t c, uint32_t h, uint32_t w,
-                         const uint8_t *planes) {
-    uint8_t *rows = malloc((size_t)c * h * w);
-    assert_non_null(rows);
-    for (uint32_t ch = 0; ch < c; ch++)
-        for (size_t i = 0; i < (size_t)h * w; i++) rows[i * c + ch] = planes[ch * h * w + i];
-    png_spec s = {.width = w,
-                  .height = h,
-                  .color_type = c == 1 ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB,
-                  .bit_depth = 8};
-    write_png(path, &s, rows);
-    free(rows);
 }
 
 /* Reads path expecting success and a c x h x w image; returns the malloc'd pixels. */
@@ -268,6 +216,108 @@ static void test_interlaced(void **state) {
     free(px);
 }
 
+/* Masks: gray values and palette indices as stored, one byte each, at any bit depth to 8. */
+static uint8_t *read_mask_ok(const char *path, uint32_t h, uint32_t w) {
+    dpt_png_info info;
+    dpt_err err = {{0}};
+    uint8_t *values = malloc((size_t)h * w);
+    assert_non_null(values);
+    if (dpt_png_read_mask(path, &info, values, (size_t)h * w, &err) != 0) fail_msg("%s", err.msg);
+    assert_int_equal(info.channels, 1);
+    assert_int_equal(info.height, h);
+    assert_int_equal(info.width, w);
+    return values;
+}
+
+static void test_mask_values(void **state) {
+    (void)state;
+    const uint8_t gray[] = {0, 1, 2, 10, 255, 7}; /* 3 wide, 2 high */
+    png_spec s = {.width = 3, .height = 2, .color_type = PNG_COLOR_TYPE_GRAY, .bit_depth = 8};
+    write_png(path_of("mask8.png"), &s, gray);
+    uint8_t *m = read_mask_ok(path_of("mask8.png"), 2, 3);
+    assert_memory_equal(m, gray, 6);
+    free(m);
+
+    const uint8_t one[] = {0xA0, 0x40}; /* 1 0 1 / 0 1 0: not scaled to 255 */
+    png_spec s1 = {.width = 3, .height = 2, .color_type = PNG_COLOR_TYPE_GRAY, .bit_depth = 1};
+    write_png(path_of("mask1.png"), &s1, one);
+    m = read_mask_ok(path_of("mask1.png"), 2, 3);
+    assert_memory_equal(m, ((uint8_t[]){1, 0, 1, 0, 1, 0}), 6);
+    free(m);
+    const uint8_t four[] = {0x0F, 0x70}; /* 0 15 7 */
+    png_spec s4 = {.width = 3, .height = 1, .color_type = PNG_COLOR_TYPE_GRAY, .bit_depth = 4};
+    write_png(path_of("mask4.png"), &s4, four);
+    m = read_mask_ok(path_of("mask4.png"), 1, 3);
+    assert_memory_equal(m, ((uint8_t[]){0, 15, 7}), 3);
+    free(m);
+
+    /* a palette image gives its indices, whatever the colors and their transparency */
+    const png_color palette[] = {{0, 0, 0}, {255, 0, 0}, {0, 255, 0}, {9, 9, 9}};
+    const uint8_t alpha[] = {0, 128};
+    const uint8_t two[] = {0x1B, 0x20}; /* 2-bit indices 0 1 2 3 / 0 2 0 0 */
+    png_spec sp = {.width = 4,
+                   .height = 2,
+                   .color_type = PNG_COLOR_TYPE_PALETTE,
+                   .bit_depth = 2,
+                   .palette = palette,
+                   .npalette = 4,
+                   .palette_alpha = alpha,
+                   .nalpha = 2};
+    write_png(path_of("mask-palette.png"), &sp, two);
+    m = read_mask_ok(path_of("mask-palette.png"), 2, 4);
+    assert_memory_equal(m, ((uint8_t[]){0, 1, 2, 3, 0, 2, 0, 0}), 8);
+    free(m);
+    /* as an image, the same file is RGB */
+    free(read_ok(path_of("mask-palette.png"), 3, 2, 4));
+
+    enum { W = 11, H = 9 };
+    uint8_t indices[W * H];
+    png_color many[200];
+    for (int i = 0; i < 200; i++) many[i] = (png_color){(png_byte)i, 0, (png_byte)(255 - i)};
+    for (int i = 0; i < W * H; i++) indices[i] = (uint8_t)(i * 2 % 200);
+    png_spec si = {.width = W,
+                   .height = H,
+                   .color_type = PNG_COLOR_TYPE_PALETTE,
+                   .bit_depth = 8,
+                   .interlace = 1,
+                   .palette = many,
+                   .npalette = 200};
+    write_png(path_of("mask-adam7.png"), &si, indices);
+    m = read_mask_ok(path_of("mask-adam7.png"), H, W);
+    assert_memory_equal(m, indices, W * H);
+    free(m);
+}
+
+static void expect_mask_error(const char *name, const png_spec *s, const char *problem) {
+    uint8_t rows[2 * 4 * 3 * 2] = {0};
+    write_png(path_of(name), s, rows);
+    dpt_png_info info;
+    uint8_t values[64];
+    dpt_err err = {{0}};
+    for (int header_only = 0; header_only < 2; header_only++) {
+        assert_int_equal(dpt_png_read_mask(path_of(name), &info, header_only ? NULL : values,
+                                           header_only ? 0 : sizeof values, &err),
+                         -1);
+        if (!strstr(err.msg, path_of(name)) || !strstr(err.msg, problem) ||
+            !strstr(err.msg, "; a mask holds one 8-bit class index per pixel (a gray or palette "
+                             "PNG)"))
+            fail_msg("message '%s' should name %s and say '%s'", err.msg, name, problem);
+    }
+}
+
+static void test_mask_refusals(void **state) {
+    (void)state;
+    png_spec s = {.width = 2, .height = 2, .bit_depth = 8};
+    s.color_type = PNG_COLOR_TYPE_RGB;
+    expect_mask_error("mask-rgb.png", &s, "an RGB image (3 channels)");
+    s.color_type = PNG_COLOR_TYPE_RGB_ALPHA;
+    expect_mask_error("mask-rgba.png", &s, "an RGBA image (4 channels)");
+    s.color_type = PNG_COLOR_TYPE_GRAY_ALPHA;
+    expect_mask_error("mask-ga.png", &s, "a gray+alpha image (2 channels)");
+    s.color_type = PNG_COLOR_TYPE_GRAY, s.bit_depth = 16;
+    expect_mask_error("mask16.png", &s, "a 16-bit image");
+}
+
 static long file_bytes(const char *path, uint8_t *buf, long cap) {
     FILE *f = fopen(path, "rb");
     assert_non_null(f);
@@ -275,13 +325,6 @@ static long file_bytes(const char *path, uint8_t *buf, long cap) {
     fclose(f);
     assert_true(n < cap);
     return n;
-}
-
-static void put_bytes(const char *path, const uint8_t *buf, long n) {
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(buf, 1, (size_t)n, f), (size_t)n);
-    assert_int_equal(fclose(f), 0);
 }
 
 static uint32_t big_endian32(const uint8_t *p) {
@@ -395,17 +438,6 @@ static void test_hostile(void **state) {
 }
 
 /* ---- dataset trees ---- */
-
-static void make_parents(const char *path) {
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            mkdir(buf, 0700);
-            *p = '/';
-        }
-}
 
 /* Writes tree/rel as a c x h x w image, every sample `value`. */
 static void put_image(const char *tree, const char *rel, uint32_t c, uint32_t h, uint32_t w,
@@ -658,6 +690,8 @@ int main(void) {
         cmocka_unit_test(test_color),
         cmocka_unit_test(test_palette),
         cmocka_unit_test(test_interlaced),
+        cmocka_unit_test(test_mask_values),
+        cmocka_unit_test(test_mask_refusals),
         cmocka_unit_test(test_truncated_and_corrupt),
         cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_class_order),

@@ -6,7 +6,8 @@
                 data_sha256, data (the dataset's absolute path), mean and std (one per input
                 channel)
      /config    one attribute per setting that decides the result (compared on resume)
-     /model     attributes spec, input_channels/height/width, classes, class_names (strings;
+     /model     attributes spec, task ("classify" or "segment"), input_channels/height/width,
+                classes, class_names (strings;
                 "0", "1", ... when the data names none), parameters, buffers;
                 /model/<layer>/<tensor> float32 datasets in PyTorch's names and shapes: the
                 parameters (conv1/weight) and the buffers (bn1/running_mean, running_var and

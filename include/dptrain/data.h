@@ -58,7 +58,9 @@ int dpt_data_prepare(dpt_dataset *set, const dpt_data_options *opt, dpt_data *da
 void dpt_data_free(dpt_data *data);
 
 /* Writes the standardized pixels of samples split->idx[pos[0..n)] (or idx[first..first+n) when
-   pos is NULL) into x (n x channels x height x width) and their labels into y. */
+   pos is NULL) into x (n x channels x height x width) and their class indices into y: n labels
+   for a classification dataset; for a segmentation dataset, each sample's mask (n x height x
+   width values, row-major: dpt_images_targets per sample). */
 void dpt_data_gather(const dpt_data *data, const dpt_split *split, const uint32_t *pos,
                      uint32_t first, size_t n, float *x, int *y);
 

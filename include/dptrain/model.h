@@ -21,6 +21,7 @@
 
 #include "dptrain/error.h"
 #include "dptrain/layer.h"
+#include "dptrain/task.h"
 
 /* One tensor in a flat buffer, named "<layer>/<tensor>", e.g. "conv1/weight". */
 typedef struct dpt_param {
@@ -32,8 +33,10 @@ typedef struct dpt_param {
 typedef struct dpt_model {
     char *spec; /* canonical spec text, every argument spelled out */
     dpt_shape input;
-    int classes; /* outputs per sample of the last node */
-    int nlayers; /* nodes, in topological order; the last one's output is the logits */
+    dpt_task task;
+    int classes;   /* classify: outputs per sample of the last node; segment: its channels */
+    int positions; /* predictions per sample: 1, or the pixels (H*W) of a segmentation */
+    int nlayers;   /* nodes, in topological order; the last one's output is the logits */
     dpt_layer *layers;
     int nparams_tensors, nstate_tensors;
     dpt_param *params; /* the parameter tensors, in buffer order */
@@ -47,8 +50,13 @@ typedef struct dpt_model {
 #define DPT_DEFAULT_CLASSES 10
 
 /* `text` is a preset name (see dpt_model_presets) or a spec text, where an argument may be the
-   word `classes`: the class count (the presets' heads are linear(classes)). The last layer must
-   give `classes` outputs per sample (any number when classes is 0). */
+   word `classes`: the class count (the presets' heads are linear(classes)). For classification
+   the last layer must give `classes` outputs per sample (any number when classes is 0); for
+   segmentation, `classes` channels (any number when 0) of the input's height and width, the
+   logits of each pixel. */
+int dpt_model_build_task(const char *text, dpt_shape input, int classes, dpt_task task,
+                         dpt_model *m, dpt_err *err);
+/* dpt_model_build_task for classification. */
 int dpt_model_build(const char *text, dpt_shape input, int classes, dpt_model *m, dpt_err *err);
 void dpt_model_free(dpt_model *m);
 
@@ -75,7 +83,7 @@ typedef struct dpt_workspace {
     float **grad; /* per node: the gradient of the summed loss with respect to its output */
     float *fanout[DPT_LAYER_MAX_INPUTS]; /* later gradients of tensors read by several nodes */
     float *scratch;
-    int *labels;
+    int *labels; /* capacity x the model's positions: each prediction's label */
     void *block;
 } dpt_workspace;
 

@@ -1,7 +1,7 @@
 /* dptrain data: describes a dataset (info) or converts one into a single HDF5 file (convert). */
 #define _POSIX_C_SOURCE 200809L /* strndup */
-#include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,18 +18,25 @@ static const char usage[] =
     "                                    [--threads T]\n"
     "\n"
     "A dataset is, by what its path is:\n"
-    "  a folder with Train/ or train/  PNG images, one folder per class: Train/CLASS/*.png and\n"
-    "                                  Test/CLASS/*.png; the class names are the folder names\n"
+    "  a folder whose train/ holds     segmentation: train/images/NAME.png, each with its mask\n"
+    "  images/ and masks/              train/masks/NAME.png (one class index per pixel: an 8-bit\n"
+    "                                  gray PNG's values or a palette PNG's indices), the same\n"
+    "                                  under test/; optional classes.txt, a name a line\n"
+    "  another folder with Train/ or   PNG images, one folder per class: Train/CLASS/*.png and\n"
+    "  train/                          Test/CLASS/*.png; the class names are the folder names\n"
     "  any other folder                the four MNIST IDX files (train-images-idx3-ubyte,\n"
     "                                  train-labels-idx1-ubyte, t10k-images-idx3-ubyte,\n"
     "                                  t10k-labels-idx1-ubyte), raw or .gz\n"
     "  a regular file                  one HDF5 file: /train/images and /test/images (uint8,\n"
     "                                  N x H x W or N x C x H x W), /train/labels and\n"
-    "                                  /test/labels (integers from 0), optional /classes (names)\n"
+    "                                  /test/labels (integers from 0) or, for segmentation,\n"
+    "                                  /train/masks and /test/masks (uint8, N x H x W), optional\n"
+    "                                  /classes (names)\n"
     "dptrain train --data takes any of them.\n"
     "\n"
-    "  info      prints the dataset's format, image counts and shape, its classes with their\n"
-    "            training and test counts, and its sha256 (equal for equal data in any format)\n"
+    "  info      prints the dataset's format, task, image counts and shape, its classes with\n"
+    "            their training and test counts (of pixels, for segmentation), and its sha256\n"
+    "            (equal for equal data in any format)\n"
     "  convert   writes SRC as one HDF5 file DST (one file to copy, nothing to decode); see\n"
     "            dptrain data convert --help\n"
     "\n"
@@ -40,10 +47,11 @@ static const char convert_usage[] =
     "usage: dptrain data convert SRC DST [--classes NAME,NAME,...|--classes @FILE] [--force]\n"
     "                                    [--threads T]\n"
     "\n"
-    "Reads the dataset SRC (an IDX folder, a PNG folder tree or an HDF5 file; see dptrain data\n"
-    "--help) and writes it as one HDF5 file DST: /train/images and /test/images (uint8,\n"
-    "N x H x W for one channel else N x C x H x W, deflate-compressed), /train/labels and\n"
-    "/test/labels (int32) and, when SRC or --classes names the classes, /classes (UTF-8). DST\n"
+    "Reads the dataset SRC (an IDX folder, a PNG folder tree, PNG segmentation folders or an\n"
+    "HDF5 file; see dptrain data --help) and writes it as one HDF5 file DST: /train/images and\n"
+    "/test/images (uint8, N x H x W for one channel else N x C x H x W, deflate-compressed),\n"
+    "/train/labels and /test/labels (int32) or /train/masks and /test/masks (uint8, N x H x W)\n"
+    "and, when SRC or --classes names the classes, /classes (UTF-8). DST\n"
     "is written whole or not at all, never over SRC, and holds the same samples in the same\n"
     "order: dptrain data info prints the same sha256 for both when the names are the same.\n"
     "\n"
@@ -56,8 +64,6 @@ static const char convert_usage[] =
     "\n"
     "Example: dptrain data convert data/fashion-mnist fmnist.h5 \\\n"
     "             --classes @data/fashion-mnist-classes.txt\n";
-
-enum { MAX_NAMES_FILE = DPT_DATASET_MAX_CLASSES * 258 }; /* 255 bytes, CR, LF, with room */
 
 typedef struct options {
     int threads, force;
@@ -117,6 +123,7 @@ static int read_dataset(const char *path, int threads, dpt_dataset *ds, double *
 
 /* ---- info ---- */
 
+/* The classes, then a table of each one's training and test images (pixels, with masks). */
 static void print_classes(const dpt_dataset *ds) {
     enum { LISTED = 20 };
     printf("classes  %d", ds->classes);
@@ -124,15 +131,18 @@ static void print_classes(const dpt_dataset *ds) {
     for (int c = 0; ds->class_names && c < ds->classes && c < LISTED; c++)
         printf("%s%s", c ? ", " : ": ", ds->class_names[c]);
     printf("%s\n", ds->class_names && ds->classes > LISTED ? ", ..." : "");
-    long *counts = calloc(2 * (size_t)ds->classes, sizeof *counts);
-    if (!counts) return; /* the table is a nicety; the summary above stands */
-    for (uint32_t i = 0; i < ds->train.count; i++) counts[2 * ds->train.labels[i]]++;
-    for (uint32_t i = 0; i < ds->test.count; i++) counts[2 * ds->test.labels[i] + 1]++;
-    printf("%8s %9s %9s%s\n", "class", "train", "test", ds->class_names ? "  name" : "");
+    int64_t *train = calloc(2 * (size_t)ds->classes, sizeof *train);
+    if (!train) return; /* the table is a nicety; the summary above stands */
+    int64_t *test = train + ds->classes;
+    dpt_images_count_classes(&ds->train, NULL, ds->train.count, train);
+    dpt_images_count_classes(&ds->test, NULL, ds->test.count, test);
+    const int pixels = dpt_dataset_task(ds) == DPT_TASK_SEGMENT, width = pixels ? 12 : 9;
+    printf("%8s %*s %*s%s\n", "class", width, pixels ? "train pixels" : "train", width,
+           pixels ? "test pixels" : "test", ds->class_names ? "  name" : "");
     for (int c = 0; c < ds->classes; c++)
-        printf("%8d %9ld %9ld%s%s\n", c, counts[2 * c], counts[2 * c + 1],
+        printf("%8d %*" PRId64 " %*" PRId64 "%s%s\n", c, width, train[c], width, test[c],
                ds->class_names ? "  " : "", ds->class_names ? ds->class_names[c] : "");
-    free(counts);
+    free(train);
 }
 
 static int info(int argc, char **argv) {
@@ -149,7 +159,9 @@ static int info(int argc, char **argv) {
     printf("path     %s\n", path);
     printf("format   %s (read in %.2f s)\n",
            dpt_dataset_format_name(dpt_dataset_format_of(path, NULL)), seconds);
-    printf("images   %u training, %u test\n", tr->count, ds.test.count);
+    printf("task     %s\n", dpt_task_name(dpt_dataset_task(&ds)));
+    printf("images   %u training, %u test%s\n", tr->count, ds.test.count,
+           dpt_dataset_task(&ds) == DPT_TASK_SEGMENT ? ", each with its mask" : "");
     printf("shape    %ux%ux%u (channels x height x width)\n", tr->channels, tr->height, tr->width);
     print_classes(&ds);
     printf("sha256   %s\n", hex);
@@ -158,25 +170,6 @@ static int info(int argc, char **argv) {
 }
 
 /* ---- convert ---- */
-
-static void free_names(char **names, int n) {
-    for (int i = 0; names && i < n; i++) free(names[i]);
-    free(names);
-}
-
-/* Adds a copy of text[0..len) as name number *n. */
-static int add_name(char **names, int *n, const char *text, size_t len) {
-    if (*n == DPT_DATASET_MAX_CLASSES) {
-        fprintf(stderr, "dptrain data: --classes: more than %d names\n", DPT_DATASET_MAX_CLASSES);
-        return -1;
-    }
-    if (!(names[*n] = strndup(text, len))) {
-        fprintf(stderr, "dptrain data: --classes: out of memory\n");
-        return -1;
-    }
-    (*n)++;
-    return 0;
-}
 
 /* NAME,NAME,...: none may be empty. */
 static int split_list(const char *list, char **names, int *n) {
@@ -187,58 +180,36 @@ static int split_list(const char *list, char **names, int *n) {
             fprintf(stderr, "dptrain data: --classes: name %d is empty\n", *n + 1);
             return -1;
         }
-        if (add_name(names, n, p, len)) return -1;
+        if (*n == DPT_DATASET_MAX_CLASSES) {
+            fprintf(stderr, "dptrain data: --classes: more than %d names\n",
+                    DPT_DATASET_MAX_CLASSES);
+            return -1;
+        }
+        if (!(names[*n] = strndup(p, len))) {
+            fprintf(stderr, "dptrain data: --classes: out of memory\n");
+            return -1;
+        }
+        (*n)++;
         if (!comma) return 0;
         p = comma + 1;
     }
 }
 
-/* FILE: one name a line (a final newline is optional, CRLF is taken); no blank lines. */
-static int read_names_file(const char *file, char **names, int *n) {
-    FILE *f = fopen(file, "r");
-    const int open_errno = errno;
-    char *text = f ? malloc(MAX_NAMES_FILE + 1) : NULL;
-    const size_t size = text ? fread(text, 1, MAX_NAMES_FILE + 1, f) : 0;
-    const char *problem = !f                      ? strerror(open_errno)
-                          : !text || ferror(f)    ? "cannot read it"
-                          : size > MAX_NAMES_FILE ? "too long for 65536 names of 255 bytes"
-                          : size == 0             ? "empty"
-                                                  : NULL;
-    if (f) fclose(f);
-    int rc = 0;
-    if (problem) {
-        fprintf(stderr, "dptrain data: --classes @%s: %s\n", file, problem);
-        rc = -1;
-    }
-    for (size_t at = 0, line = 1; rc == 0 && at < size; line++) {
-        const char *end = memchr(text + at, '\n', size - at);
-        size_t len = end ? (size_t)(end - (text + at)) : size - at;
-        const size_t next = at + len + 1;
-        if (len > 0 && text[at + len - 1] == '\r') len--;
-        if (len == 0) {
-            fprintf(stderr,
-                    "dptrain data: --classes @%s:%zu: blank line (the file holds one class name "
-                    "a line)\n",
-                    file, line);
-            rc = -1;
-        } else {
-            rc = add_name(names, n, text + at, len);
-        }
-        at = next;
-    }
-    free(text);
-    return rc;
-}
-
 /* --classes into names[0..*n) (each malloc'd); the names' own rules are checked on writing. */
 static int parse_names(const char *option, char ***names, int *n) {
     *n = 0;
+    if (option[0] == '@') {
+        dpt_err err;
+        if (dpt_class_names_read(option + 1, names, n, &err) == 0) return 0;
+        fprintf(stderr, "dptrain data: --classes @%s\n", err.msg);
+        return -1;
+    }
     if (!(*names = calloc(DPT_DATASET_MAX_CLASSES, sizeof **names))) {
         fprintf(stderr, "dptrain data: --classes: out of memory\n");
         return -1;
     }
-    if (option[0] == '@' ? read_names_file(option + 1, *names, n) : split_list(option, *names, n)) {
-        free_names(*names, *n);
+    if (split_list(option, *names, n)) {
+        dpt_class_names_free(*names, *n);
         *names = NULL;
         return -1;
     }
@@ -267,7 +238,7 @@ static int rename_classes(dpt_dataset *ds, const char *src, char **names, int n)
                 n == 1 ? "" : "s", src, ds->classes, ds->classes == 1 ? "" : "es");
         return -1;
     }
-    free_names(ds->class_names, ds->classes);
+    dpt_class_names_free(ds->class_names, ds->classes);
     ds->class_names = names;
     return 0;
 }
@@ -284,11 +255,11 @@ static int convert(int argc, char **argv) {
     dpt_dataset ds;
     double read_seconds;
     if (read_dataset(src, o.threads, &ds, &read_seconds)) {
-        free_names(names, n);
+        dpt_class_names_free(names, n);
         return 1;
     }
     if (names && rename_classes(&ds, src, names, n)) {
-        free_names(names, n);
+        dpt_class_names_free(names, n);
         dpt_dataset_free(&ds);
         return 1;
     }
@@ -306,9 +277,10 @@ static int convert(int argc, char **argv) {
     const double pixels =
         ((double)tr->count + ds.test.count) * tr->channels * tr->height * tr->width;
     printf("%s (%s, read in %.2f s) -> %s in %.2f s: %u training and %u test images of "
-           "%ux%ux%u, %d classes%s; %.1f MB of pixels in a %.1f MB file\n",
+           "%ux%ux%u%s, %d classes%s; %.1f MB of pixels in a %.1f MB file\n",
            src, dpt_dataset_format_name(dpt_dataset_format_of(src, NULL)), read_seconds, dst,
-           seconds, tr->count, ds.test.count, tr->channels, tr->height, tr->width, ds.classes,
+           seconds, tr->count, ds.test.count, tr->channels, tr->height, tr->width,
+           dpt_dataset_task(&ds) == DPT_TASK_SEGMENT ? " with masks" : "", ds.classes,
            ds.class_names ? " (named)" : "", pixels / 1e6, file_bytes / 1e6);
     dpt_dataset_free(&ds);
     return 0;

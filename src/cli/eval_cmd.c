@@ -96,6 +96,11 @@ static int check_data_fits(const dpt_trained *tr, const char *path, const dpt_da
                            dpt_err *err) {
     const dpt_images *s = &set->train;
     const dpt_shape in = tr->model.input;
+    if (dpt_dataset_task(set) == DPT_TASK_SEGMENT)
+        return dpt_fail(err,
+                        "%s: a segmentation dataset (masks, not labels); the model is a "
+                        "classifier",
+                        path);
     if ((int)s->channels != in.c || (int)s->height != in.h || (int)s->width != in.w)
         return dpt_fail(err, "%s: images are %ux%ux%u, the model takes %dx%dx%d", path, s->channels,
                         s->height, s->width, in.c, in.h, in.w);

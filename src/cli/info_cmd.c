@@ -7,7 +7,7 @@
 #include "dptrain/model.h"
 
 static const char usage[] =
-    "usage: dptrain info --model NAME|SPEC [--input CxHxW] [--classes K]\n"
+    "usage: dptrain info --model NAME|SPEC [--input CxHxW] [--classes K] [--task TASK]\n"
     "\n"
     "Prints the model's graph as a table: each node's name, layer, inputs, output shape,\n"
     "parameters, buffers (BatchNorm's running statistics) and forward FLOPs per sample\n"
@@ -18,6 +18,9 @@ static const char usage[] =
     "  --classes K         the class count: what `classes` in a spec stands for and\n"
     "                      the outputs the last layer must give (0: any; `classes`\n"
     "                      is then 10)                                      [0]\n"
+    "  --task TASK         classify (the last layer gives K outputs per sample) or\n"
+    "                      segment (K x H x W: each pixel's logits; the unet presets)\n"
+    "                                                                       [classify]\n"
     "  -h, --help          this help\n"
     "\n"
     "A spec is layers separated by spaces; arguments go in parentheses, positional first:\n"
@@ -69,33 +72,44 @@ static void inputs_text(const dpt_model *m, const dpt_layer *l, char *buf, size_
                                 l->input[k] < 0 ? "input" : m->layers[l->input[k]].name);
 }
 
+/* Columns as wide as their widest entry (names and inputs grow with the graph). */
 static void print_table(const dpt_model *m) {
     char shape[48], inputs[80], layer[512];
+    int name_w = 10, layer_w = 44, inputs_w = 14;
+    for (int i = 0; i < m->nlayers; i++) {
+        const int len = (int)strlen(m->layers[i].name);
+        inputs_text(m, &m->layers[i], inputs, sizeof inputs);
+        dpt_layer_text(&m->layers[i], layer, sizeof layer);
+        if (len > name_w) name_w = len;
+        if ((int)strlen(layer) > layer_w) layer_w = (int)strlen(layer);
+        if ((int)strlen(inputs) > inputs_w) inputs_w = (int)strlen(inputs);
+    }
     shape_text(m->input, shape, sizeof shape);
-    printf("%-4s %-10s %-44s %-14s %-12s %12s %9s %14s\n", "#", "name", "layer", "inputs", "output",
-           "parameters", "buffers", "FLOPs/sample");
-    printf("%-4s %-10s %-44s %-14s %-12s %12d %9d %14d\n", "", "", "input", "", shape, 0, 0, 0);
+    printf("%-4s %-*s %-*s %-*s %-12s %12s %9s %14s\n", "#", name_w, "name", layer_w, "layer",
+           inputs_w, "inputs", "output", "parameters", "buffers", "FLOPs/sample");
+    printf("%-4s %-*s %-*s %-*s %-12s %12d %9d %14d\n", "", name_w, "", layer_w, "input", inputs_w,
+           "", shape, 0, 0, 0);
     for (int i = 0; i < m->nlayers; i++) {
         const dpt_layer *l = &m->layers[i];
         shape_text(l->out, shape, sizeof shape);
         inputs_text(m, l, inputs, sizeof inputs);
         dpt_layer_text(l, layer, sizeof layer);
-        printf("%-4d %-10s %-44s %-14s %-12s %12zu %9zu %14.0f\n", i + 1, l->name, layer, inputs,
-               shape, l->nparams, l->nstate, dpt_layer_flops(l));
+        printf("%-4d %-*s %-*s %-*s %-12s %12zu %9zu %14.0f\n", i + 1, name_w, l->name, layer_w,
+               layer, inputs_w, inputs, shape, l->nparams, l->nstate, dpt_layer_flops(l));
     }
-    printf("%-4s %-10s %-44s %-14s %-12s %12zu %9zu %14.0f\n", "total", "", "", "", "", m->nparams,
-           m->nstate, dpt_model_flops(m));
+    printf("%-4s %-*s %-*s %-*s %-12s %12zu %9zu %14.0f\n", "total", name_w, "", layer_w, "",
+           inputs_w, "", "", m->nparams, m->nstate, dpt_model_flops(m));
 }
 
 int dpt_cmd_info(int argc, char **argv) {
-    static const struct option options[] = {{"model", required_argument, 0, 'm'},
-                                            {"input", required_argument, 0, 'i'},
-                                            {"classes", required_argument, 0, 'k'},
-                                            {"help", no_argument, 0, 'h'},
-                                            {0, 0, 0, 0}};
+    static const struct option options[] = {
+        {"model", required_argument, 0, 'm'},   {"input", required_argument, 0, 'i'},
+        {"classes", required_argument, 0, 'k'}, {"task", required_argument, 0, 't'},
+        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
     const char *model = NULL;
     dpt_shape input = {1, 28, 28};
     int c, classes = 0;
+    dpt_task task = DPT_TASK_CLASSIFY;
     dpt_err err;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
@@ -116,6 +130,13 @@ int dpt_cmd_info(int argc, char **argv) {
                 return 2;
             }
             break;
+        case 't':
+            if (strcmp(optarg, "classify") && strcmp(optarg, "segment")) {
+                fprintf(stderr, "dptrain info: --task %s: expected classify or segment\n", optarg);
+                return 2;
+            }
+            task = strcmp(optarg, "segment") == 0 ? DPT_TASK_SEGMENT : DPT_TASK_CLASSIFY;
+            break;
         case 'h':
             fputs(usage, stdout);
             dpt_model_presets(print_preset, stdout);
@@ -133,7 +154,7 @@ int dpt_cmd_info(int argc, char **argv) {
         return 2;
     }
     dpt_model m;
-    if (dpt_model_build(model, input, classes, &m, &err)) {
+    if (dpt_model_build_task(model, input, classes, task, &m, &err)) {
         fprintf(stderr, "dptrain info: %s\n", err.msg);
         return 1;
     }

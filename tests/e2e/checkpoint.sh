@@ -81,7 +81,7 @@ before=$(md5sum <"$ckpt")
 acc=$(json_get "$WORK/straight.json" '"%.4f" % d["final"]["test_acc"]')
 grep -q "accuracy $acc" "$WORK/eval" || fail "eval accuracy differs from $acc: $(head -1 "$WORK/eval")"
 [[ -f $WORK/straight/seed-1/eval-test.h5 ]] || fail "no eval-test.h5"
-h5dump -H "$WORK/straight/seed-1/eval-test.h5" | grep -q 'DATASET "confusion"' || fail "no /eval/confusion"
+grep -q 'DATASET "confusion"' <<<"$(h5dump -H "$WORK/straight/seed-1/eval-test.h5")" || fail "no /eval/confusion"
 [[ $(md5sum <"$ckpt") == "$before" ]] || fail "eval changed the checkpoint"
 echo "ok: eval $(head -1 "$WORK/eval")"
 python3 "$SCRIPTS/plot_eval.py" "$WORK/straight/seed-1/eval-test.h5" >/dev/null ||

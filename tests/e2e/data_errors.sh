@@ -17,9 +17,9 @@ INFO=("$DPTRAIN" data info)
 
 # The datasets: tiny PNG trees of 8x8 images (classes a and b, two images each per split) with
 # one defect each, and HDF5 files with one defect each.
-$PY - "$HERE" "$W" <<'PY'
+$PY - "$SCRIPTS" "$W" <<'PY'
 import os, struct, sys, zlib
-sys.path.insert(0, sys.argv[1])
+sys.path.insert(0, sys.argv[1])  # scripts/pngwrite.py
 from pngwrite import SIGNATURE, chunk, png_bytes, solid, write_png
 import h5py, numpy as np
 W = sys.argv[2]

@@ -13,8 +13,9 @@ import os
 import random
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pngwrite import write_png  # noqa: E402
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "scripts"))
+from pngwrite import write_png  # noqa: E402  (scripts/pngwrite.py)
 
 SIZE = 28
 COLOURS = [("red", (220, 40, 40)), ("green", (40, 200, 40)), ("blue", (50, 70, 230)),

@@ -1,11 +1,15 @@
-"""A small PNG writer for the tests (stdlib only: zlib and struct), shared by make_rgb_dataset.py
-and data_errors.sh's generated datasets.
+"""A small PNG writer (Python stdlib only: zlib and struct), shared by scripts/idx2png,
+scripts/make_mnist_seg and the tests' generated datasets. Every call with the same arguments
+writes the same bytes.
 
     png_bytes(width, height, channels, rows)   rows: height byte strings of width*channels
                                                samples (8-bit; 1 gray, 2 gray+alpha, 3 RGB,
                                                4 RGBA), or 2 bytes per sample with depth=16
     write_png(path, width, height, channels, rows, depth=8)
-    write_gray(path, pixels, width, height)    pixels: width*height bytes, row-major
+    gray_bytes(pixels, width, height)          an 8-bit gray PNG of width*height bytes,
+                                               row-major
+    write_gray(path, pixels, width, height)
+    solid(width, height, channels, value=128)  the rows of an image of one value
 
 png_bytes(..., ihdr_size=(W, H)) writes another size into the header than the data has (for
 tests of headers that promise enormous images)."""
@@ -34,8 +38,13 @@ def write_png(path, width, height, channels, rows, depth=8, ihdr_size=None):
         f.write(png_bytes(width, height, channels, rows, depth, ihdr_size))
 
 
+def gray_bytes(pixels, width, height):
+    return png_bytes(width, height, 1, [pixels[width * r:width * (r + 1)] for r in range(height)])
+
+
 def write_gray(path, pixels, width, height):
-    write_png(path, width, height, 1, [pixels[width * r:width * (r + 1)] for r in range(height)])
+    with open(path, "wb") as f:
+        f.write(gray_bytes(pixels, width, height))
 
 
 def solid(width, height, channels, value=128):
