@@ -9,5 +9,5 @@ void dpt_eval_chunk(const dpt_model *m, const float *params, const float *state,
     const float *logits = dpt_model_logits(m, ws);
     for (int s = 0; predicted && s < n; s++)
         predicted[s] = dpt_argmax(logits + (long)s * m->classes, m->classes);
-    dpt_softmax_xent(logits, ws->labels, n, m->classes, NULL, NULL, sums);
+    dpt_softmax_xent_dense(logits, ws->labels, n, m->classes, m->positions, NULL, NULL, sums);
 }

@@ -62,14 +62,13 @@ void dpt_class_scores(const long *confusion, int classes, double *f1, double *io
             fn += confusion[(long)k * classes + j];
             fp += confusion[(long)j * classes + k];
         }
-        if (tp + fp + fn == 0) {
-            f1[k] = iou[k] = NAN;
-            continue;
-        }
-        f1[k] = 2.0 * tp / (2.0 * tp + fp + fn);
-        iou[k] = (double)tp / (double)(tp + fp + fn);
-        f1_sum += f1[k];
-        iou_sum += iou[k];
+        const double class_f1 = tp + fp + fn ? 2.0 * tp / (2.0 * tp + fp + fn) : NAN,
+                     class_iou = tp + fp + fn ? (double)tp / (double)(tp + fp + fn) : NAN;
+        if (f1) f1[k] = class_f1;
+        if (iou) iou[k] = class_iou;
+        if (tp + fp + fn == 0) continue;
+        f1_sum += class_f1;
+        iou_sum += class_iou;
         scored++;
     }
     *mean_f1 = scored ? f1_sum / scored : NAN;

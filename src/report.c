@@ -33,12 +33,14 @@ void dpt_progress_clear(dpt_progress *p) {
     if (p->live) fprintf(stderr, "\r\033[K");
 }
 
-void dpt_report_epoch(FILE *f, const char *tag, const dpt_epoch_record *r, int epochs) {
-    fprintf(f,
-            "%sepoch %d/%d  train loss %.4f acc %.4f | val loss %.4f acc %.4f | test loss %.4f "
-            "acc %.4f | lr %.4g | %.1f s, %.0f samples/s\n",
-            tag, r->epoch, epochs, r->train_loss, r->train_acc, r->val_loss, r->val_acc,
-            r->test_loss, r->test_acc, r->lr, r->seconds, r->samples_per_s);
+void dpt_report_epoch(FILE *f, const char *tag, const dpt_epoch_record *r, int epochs,
+                      int segment) {
+    fprintf(f, "%sepoch %d/%d  train loss %.4f acc %.4f | val loss %.4f acc %.4f", tag, r->epoch,
+            epochs, r->train_loss, r->train_acc, r->val_loss, r->val_acc);
+    if (segment) fprintf(f, " F1 %.4f IoU %.4f", r->val_f1, r->val_iou);
+    fprintf(f, " | test loss %.4f acc %.4f", r->test_loss, r->test_acc);
+    if (segment) fprintf(f, " F1 %.4f IoU %.4f", r->test_f1, r->test_iou);
+    fprintf(f, " | lr %.4g | %.1f s, %.0f samples/s\n", r->lr, r->seconds, r->samples_per_s);
     fflush(f);
 }
 

@@ -56,6 +56,7 @@ typedef struct trainer {
     dpt_workspace *ws;         /* one per thread */
     uint32_t *order;           /* this epoch's sample order (positions in the training split) */
     dpt_loss_sums *chunk_sums; /* per evaluation chunk */
+    long *confusion;           /* per thread: classes x classes counts of an evaluation */
     dpt_epoch_record *history; /* cfg->epochs records, epochs_done of them filled */
     int epochs_done, steps_per_epoch;
     dpt_sched_state sched;
@@ -75,6 +76,7 @@ static void trainer_free(trainer *t) {
     free(t->class_weights);
     free(t->order);
     free(t->chunk_sums);
+    free(t->confusion);
     free(t->history);
     free(t->batch_loss);
     free(t->batch_acc);
@@ -144,14 +146,11 @@ static int trainer_init(trainer *t, const dpt_train_config *cfg, MPI_Comm comm, 
     const double start = dpt_now();
     if (dpt_data_load(&data, &t->data, err)) return -1;
     t->load_seconds = dpt_now() - start;
-    if (dpt_dataset_task(&t->data.set) == DPT_TASK_SEGMENT)
-        return dpt_fail(err,
-                        "%s: a segmentation dataset (masks, not labels); dptrain trains "
-                        "classifiers only so far",
-                        cfg->data.path);
     const dpt_images *set = &t->data.set.train;
     const dpt_shape input = {(int)set->channels, (int)set->height, (int)set->width};
-    if (dpt_model_build(cfg->model, input, t->data.set.classes, &t->model, err)) return -1;
+    if (dpt_model_build_task(cfg->model, input, t->data.set.classes, dpt_dataset_task(&t->data.set),
+                             &t->model, err))
+        return -1;
     t->data_path = realpath(cfg->data.path, NULL);
     if (cfg->class_weights &&
         class_weights_of(cfg->class_weights, &t->data, t->model.classes, &t->class_weights, err))
@@ -167,14 +166,16 @@ static int trainer_init(trainer *t, const dpt_train_config *cfg, MPI_Comm comm, 
     t->reduced = malloc(sizeof(float) * (t->model.nstats + n + 1));
     t->order = malloc(sizeof(uint32_t) * t->data.train.n);
     t->chunk_sums = malloc(sizeof *t->chunk_sums * (chunks + 1));
+    const size_t K = (size_t)t->model.classes;
+    t->confusion = malloc(sizeof(long) * K * K * (size_t)t->threads);
     t->history = calloc((size_t)cfg->epochs, sizeof *t->history);
     t->steps_per_epoch = (int)((t->data.train.n + (uint32_t)cfg->batch - 1) / (uint32_t)cfg->batch);
     t->batch_capacity = (long)t->steps_per_epoch * cfg->epochs;
     t->batch_loss = malloc(sizeof(float) * (size_t)t->batch_capacity);
     t->batch_acc = malloc(sizeof(float) * (size_t)t->batch_capacity);
     t->ws = calloc((size_t)t->threads, sizeof *t->ws);
-    if (!t->params || !t->state || !t->reduced || !t->order || !t->chunk_sums || !t->history ||
-        !t->ws || !t->batch_loss || !t->batch_acc)
+    if (!t->params || !t->state || !t->reduced || !t->order || !t->chunk_sums || !t->confusion ||
+        !t->history || !t->ws || !t->batch_loss || !t->batch_acc)
         return dpt_fail(err, "out of memory for a model of %zu parameters", n);
     for (int i = 0; i < t->threads; i++)
         if (dpt_workspace_init(&t->ws[i], &t->model, m, err)) return -1;
@@ -233,17 +234,19 @@ static int micro_step(trainer *t, dpt_workspace *ws, const step_plan *step, int 
         .state = t->state};
     dpt_model_forward(&t->model, &pass, t->params, ws, n);
     t->reducer.micro_sums[j] = (dpt_loss_sums){0};
-    dpt_softmax_xent(dpt_model_logits(&t->model, ws), ws->labels, n, t->model.classes,
-                     t->class_weights, dpt_model_dlogits(&t->model, ws), &t->reducer.micro_sums[j]);
+    dpt_softmax_xent_dense(dpt_model_logits(&t->model, ws), ws->labels, n, t->model.classes,
+                           t->model.positions, t->class_weights, dpt_model_dlogits(&t->model, ws),
+                           &t->reducer.micro_sums[j]);
     layer_hook hook = {.t = t, .j = j, .drives_mpi = omp_get_thread_num() == 0, .err = err};
     dpt_model_backward(&t->model, &pass, t->params, reduced + t->model.nstats, ws, n, after_layer,
                        &hook);
     return hook.failed ? -1 : 0;
 }
 
-/* What the loss is divided by: the batch size, or the summed weights of its labels. */
+/* What the loss is divided by: the batch's predictions (samples, or pixels), or the summed
+   weights of their labels. */
 static double grad_divisor(const trainer *t, const step_plan *step) {
-    if (!t->class_weights) return step->b;
+    if (!t->class_weights) return (double)step->b * t->model.positions;
     const dpt_split *train = &t->data.train;
     double total = 0;
     for (int i = 0; i < step->b; i++)
@@ -280,18 +283,25 @@ static int train_step(trainer *t, const step_plan *step, double lr, dpt_step_tot
     return 0;
 }
 
-/* Mean loss and accuracy over a split, in chunks shared out over threads and summed in chunk
-   order, so the result does not depend on the thread count. */
-static void evaluate(trainer *t, const dpt_split *split, double *loss, double *acc, double *top5) {
-    const int m = t->ws[0].capacity;
+/* What an evaluation of a split gives: means over its predictions, and over its classes. */
+typedef struct split_scores {
+    double loss, acc, top5, f1, iou;
+} split_scores;
+
+/* Evaluates a split in chunks shared out over threads: losses summed in chunk order, counts
+   (exact integers) per thread, so the result does not depend on the thread count. */
+static split_scores evaluate(trainer *t, const dpt_split *split) {
+    const int m = t->ws[0].capacity, K = t->model.classes;
     const int chunks = (int)((split->n + (uint32_t)m - 1) / (uint32_t)m);
+    memset(t->confusion, 0, sizeof(long) * (size_t)K * K * (size_t)t->threads);
 #pragma omp parallel for schedule(dynamic, 1)
     for (int c = 0; c < chunks; c++) {
         const uint32_t first = (uint32_t)c * (uint32_t)m;
         const int n = split->n - first < (uint32_t)m ? (int)(split->n - first) : m;
-        t->chunk_sums[c] = (dpt_loss_sums){0};
-        dpt_eval_chunk(&t->model, t->params, t->state, &t->data, split, first, n,
-                       &t->ws[omp_get_thread_num()], &t->chunk_sums[c], NULL);
+        const int thread = omp_get_thread_num();
+        t->chunk_sums[c] = (dpt_loss_sums){.confusion = t->confusion + (size_t)thread * K * K};
+        dpt_eval_chunk(&t->model, t->params, t->state, &t->data, split, first, n, &t->ws[thread],
+                       &t->chunk_sums[c], NULL);
     }
     dpt_loss_sums total = {0};
     for (int c = 0; c < chunks; c++) {
@@ -299,9 +309,15 @@ static void evaluate(trainer *t, const dpt_split *split, double *loss, double *a
         total.correct += t->chunk_sums[c].correct;
         total.top5 += t->chunk_sums[c].top5;
     }
-    *loss = split->n ? total.loss / split->n : NAN;
-    *acc = split->n ? (double)total.correct / split->n : NAN;
-    *top5 = split->n ? (double)total.top5 / split->n : NAN;
+    for (int i = 1; i < t->threads; i++)
+        for (size_t k = 0; k < (size_t)K * K; k++)
+            t->confusion[k] += t->confusion[(size_t)i * K * K + k];
+    const double n = (double)split->n * t->model.positions;
+    split_scores s = {.loss = split->n ? total.loss / n : NAN,
+                      .acc = split->n ? (double)total.correct / n : NAN,
+                      .top5 = split->n ? (double)total.top5 / n : NAN};
+    dpt_class_scores(t->confusion, K, NULL, NULL, &s.f1, &s.iou);
+    return s;
 }
 
 /* The settings that decide the result (dptrain/settings.h), as text: every rank must hold the
@@ -409,10 +425,11 @@ static int train_epoch(trainer *t, dpt_err *err) {
         t->pos.top5 += tot.top5;
         t->pos.step = s + 1;
         seen += b;
-        t->batch_loss[t->batches_done] = (float)(tot.loss / b);
-        t->batch_acc[t->batches_done++] = (float)tot.correct / (float)b;
+        const double P = t->model.positions;
+        t->batch_loss[t->batches_done] = (float)(tot.loss / (b * P));
+        t->batch_acc[t->batches_done++] = (float)(tot.correct / (b * P));
         dpt_progress_update(&progress, cfg->tag, epoch + 1, cfg->epochs, s + 1, steps,
-                            t->pos.loss / seen, (double)t->pos.correct / seen, seen);
+                            t->pos.loss / (seen * P), t->pos.correct / (seen * P), seen);
         const int stop = stop_requested(t);
         if (stop || (cfg->ckpt_every > 0 && (s + 1) % cfg->ckpt_every == 0 && s + 1 < steps)) {
             t->pos.seconds = dpt_now() - progress.epoch_start;
@@ -427,17 +444,21 @@ static int train_epoch(trainer *t, dpt_err *err) {
     rec->seconds = dpt_now() - progress.epoch_start;
     rec->reduce_wait_seconds = t->reducer.wait_seconds;
     rec->samples_per_s = N / rec->seconds;
-    rec->train_loss = t->pos.loss / N;
-    rec->train_acc = (double)t->pos.correct / N;
-    rec->train_top5 = (double)t->pos.top5 / N;
+    const double predictions = (double)N * t->model.positions;
+    rec->train_loss = t->pos.loss / predictions;
+    rec->train_acc = (double)t->pos.correct / predictions;
+    rec->train_top5 = (double)t->pos.top5 / predictions;
     dpt_progress_clear(&progress);
     /* Rank 0 evaluates and decides the next learning rate; the others wait for its word. */
     int best = 0;
     if (t->rank == 0) {
-        evaluate(t, &t->data.val, &rec->val_loss, &rec->val_acc, &rec->val_top5);
-        evaluate(t, &t->data.test, &rec->test_loss, &rec->test_acc, &rec->test_top5);
+        const split_scores val = evaluate(t, &t->data.val), test = evaluate(t, &t->data.test);
+        rec->val_loss = val.loss, rec->val_acc = val.acc, rec->val_top5 = val.top5;
+        rec->val_f1 = val.f1, rec->val_iou = val.iou;
+        rec->test_loss = test.loss, rec->test_acc = test.acc, rec->test_top5 = test.top5;
+        rec->test_f1 = test.f1, rec->test_iou = test.iou;
         dpt_sched_next(&cfg->sched, cfg->lr, epoch, cfg->epochs, rec->val_loss, &t->sched);
-        dpt_report_epoch(stdout, cfg->tag, rec, cfg->epochs);
+        dpt_report_epoch(stdout, cfg->tag, rec, cfg->epochs, t->model.task == DPT_TASK_SEGMENT);
         best = rec->val_acc > t->best_val_acc;
         if (best) t->best_val_acc = rec->val_acc;
     }

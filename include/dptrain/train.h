@@ -46,13 +46,15 @@ void dpt_train_config_defaults(dpt_train_config *cfg);
    length. */
 size_t dpt_settings_text(const dpt_train_config *c, const char *spec, char *buf, size_t size);
 
-/* What one epoch measured. Train loss and accuracy are the means over the epoch's samples;
+/* What one epoch measured. Train loss and accuracy are the means over the epoch's predictions
+   (samples, or pixels in segmentation);
    seconds is the wall time of the training steps alone (evaluation excluded). */
 typedef struct dpt_epoch_record {
     int epoch; /* 1-based */
     double train_loss, train_acc, val_loss, val_acc, test_loss, test_acc, lr, seconds,
         samples_per_s;
     double train_top5, val_top5, test_top5; /* label among the five largest logits */
+    double val_f1, val_iou, test_f1, test_iou; /* means over the classes (dpt_class_scores) */
     double reduce_wait_seconds; /* of `seconds`, spent finishing reductions after backward */
 } dpt_epoch_record;
 
