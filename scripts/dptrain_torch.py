@@ -45,7 +45,10 @@ Mapping of the spec's kinds:
                                  shortcut's output, or the saved tensor)
     concat(@name)                Concat: torch.cat([saved, current], 1)
 A (N, C) tensor meeting a 4-D one in add or concat, or entering a convolution or a pooling, is
-viewed as (N, C, 1, 1), dptrain's C x 1 x 1. The module's output is always (N, classes).
+viewed as (N, C, 1, 1), dptrain's C x 1 x 1. A classifier's output is (N, classes); a
+segmentation model's (/model task "segment", whose last node gives one channel per class at the
+input's height and width) is (N, classes, H, W), the logits F.cross_entropy takes with (N, H, W)
+targets.
 
 Debian's python3-torch and python3-h5py belong to /usr/bin/python3; under another interpreter
 this module re-runs the calling script with /usr/bin/python3, or says which module is missing.
@@ -341,11 +344,21 @@ def _as4d(x):
 class DptrainNet(nn.Module):
     """dptrain's graph: the nodes run in order, each reading earlier outputs by index."""
 
-    def __init__(self, spec, input_shape=(1, 28, 28)):
+    def __init__(self, spec, input_shape=(1, 28, 28), task="classify"):
         super().__init__()
-        self.spec, self.input_shape = spec, tuple(input_shape)
+        if task not in ("classify", "segment"):
+            raise SpecError(f"unknown task '{task}' (classify or segment)")
+        self.spec, self.input_shape, self.task = spec, tuple(input_shape), task
         self.nodes = parse(spec, input_shape)
-        self.classes = int(np.prod(self.nodes[-1].shape))
+        last = self.nodes[-1]
+        if task == "segment":
+            if last.flat or tuple(last.shape[1:]) != self.input_shape[1:]:
+                raise SpecError(f"a segmentation model must end at the input's height and width "
+                                f"({'x'.join(map(str, self.input_shape[1:]))}); its last layer "
+                                f"gives {'x'.join(map(str, last.shape))}")
+            self.classes = int(last.shape[0])
+        else:
+            self.classes = int(np.prod(last.shape))
         self.last_reader = {}
         for i, node in enumerate(self.nodes):
             for j in node.inputs:
@@ -418,10 +431,13 @@ class DptrainNet(nn.Module):
             for j in set(node.inputs):
                 if self.last_reader.get(j) == i and j >= 0:
                     del outs[j]
+        if self.task == "segment":
+            return outs[len(self.nodes) - 1]  # (N, classes, H, W)
         return torch.flatten(outs[len(self.nodes) - 1], 1)
 
     def extra_repr(self):
-        return f"input {'x'.join(map(str, self.input_shape))}, {self.classes} classes"
+        seg = ", per pixel (segment)" if self.task == "segment" else ""
+        return f"input {'x'.join(map(str, self.input_shape))}, {self.classes} classes{seg}"
 
 
 def _attr(group, name):
@@ -445,8 +461,9 @@ def load(path):
             raise ValueError(f"{path}: not a dptrain checkpoint (no /model spec)")
         g = f["model"]
         shape = tuple(int(_attr(g, f"input_{d}")) for d in ("channels", "height", "width"))
+        task = _attr(g, "task") if "task" in g.attrs else "classify"  # older files: classify
         try:
-            net = DptrainNet(_attr(g, "spec"), shape)
+            net = DptrainNet(_attr(g, "spec"), shape, task)
         except SpecError as e:
             raise ValueError(f"{path}: {e}") from None
         if "classes" in g.attrs and int(_attr(g, "classes")) != net.classes:
@@ -566,6 +583,10 @@ def main(argv):
     print(net)
     buffers = sum(b.numel() for b in net.buffers())
     print(f"parameters: {count_parameters(net)}  buffers: {buffers}")
+    if args.eval_mnist and net.task == "segment":
+        print(f"dptrain_torch.py: --eval-mnist: {args.checkpoint} is a segmentation model; "
+              f"--eval-mnist evaluates classifiers", file=sys.stderr)
+        return 1
     if args.eval_mnist:
         channels = net.input_shape[0]
         mean, std = [0.1307] * channels, [0.3081] * channels

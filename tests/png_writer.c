@@ -6,7 +6,6 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -48,22 +47,4 @@ void write_planar(const char *path, uint32_t c, uint32_t h, uint32_t w, const ui
                   .bit_depth = 8};
     write_png(path, &s, rows);
     free(rows);
-}
-
-void put_bytes(const char *path, const uint8_t *buf, long n) {
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(buf, 1, (size_t)n, f), (size_t)n);
-    assert_int_equal(fclose(f), 0);
-}
-
-void make_parents(const char *path) {
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            mkdir(buf, 0700);
-            *p = '/';
-        }
 }

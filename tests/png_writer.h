@@ -1,6 +1,6 @@
-/* Writing test files: PNGs of any color type and bit depth through libpng, raw bytes, and the
-   folders above a path. Shared by the PNG reader's tests and the segmentation dataset's. Every
-   failure fails the running cmocka test. */
+/* Writing test files: PNGs of any color type and bit depth through libpng (raw bytes and the
+   folders above a path: tmpdir.h). Shared by the PNG reader's tests and the segmentation
+   dataset's. Every failure fails the running cmocka test. */
 #ifndef DPTRAIN_TESTS_PNG_WRITER_H
 #define DPTRAIN_TESTS_PNG_WRITER_H
 
@@ -22,8 +22,5 @@ typedef struct png_spec {
 void write_png(const char *path, const png_spec *s, const uint8_t *rows);
 /* A c x h x w image (1: gray, 3: RGB) of 8-bit samples given channel-major. */
 void write_planar(const char *path, uint32_t c, uint32_t h, uint32_t w, const uint8_t *planes);
-void put_bytes(const char *path, const uint8_t *buf, long n);
-/* Creates the folders of path up to its last slash. */
-void make_parents(const char *path);
 
 #endif

@@ -18,16 +18,7 @@
 #include <hdf5.h>
 
 #include "dptrain/dataset.h"
-
-static char dir[] = "/tmp/dptrain-test-h5-XXXXXX";
-
-static const char *path_of(const char *name) {
-    static char buf[4][256];
-    static int next;
-    char *p = buf[next++ % 4];
-    snprintf(p, 256, "%s/%s", dir, name);
-    return p;
-}
+#include "tmpdir.h"
 
 /* Nothing of HDF5 stays open after a read or a write, whatever happened. */
 static void assert_all_closed(void) {
@@ -182,9 +173,7 @@ static void expect_error(const char *file, const char *problem) {
     assert_null(ds.test.labels);
     assert_null(ds.test.masks);
     assert_null(ds.class_names);
-    if (!strstr(err.msg, path_of(file)) || !strstr(err.msg, problem))
-        fail_msg("message '%s' should name %s and say '%s'", err.msg, file, problem);
-    assert_null(strchr(err.msg, '\n'));
+    expect_message(err.msg, path_of(file), problem);
 }
 
 static void test_wrong_rank(void **state) {
@@ -294,20 +283,16 @@ static void test_missing_dataset(void **state) {
 
 static void test_not_hdf5(void **state) {
     (void)state;
-    FILE *f = fopen(path_of("text.h5"), "w");
-    assert_non_null(f);
-    fputs("not HDF5 at all\n", f);
-    fclose(f);
+    put_bytes(path_of("text.h5"), (const uint8_t *)"not HDF5 at all\n", 16);
     expect_error("text.h5", "not an HDF5 file");
-    f = fopen(path_of("empty.h5"), "w");
-    fclose(f);
+    put_bytes(path_of("empty.h5"), (const uint8_t *)"", 0);
     expect_error("empty.h5", "not an HDF5 file");
     expect_error("absent.h5", "No such file or directory");
 }
 
 static void test_fifo_does_not_block(void **state) {
     (void)state;
-    assert_int_equal(mkfifo(path_of("fifo.h5"), 0600), 0);
+    put_fifo("fifo.h5");
     expect_error("fifo.h5", "not a regular file");
 }
 
@@ -315,7 +300,7 @@ static void test_fifo_does_not_block(void **state) {
 static void test_link_to_fifo(void **state) {
     (void)state;
     write_valid("link.h5", 1, 0);
-    assert_int_equal(mkfifo(path_of("linked-fifo"), 0600), 0);
+    put_fifo("linked-fifo");
     hid_t f = H5Fopen(path_of("link.h5"), H5F_ACC_RDWR, H5P_DEFAULT);
     H5Ldelete(f, "/train/images", H5P_DEFAULT);
     assert_true(H5Lcreate_external(path_of("linked-fifo"), "/x", f, "/train/images", H5P_DEFAULT,
@@ -549,14 +534,7 @@ static void test_masks_hostile(void **state) {
 static int setup(void **state) {
     (void)state;
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state) {
-    (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tmpdir_make("h5");
 }
 
 int main(void) {
@@ -584,5 +562,5 @@ int main(void) {
         cmocka_unit_test(test_masks_round_trip),
         cmocka_unit_test(test_masks_hostile),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, tmpdir_remove);
 }

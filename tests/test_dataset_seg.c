@@ -19,16 +19,7 @@
 #include "dptrain/data.h"
 #include "dptrain/dataset.h"
 #include "png_writer.h"
-
-static char dir[] = "/tmp/dptrain-test-seg-XXXXXX";
-
-static const char *path_of(const char *name) {
-    static char buf[4][1024];
-    static int next;
-    char *p = buf[next++ % 4];
-    snprintf(p, 1024, "%s/%s", dir, name);
-    return p;
-}
+#include "tmpdir.h"
 
 /* Writes tree/rel as a c x h x w image (1: gray, 3: RGB) of the given samples. */
 static void put_png(const char *tree, const char *rel, uint32_t c, uint32_t h, uint32_t w,
@@ -82,8 +73,7 @@ static void expect_error(const char *tree, const char *problem) {
     assert_null(ds.train.pixels);
     assert_null(ds.train.masks);
     assert_null(ds.class_names);
-    if (!strstr(err.msg, problem) || strchr(err.msg, '\n'))
-        fail_msg("message '%s' should be one line saying '%s'", err.msg, problem);
+    expect_message(err.msg, NULL, problem);
 }
 
 /* ---- PNG segmentation folders ---- */
@@ -229,7 +219,7 @@ static void test_defects(void **state) {
 
     put_set("fifo", "train", "test", 1);
     remove(path_of("fifo/test/masks/x.png"));
-    assert_int_equal(mkfifo(path_of("fifo/test/masks/x.png"), 0600), 0);
+    put_fifo("fifo/test/masks/x.png");
     alarm(10);
     expect_error("fifo", "fifo/test/masks/x.png: not a regular file");
     alarm(0);
@@ -428,14 +418,7 @@ static void test_class_names_file(void **state) {
 
 static int make_dir(void **state) {
     (void)state;
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-static int remove_dir(void **state) {
-    (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tmpdir_make("seg");
 }
 
 int main(void) {
@@ -445,5 +428,5 @@ int main(void) {
         cmocka_unit_test(test_masks_helpers),    cmocka_unit_test(test_counts_weights_gather),
         cmocka_unit_test(test_class_names_file),
     };
-    return cmocka_run_group_tests_name("dataset_seg", tests, make_dir, remove_dir);
+    return cmocka_run_group_tests_name("dataset_seg", tests, make_dir, tmpdir_remove);
 }

@@ -16,16 +16,7 @@
 
 #include "dptrain/data.h"
 #include "dptrain/idx.h"
-
-static char dir[] = "/tmp/dptrain-test-idx-XXXXXX";
-
-static const char *path_of(const char *name) {
-    static char buf[4][256];
-    static int next;
-    char *p = buf[next++ % 4];
-    snprintf(p, 256, "%s/%s", dir, name);
-    return p;
-}
+#include "tmpdir.h"
 
 static void write_bytes(const char *name, const uint8_t *bytes, size_t n, int gz) {
     if (gz) {
@@ -34,10 +25,7 @@ static void write_bytes(const char *name, const uint8_t *bytes, size_t n, int gz
         assert_int_equal(gzwrite(f, bytes, (unsigned)n), (int)n);
         gzclose(f);
     } else {
-        FILE *f = fopen(path_of(name), "wb");
-        assert_non_null(f);
-        assert_int_equal(fwrite(bytes, 1, n, f), n);
-        fclose(f);
+        put_bytes(path_of(name), bytes, (long)n);
     }
 }
 
@@ -148,9 +136,7 @@ static void test_corrupt_gzip(void **state) {
 static void write_dataset(const char *sub, uint32_t images, uint32_t labels, uint8_t bad_label) {
     char name[128];
     snprintf(name, sizeof name, "%s", sub);
-    char full[300];
-    snprintf(full, sizeof full, "%s/%s", dir, sub);
-    mkdir(full, 0700);
+    mkdir(path_of(sub), 0700);
     const char *prefix[] = {"train", "t10k"};
     for (int p = 0; p < 2; p++) {
         uint32_t count = p == 0 ? images : 3;
@@ -167,9 +153,7 @@ static void write_dataset(const char *sub, uint32_t images, uint32_t labels, uin
 }
 
 static void expect_load_error(const char *sub, uint32_t val, const char *problem) {
-    char full[300];
-    snprintf(full, sizeof full, "%s/%s", dir, sub);
-    dpt_data_options opt = {.path = full, .val = val};
+    dpt_data_options opt = {.path = path_of(sub), .val = val};
     dpt_data data;
     dpt_err err = {{0}};
     assert_int_equal(dpt_data_load(&opt, &data, &err), -1);
@@ -179,9 +163,8 @@ static void expect_load_error(const char *sub, uint32_t val, const char *problem
 static void test_dataset_split(void **state) {
     (void)state;
     write_dataset("good", 20, 20, 0);
-    char full[300];
-    snprintf(full, sizeof full, "%s/good", dir);
-    dpt_data_options opt = {.path = full, .val = 5, .split_seed = 3, .norm = {.kind = DPT_NORM_MNIST}};
+    dpt_data_options opt = {
+        .path = path_of("good"), .val = 5, .split_seed = 3, .norm = {.kind = DPT_NORM_MNIST}};
     dpt_data data;
     dpt_err err;
     assert_int_equal(dpt_data_load(&opt, &data, &err), 0);
@@ -208,9 +191,7 @@ static void test_dataset_defects(void **state) {
     /* The class count comes from the labels: one label 10 makes eleven classes (a model whose
        last layer gives ten outputs is then refused when it is built). */
     write_dataset("label", 20, 20, 10);
-    char full[300];
-    snprintf(full, sizeof full, "%s/label", dir);
-    dpt_data_options opt = {.path = full, .val = 5};
+    dpt_data_options opt = {.path = path_of("label"), .val = 5};
     dpt_data data;
     dpt_err err;
     assert_int_equal(dpt_data_load(&opt, &data, &err), 0);
@@ -236,14 +217,7 @@ static void test_epoch_order(void **state) {
 
 static int make_dir(void **state) {
     (void)state;
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-static int remove_dir(void **state) {
-    (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tmpdir_make("idx");
 }
 
 int main(void) {
@@ -253,5 +227,5 @@ int main(void) {
         cmocka_unit_test(test_dataset_split),      cmocka_unit_test(test_dataset_defects),
         cmocka_unit_test(test_epoch_order),
     };
-    return cmocka_run_group_tests_name("idx", tests, make_dir, remove_dir);
+    return cmocka_run_group_tests_name("idx", tests, make_dir, tmpdir_remove);
 }

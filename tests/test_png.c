@@ -22,16 +22,7 @@
 #include "dptrain/dataset.h"
 #include "dptrain/png_image.h"
 #include "png_writer.h"
-
-static char dir[] = "/tmp/dptrain-test-png-XXXXXX";
-
-static const char *path_of(const char *name) {
-    static char buf[4][1024];
-    static int next;
-    char *p = buf[next++ % 4];
-    snprintf(p, 1024, "%s/%s", dir, name);
-    return p;
-}
+#include "tmpdir.h"
 
 /* Reads path expecting success and a c x h x w image; returns the malloc'd pixels. */
 static uint8_t *read_ok(const char *path, uint32_t c, uint32_t h, uint32_t w) {
@@ -52,9 +43,7 @@ static void expect_png_error(const char *path, const char *problem) {
     uint8_t pixels[4096];
     dpt_err err = {{0}};
     assert_int_equal(dpt_png_read(path, &info, pixels, sizeof pixels, &err), -1);
-    if (!strstr(err.msg, path) || !strstr(err.msg, problem) || strchr(err.msg, '\n'))
-        fail_msg("message '%s' should be one line naming %s and saying '%s'", err.msg, path,
-                 problem);
+    expect_message(err.msg, path, problem);
 }
 
 static void test_gray(void **state) {
@@ -423,7 +412,7 @@ static void test_hostile(void **state) {
                      "corrupt or truncated PNG (libpng: Not enough image data)");
 
     /* a FIFO with no writer must not block; a folder is not an image */
-    assert_int_equal(mkfifo(path_of("fifo.png"), 0600), 0);
+    put_fifo("fifo.png");
     alarm(10);
     expect_png_error(path_of("fifo.png"), "not a regular file (a FIFO, device or folder)");
     alarm(0);
@@ -477,8 +466,7 @@ static void expect_dataset_error(const char *tree, const char *problem) {
     assert_null(ds.train.pixels);
     assert_null(ds.test.pixels);
     assert_null(ds.class_names);
-    if (!strstr(err.msg, problem) || strchr(err.msg, '\n'))
-        fail_msg("message '%s' should be one line saying '%s'", err.msg, problem);
+    expect_message(err.msg, NULL, problem);
 }
 
 static void expect_classes(const dpt_dataset *ds, const char *const *names, int n) {
@@ -595,7 +583,7 @@ static void test_tree_defects(void **state) {
 
     put_image("fifo", "Train/0/a.png", 1, 2, 2, 0);
     put_image("fifo", "Test/0/a.png", 1, 2, 2, 0);
-    assert_int_equal(mkfifo(path_of("fifo/Train/0/b.png"), 0600), 0);
+    put_fifo("fifo/Train/0/b.png");
     alarm(10);
     expect_dataset_error("fifo", "fifo/Train/0/b.png: not a regular file");
     alarm(0);
@@ -672,14 +660,7 @@ static void test_threads(void **state) {
 
 static int make_dir(void **state) {
     (void)state;
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-static int remove_dir(void **state) {
-    (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tmpdir_make("png");
 }
 
 int main(void) {
@@ -700,5 +681,5 @@ int main(void) {
         cmocka_unit_test(test_size_mismatch),
         cmocka_unit_test(test_threads),
     };
-    return cmocka_run_group_tests_name("png", tests, make_dir, remove_dir);
+    return cmocka_run_group_tests_name("png", tests, make_dir, tmpdir_remove);
 }

@@ -4,6 +4,10 @@
 # time, so new presets are covered when they are added), oracle_dump computes dptrain's
 # evaluation logits, training-mode gradients and BatchNorm statistics on 8 real MNIST test
 # images, and torch_oracle.py recomputes them with PyTorch through scripts/dptrain_torch.py.
+# Segmentation (issue 10): U-Net-like specs and every preset that builds as a segmentation model,
+# on 32x32 canvases of those images labelled per pixel (pixel >= 128) * (digit + 1) into 11
+# classes (oracle_dump --segment), their per-pixel cross-entropy (dpt_softmax_xent_dense) against
+# F.cross_entropy on (N, 11, 32, 32) logits, plain and class-weighted (--segment=weighted).
 # Needs PyTorch and h5py for /usr/bin/python3 (Debian: python3-torch, python3-h5py); installs
 # nothing.
 set -euo pipefail
@@ -47,13 +51,46 @@ for entry in "${KINDS[@]}"; do
   "$DUMP" "${entry#*|}" "$WORK/kind-$name.h5" >/dev/null || fail "oracle_dump on kind-$name"
   files+=("$WORK/kind-$name.h5")
 done
+# name|oracle_dump mode|spec: segmentation models ending in conv(11,1) at the input's 32x32.
+SEGMENT=(
+  "seg-unet-bn|--segment|conv(8,3,pad=1,bias=0) batchnorm relu @e1 maxpool(2) conv(16,3,pad=1,bias=0) batchnorm relu convtranspose(8,2,stride=2) concat(@e1) conv(8,3,pad=1) batchnorm(momentum=0.3) relu conv(11,1)"
+  "seg-unet-bn-weighted|--segment=weighted|conv(8,3,pad=1,bias=0) batchnorm relu @e1 maxpool(2) conv(16,3,pad=1,bias=0) batchnorm relu convtranspose(8,2,stride=2) concat(@e1) conv(8,3,pad=1) batchnorm(momentum=0.3) relu conv(11,1)"
+  "seg-bilinear-weighted|--segment=weighted|conv(8,3,pad=1) leakyrelu(0.1) @e1 maxpool(2) conv(16,3,pad=1) elu upsample(2,mode=bilinear) concat(@e1) conv(8,3,pad=1) tanh res[ conv(8,3,pad=1) relu ] conv(classes,1)"
+)
+for entry in "${SEGMENT[@]}"; do
+  name=${entry%%|*} rest=${entry#*|}
+  "$DUMP" "${rest%%|*}" "${rest#*|}" "$WORK/$name.h5" >/dev/null || fail "oracle_dump on $name"
+  files+=("$WORK/$name.h5")
+done
 mapfile -t presets < <("$DUMP" --presets)
 ((${#presets[@]} > 0)) || fail "oracle_dump --presets listed no presets"
 echo "presets: ${presets[*]}"
+# Each preset as a classifier (10 classes) and as a segmentation model (plain and class-weighted),
+# as far as it builds as one; a segmentation preset (the U-Nets, conv(classes,1) heads) refuses
+# to classify and a classifier to segment, each with its own message, and every preset must be
+# one or the other.
 for p in "${presets[@]}"; do
-  "$DUMP" "$p" "$WORK/preset-$p.h5" >/dev/null || fail "oracle_dump on preset $p"
-  files+=("$WORK/preset-$p.h5")
+  built=0
+  if "$DUMP" "$p" "$WORK/preset-$p.h5" >/dev/null 2>"$WORK/dump.err"; then
+    files+=("$WORK/preset-$p.h5") built=1
+  else
+    grep -q "outputs per sample, the data has 10 classes" "$WORK/dump.err" ||
+      fail "oracle_dump on preset $p: $(cat "$WORK/dump.err")"
+  fi
+  for mode in --segment --segment=weighted; do
+    out=$WORK/seg-preset-$p.h5
+    [[ $mode == --segment ]] || out=$WORK/seg-preset-$p-weighted.h5
+    if "$DUMP" "$mode" "$p" "$out" >/dev/null 2>"$WORK/dump.err"; then
+      files+=("$out") built=1
+    else
+      grep -q "segmentation needs the last layer" "$WORK/dump.err" ||
+        fail "oracle_dump $mode $p: $(cat "$WORK/dump.err")"
+    fi
+  done
+  ((built)) || fail "preset $p builds neither as a classifier nor as a segmentation model"
 done
+segs=$(printf '%s\n' "${files[@]}" | grep -c '/seg-preset-' || true)
+((segs >= 2)) || fail "no preset built as a segmentation model (the unet preset should)"
 "$PY" "$HERE/torch_oracle.py" "${files[@]}" || fail "dptrain and PyTorch disagree (above)"
 
 # The user-facing script: prints the module and its parameter count, evaluates on MNIST.

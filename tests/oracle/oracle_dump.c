@@ -2,6 +2,7 @@
    the PyTorch oracle (torch_oracle.py) to recompute.
 
      oracle_dump SPEC|PRESET OUT.h5 [N [SEED]]   (MNIST from $DPTRAIN_DATA)
+     oracle_dump --segment[=weighted] SPEC|PRESET OUT.h5 [N [SEED]]
      oracle_dump --presets                       the preset names, one a line
 
    The model is built for 1x28x28 inputs and 10 classes and initialized with dpt_model_init
@@ -25,6 +26,14 @@
                           one training step with one micro-batch
      /oracle/kinks/<node>/index, positive|argmax   where that pass's gradient hangs on a rounding
                           error and which way dptrain went (see put_kinks)
+   With --segment the model is a segmentation one (task segment, 11 classes) on 1x32x32
+   canvases: each MNIST test image pasted on a black 32x32 canvas at offset (2 + i % 3, 2 +
+   (2 i) % 3), labelled per pixel (pixel >= 128) * (digit + 1), as scripts/make_mnist_seg does;
+   the loss is dpt_softmax_xent_dense, its gradient divided by N*H*W (PyTorch's mean over
+   pixels) or, with --segment=weighted, weighted by /oracle/class_weights (0.4 + 0.15 c for
+   class c) and divided by the summed weights of the pixels' labels (PyTorch's weighted mean).
+   Then /oracle/input is N x 1 x 32 x 32, /oracle/labels N x 32 x 32 and the logits
+   N x 11 x 32 x 32; the attribute /oracle task is "segment".
    The passes go through the workspace/pass API as src/train.c's micro_step does: the statistics
    segment first, the gradients after it. */
 #include <hdf5.h>
@@ -157,8 +166,16 @@ int main(int argc, char **argv) {
         dpt_model_presets(print_name, NULL);
         return 0;
     }
+    int segment = 0, weighted = 0;
+    if (argc > 1 && strncmp(argv[1], "--segment", 9) == 0) {
+        if (strcmp(argv[1], "--segment") && strcmp(argv[1], "--segment=weighted"))
+            die(argv[1], "expected --segment or --segment=weighted");
+        segment = 1, weighted = argv[1][9] == '=';
+        argv++, argc--;
+    }
     if (argc < 3 || argc > 5) {
-        fprintf(stderr, "usage: oracle_dump SPEC|PRESET OUT.h5 [N [SEED]]  (data: $DPTRAIN_DATA)\n"
+        fprintf(stderr, "usage: oracle_dump [--segment[=weighted]] SPEC|PRESET OUT.h5 [N [SEED]]"
+                        "  (data: $DPTRAIN_DATA)\n"
                         "       oracle_dump --presets\n");
         return 2;
     }
@@ -174,7 +191,12 @@ int main(int argc, char **argv) {
     if (dpt_data_load(&opt, &data, &err)) die(dir, err.msg);
 
     dpt_model m;
-    if (dpt_model_build(spec, (dpt_shape){1, 28, 28}, 10, &m, &err)) die(spec, err.msg);
+    enum { SEG_SIZE = 32, SEG_CLASSES = 11 };
+    const dpt_shape in_shape = segment ? (dpt_shape){1, SEG_SIZE, SEG_SIZE} : (dpt_shape){1, 28, 28};
+    if (dpt_model_build_task(spec, in_shape, segment ? SEG_CLASSES : 10,
+                             segment ? DPT_TASK_SEGMENT : DPT_TASK_CLASSIFY, &m, &err))
+        die(spec, err.msg);
+    const size_t nout = (size_t)m.classes * m.positions; /* logits per sample */
     int dropout_forced = 0;
     for (int i = 0; i < m.nlayers; i++)
         if ((is_kind(&m.layers[i], "dropout") || is_kind(&m.layers[i], "dropout2d")) &&
@@ -186,8 +208,8 @@ int main(int argc, char **argv) {
     float *updated = calloc(m.nstate + 1, sizeof *updated);
     float *reduced = calloc(m.nstats + m.nparams + 1, sizeof *reduced); /* stats, then grads */
     float *mean_stats = calloc(m.nstats + 1, sizeof *mean_stats);
-    float *logits = calloc((size_t)n * 10, sizeof *logits);
-    float *train_logits = calloc((size_t)n * 10, sizeof *train_logits);
+    float *logits = calloc((size_t)n * nout, sizeof *logits);
+    float *train_logits = calloc((size_t)n * nout, sizeof *train_logits);
     if (!params || !state || !updated || !reduced || !mean_stats || !logits || !train_logits)
         die(spec, "out of memory");
     dpt_model_init(&m, params, state, (dpt_init){.scheme = DPT_INIT_DEFAULT}, seed);
@@ -195,7 +217,29 @@ int main(int argc, char **argv) {
     dpt_workspace ws;
     if (dpt_workspace_init(&ws, &m, n, &err)) die(spec, err.msg);
     dpt_data_gather(&data, &data.test, NULL, 0, (size_t)n, ws.input, ws.labels);
-
+    float weights[SEG_CLASSES];
+    double denom = n; /* what the summed loss and its gradient are divided by */
+    if (segment) {
+        /* The canvases and their masks, from the raw pixels (standardized as dptrain does). */
+        const dpt_images *set = data.test.set;
+        const float scale = 1.0f / (255.0f * data.std[0]), shift = data.mean[0] / data.std[0];
+        for (int i = 0; i < n; i++) {
+            const uint32_t k = data.test.idx[i];
+            const uint8_t *px = set->pixels + (size_t)k * 28 * 28;
+            const int digit = set->labels[k], oy = 2 + i % 3, ox = 2 + (2 * i) % 3;
+            for (int y = 0; y < SEG_SIZE; y++)
+                for (int x = 0; x < SEG_SIZE; x++) {
+                    const int iy = y - oy, ix = x - ox;
+                    const int v = iy >= 0 && iy < 28 && ix >= 0 && ix < 28 ? px[iy * 28 + ix] : 0;
+                    ws.input[((size_t)i * SEG_SIZE + y) * SEG_SIZE + x] = (float)v * scale - shift;
+                    ws.labels[((size_t)i * SEG_SIZE + y) * SEG_SIZE + x] = v >= 128 ? digit + 1 : 0;
+                }
+        }
+        for (int c = 0; c < SEG_CLASSES; c++) weights[c] = 0.4f + 0.15f * (float)c;
+        denom = 0;
+        for (size_t j = 0; j < (size_t)n * m.positions; j++)
+            denom += weighted ? weights[ws.labels[j]] : 1.0;
+    }
     /* BatchNorm's affine parameters away from 1 and 0. */
     dpt_rng rng = dpt_rng_stream(seed, DPT_STREAM_LAYERS, 0x04ac1e);
     for (int i = 0; i < m.nlayers; i++) {
@@ -232,18 +276,18 @@ int main(int argc, char **argv) {
     /* (a) Evaluation mode. */
     const dpt_pass eval = {.training = 0, .state = state};
     dpt_model_forward(&m, &eval, params, &ws, n);
-    memcpy(logits, dpt_model_logits(&m, &ws), sizeof(float) * (size_t)n * 10);
+    memcpy(logits, dpt_model_logits(&m, &ws), sizeof(float) * (size_t)n * nout);
 
     /* (b) One training micro-step: forward, loss, backward; the gradient of the mean loss. */
     memset(reduced, 0, sizeof(float) * (m.nstats + m.nparams));
     dpt_model_forward(&m, &train, params, &ws, n);
-    memcpy(train_logits, dpt_model_logits(&m, &ws), sizeof(float) * (size_t)n * 10);
+    memcpy(train_logits, dpt_model_logits(&m, &ws), sizeof(float) * (size_t)n * nout);
     dpt_loss_sums sums = {0};
-    dpt_softmax_xent(dpt_model_logits(&m, &ws), ws.labels, n, m.classes, NULL,
-                     dpt_model_dlogits(&m, &ws), &sums);
+    dpt_softmax_xent_dense(dpt_model_logits(&m, &ws), ws.labels, n, m.classes, m.positions,
+                           weighted ? weights : NULL, dpt_model_dlogits(&m, &ws), &sums);
     float *grads = reduced + m.nstats;
     dpt_model_backward(&m, &train, params, grads, &ws, n, NULL, NULL);
-    for (size_t i = 0; i < m.nparams; i++) grads[i] /= (float)n;
+    for (size_t i = 0; i < m.nparams; i++) grads[i] /= (float)denom;
     for (size_t i = 0; i < m.nstats; i++) mean_stats[i] = reduced[i] / (float)n;
     memcpy(updated, state, sizeof(float) * m.nstate);
     dpt_model_update_state(&m, updated, mean_stats);
@@ -253,20 +297,28 @@ int main(int argc, char **argv) {
     hid_t f = H5Fopen(out, H5F_ACC_RDWR, H5P_DEFAULT);
     if (f < 0) die(out, "cannot reopen the file");
     ensure_group(f, "/oracle");
-    const double loss = sums.loss / n;
+    const double loss = sums.loss / denom;
     const long nn = n, sd = (long)seed;
     if (H5LTset_attribute_long(f, "/oracle", "n", &nn, 1) < 0 ||
         H5LTset_attribute_long(f, "/oracle", "seed", &sd, 1) < 0 ||
         H5LTset_attribute_double(f, "/oracle", "loss", &loss, 1) < 0 ||
         H5LTset_attribute_int(f, "/oracle", "dropout_forced", &dropout_forced, 1) < 0)
         die(out, "cannot write /oracle's attributes");
-    const hsize_t in_dims[4] = {(hsize_t)n, 1, 28, 28}, out_dims[2] = {(hsize_t)n, 10};
-    const hsize_t nlab = (hsize_t)n;
+    if (H5LTset_attribute_string(f, "/oracle", "task", segment ? "segment" : "classify") < 0)
+        die(out, "cannot write /oracle's task");
+    const hsize_t H = (hsize_t)in_shape.h, W = (hsize_t)in_shape.w, N = (hsize_t)n;
+    const hsize_t in_dims[4] = {N, 1, H, W};
+    const hsize_t lab_dims[3] = {N, H, W}, odims[4] = {N, (hsize_t)m.classes, H, W};
+    const int out_rank = segment ? 4 : 2; /* N x 10, or N x 11 x H x W */
     put_floats(f, "/oracle/input", 4, in_dims, ws.input);
-    if (H5LTmake_dataset_int(f, "/oracle/labels", 1, &nlab, ws.labels) < 0)
+    if (H5LTmake_dataset_int(f, "/oracle/labels", segment ? 3 : 1, lab_dims, ws.labels) < 0)
         die(out, "cannot write /oracle/labels");
-    put_floats(f, "/oracle/logits", 2, out_dims, logits);
-    put_floats(f, "/oracle/train_logits", 2, out_dims, train_logits);
+    put_floats(f, "/oracle/logits", out_rank, odims, logits);
+    put_floats(f, "/oracle/train_logits", out_rank, odims, train_logits);
+    if (weighted) {
+        const hsize_t K = SEG_CLASSES;
+        put_floats(f, "/oracle/class_weights", 1, &K, weights);
+    }
     ensure_group(f, "/oracle/grads");
     put_tensors(f, "/oracle/grads", m.params, m.nparams_tensors, grads);
     ensure_group(f, "/oracle/updated");

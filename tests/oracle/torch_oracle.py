@@ -8,6 +8,10 @@ For each file (oracle_dump's output): loads the network with scripts/dptrain_tor
   - evaluation-mode logits against /oracle/logits;
   - in training mode (dropout p forced to 0, as oracle_dump did): the logits, the mean loss of
     F.cross_entropy and every parameter gradient against /oracle/grads/<node>/<tensor>;
+    for a segmentation model (oracle_dump --segment: /oracle task "segment") the logits are
+    (N, K, H, W) and the labels (N, H, W), F.cross_entropy's mean over the N*H*W pixels, or
+    with /oracle/class_weights its weighted mean (divided by the summed weights of the
+    pixels' labels);
   - BatchNorm's running statistics: PyTorch's buffers after that training forward must equal
     (1 - momentum) * old + momentum * stats / N, with dptrain's statistics segment (N * batch
     mean, N * unbiased batch variance) divided by N as the reducer does, and must equal what
@@ -188,12 +192,14 @@ def bn_modules(net):
             if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d))]
 
 
-def train_pass(net, x, y):
-    """Training-mode logits, mean loss and parameter gradients; BatchNorm buffers move."""
+def train_pass(net, x, y, weight=None):
+    """Training-mode logits, mean loss and parameter gradients; BatchNorm buffers move. y is
+    (N,) for a classifier's (N, K) logits, (N, H, W) for a segmentation model's (N, K, H, W);
+    weight: per-class weights (PyTorch's weighted mean) or None."""
     net.train()
     net.zero_grad(set_to_none=True)
     z = net(x)
-    loss = F.cross_entropy(z, y)
+    loss = F.cross_entropy(z, y, weight=None if weight is None else weight.to(z.dtype))
     loss.backward()
     return z.detach(), float(loss), {k: p.grad for k, p in net.named_parameters()}
 
@@ -213,6 +219,10 @@ def check_file(path, tol, double):
         y = torch.from_numpy(np.asarray(o["labels"]).astype(np.int64))
         logits, train_logits = np.asarray(o["logits"]), np.asarray(o["train_logits"])
         d_loss = float(o.attrs["loss"])
+        task = o.attrs.get("task", b"classify")
+        task = task.decode() if isinstance(task, bytes) else str(task)
+        weight = torch.from_numpy(np.asarray(o["class_weights"], np.float32)) \
+            if "class_weights" in o else None
         grads = {}
         o["grads"].visititems(lambda name, ds: grads.__setitem__(name.replace("/", "."),
                                                                  np.asarray(ds))
@@ -226,9 +236,11 @@ def check_file(path, tol, double):
                                                                      np.asarray(ds))
                                 if isinstance(ds, h5py.Dataset) else None)
 
+    counts = Check(tol)
+    if net.task != task:
+        counts.failures.append(f"task: /model says {net.task}, /oracle {task}")
     t_params = dptrain_torch.count_parameters(net)
     t_buffers = sum(b.numel() for b in net.buffers())
-    counts = Check(tol)
     if t_params != d_params:
         counts.failures.append(f"parameters: PyTorch {t_params}, dptrain {d_params}")
     if t_buffers != d_buffers:
@@ -241,7 +253,7 @@ def check_file(path, tol, double):
 
     old = {k: v.clone() for k, v in net.state_dict().items() if "running" in k or "batches" in k}
     wrapped = follow_kinks(net, kinks)
-    z, loss, tgrads = train_pass(net, x, y)
+    z, loss, tgrads = train_pass(net, x, y, weight)
     flips = sum(w.flips for w in wrapped)
     nkinks = sum(len(i) for i, _ in kinks.values())
     tr = Check(tol)
@@ -288,7 +300,7 @@ def check_file(path, tol, double):
         with torch.no_grad():
             z64 = net64.eval()(x.double()).numpy()
         follow_kinks(net64, kinks)
-        zt64, loss64, g64 = train_pass(net64, x.double(), y)
+        zt64, loss64, g64 = train_pass(net64, x.double(), y, weight)
         exact = {"eval logits": z64, "train logits": zt64.numpy(), "loss": [loss64]}
         exact.update({f"grad {k}": v.numpy() for k, v in g64.items()})
         for c in (ev, tr, gr):
@@ -303,7 +315,7 @@ def check_file(path, tol, double):
         if double:
             extra = f"  vs float64: torch {worst_t:.1e}, dptrain {worst_d:.1e}"
 
-    return {"spec": spec, "params": (d_params, t_params), "eval": ev, "train": tr, "grads": gr,
+    return {"spec": spec, "task": task, "weighted": weight is not None, "params": (d_params, t_params), "eval": ev, "train": tr, "grads": gr,
             "bn": bn, "counts": counts, "extra": extra, "nbn": len(bn_modules(net)),
             "kinks": (nkinks, flips)}
 
@@ -317,21 +329,21 @@ def main(argv):
     args = ap.parse_args(argv[1:])
     torch.manual_seed(0)
     failed = 0
-    print(f"{'model':<29} {'params dptrain / torch':>23} {'eval':>8} {'train':>8} "
+    print(f"{'model':<36} {'params dptrain / torch':>23} {'eval':>8} {'train':>8} "
           f"{'grads':>8} {'BN upd':>8} {'kinks/flips':>12}  worst gradient")
     for path in args.files:
         label = os.path.splitext(os.path.basename(path))[0]
         try:
             r = check_file(path, args.tol, args.double)
         except (ValueError, KeyError, OSError, RuntimeError) as e:
-            print(f"{label:<29} FAIL: {e}")
+            print(f"{label:<36} FAIL: {e}")
             failed += 1
             continue
         problems = [p for k in ("counts", "eval", "train", "grads", "bn") for p in r[k].failures]
         bn = f"{r['bn'].worst:8.1e}" if r["nbn"] else f"{'-':>8}"
         kinks = f"{r['kinks'][0]}/{r['kinks'][1]}"
         star = "*" if r["grads"].rescued else " "
-        print(f"{label:<29} {r['params'][0]:>11} / {r['params'][1]:<9} {r['eval'].worst:8.1e} "
+        print(f"{label:<36} {r['params'][0]:>11} / {r['params'][1]:<9} {r['eval'].worst:8.1e} "
               f"{r['train'].worst:8.1e} {r['grads'].worst:8.1e}{star}{bn} {kinks:>12}  "
               f"{r['grads'].where.replace('grad ', '')}{r['extra']}{'  FAIL' if problems else ''}",
               flush=True)
