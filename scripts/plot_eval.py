@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Confusion matrix and misclassified examples from a `dptrain eval` results file.
+"""Confusion matrix and misclassified examples (classification) or example masks
+(segmentation) from a `dptrain eval` results file.
 
     scripts/plot_eval.py runs/x/seed-1/eval-test.h5 [--pdf]
 
@@ -7,14 +8,19 @@ Writes beside the results file:
   confusion-<split>.png      the confusion matrix (rows: label, columns: predicted), counts and
                              per-label recall; 700x600 pixels up to 10 classes, larger with more
                              (above 20 classes only every few ticks are labelled, and above 30
-                             the counts are left out of the cells)
-  misclassified-<split>.png  up to ten misclassified images, one per label where there is one,
-                             each titled with its label, the prediction and its index in the
-                             split (1000x560 pixels)
+                             the counts are left out of the cells); of pixels for segmentation
+  misclassified-<split>.png  (classification) up to ten misclassified images, one per label
+                             where there is one, each titled with its label, the prediction and
+                             its index in the split (1000x560 pixels)
+  segmentation-<split>.png   (segmentation) one row per example of /eval/examples: the image,
+                             the true mask and the predicted mask, classes in fixed colours
+                             (class 0 black, then matplotlib's tab10 cycling, the colours of
+                             dptrain predict's overlays) with a legend of the class names
 (seed 003, Exercise 6 (d) and (e)). Everything comes from the results file: the images from
-/eval/misclassified/images (n x C x H x W; one channel is drawn grey, three as RGB, four as
-RGBA, any other count as its first channel in grey) and the class names from /eval's
-class_names attribute (class numbers when a file has none).
+/eval/misclassified/images or /eval/examples/images (n x C x H x W; one channel is drawn grey,
+three as RGB, four as RGBA, any other count as its first channel in grey), the masks from
+/eval/examples/masks and predicted (n x H x W), and the class names from /eval's class_names
+attribute (class numbers when a file has none).
 """
 import argparse
 import math
@@ -30,6 +36,8 @@ import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.colors import ListedColormap  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 import numpy as np  # noqa: E402
 
 DPI = 100
@@ -39,9 +47,27 @@ def _text(v):
     return v.decode() if isinstance(v, bytes) else str(v)
 
 
+def load_examples(path, g):
+    """A segmentation file's examples: index, images (n x C x H x W), masks and predicted
+    (n x H x W), all uint8 but index."""
+    if "examples" not in g:
+        raise SystemExit(f"plot_eval.py: {path}: a segmentation eval file without /eval/examples")
+    e = {key: np.asarray(g["examples"][key]) for key in ("index", "images", "masks", "predicted")}
+    n = len(e["index"])
+    if e["images"].ndim != 4 or len(e["images"]) != n:
+        raise SystemExit(f"plot_eval.py: {path}: /eval/examples/images is "
+                         f"{'x'.join(map(str, e['images'].shape))}, expected {n} x C x H x W")
+    for key in ("masks", "predicted"):
+        if e[key].shape != (n,) + e["images"].shape[2:]:
+            raise SystemExit(f"plot_eval.py: {path}: /eval/examples/{key} is "
+                             f"{'x'.join(map(str, e[key].shape))}, expected {n} x H x W")
+    return e
+
+
 def load_eval(path):
-    """split, accuracy, confusion (K x K), class names (K strings), misclassified: index, label,
-    predicted and images (n x C x H x W uint8)."""
+    """split, accuracy, confusion (K x K), class names (K strings), and for classification the
+    misclassified samples: index, label, predicted and images (n x C x H x W uint8), for
+    segmentation the examples (load_examples, with the key "masks")."""
     try:
         with h5py.File(path, "r") as f:
             if "eval" not in f:
@@ -59,6 +85,8 @@ def load_eval(path):
                 if len(names) != k:
                     raise SystemExit(f"plot_eval.py: {path}: {len(names)} class names for a "
                                      f"{k}x{k} confusion matrix")
+            if _text(g.attrs.get("task", "classify")) == "segment":
+                return split, float(g.attrs["accuracy"]), confusion, names, load_examples(path, g)
             m = g["misclassified"]
             mis = {key: np.asarray(m[key]) for key in ("index", "label", "predicted")}
             if "images" not in m:
@@ -135,25 +163,70 @@ def plot_misclassified(mis, names, split, out):
     plt.close(fig)
 
 
+def class_colours(k):
+    """Class 0 black, then tab10 cycling: the colours of dptrain predict's overlays."""
+    tab10 = plt.get_cmap("tab10").colors
+    return [(0.0, 0.0, 0.0)] + [tab10[(c - 1) % 10] for c in range(1, k)]
+
+
+def plot_segmentation(examples, names, split, accuracy, out):
+    """Rows: examples; columns: image, true mask, predicted mask; a legend of the classes."""
+    k = len(names)
+    cmap = ListedColormap(class_colours(k))
+    n = len(examples["index"])
+    fig, axes = plt.subplots(n, 3, figsize=(7.5, 2.2 * n + 0.6), dpi=DPI, squeeze=False)
+    for row, ax in enumerate(axes):
+        show(ax[0], examples["images"][row])
+        ax[1].imshow(examples["masks"][row], cmap=cmap, vmin=-0.5, vmax=k - 0.5,
+                     interpolation="nearest")
+        ax[2].imshow(examples["predicted"][row], cmap=cmap, vmin=-0.5, vmax=k - 0.5,
+                     interpolation="nearest")
+        ax[0].set_ylabel(f"{split} #{examples['index'][row]}", fontsize=9)
+        for a in ax:
+            a.set_xticks([])
+            a.set_yticks([])
+            for spine in a.spines.values():  # visible between black panels
+                spine.set_edgecolor("0.6")
+    for a, title in zip(axes[0], ("image", "true mask", "predicted mask")):
+        a.set_title(title, fontsize=10)
+    handles = [Patch(facecolor=cmap(c), edgecolor="grey", label=names[c])
+               for c in range(k)]
+    fig.legend(handles=handles, loc="center right", fontsize=8, title="class")
+    fig.suptitle(f"segmentation of {split}: pixel accuracy {accuracy:.4f}")
+    fig.tight_layout(rect=(0, 0, 0.8, 1))
+    fig.savefig(out, dpi=DPI)
+    plt.close(fig)
+
+
+def check_classes(path, samples, group, keys, k):
+    for key in keys:
+        if samples[key].size and (samples[key].min() < 0 or samples[key].max() >= k):
+            raise SystemExit(f"plot_eval.py: {path}: /eval/{group}/{key} holds classes outside "
+                             f"0..{k - 1}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("eval_file", help="a results file written by dptrain eval")
     ap.add_argument("--pdf", action="store_true", help="also write PDF versions")
     a = ap.parse_args()
-    split, accuracy, confusion, names, mis = load_eval(a.eval_file)
-    k = len(names)
-    for key in ("label", "predicted"):
-        if len(mis[key]) and (mis[key].min() < 0 or mis[key].max() >= k):
-            raise SystemExit(f"plot_eval.py: {a.eval_file}: /eval/misclassified/{key} holds "
-                             f"classes outside 0..{k - 1}")
+    split, accuracy, confusion, names, samples = load_eval(a.eval_file)
+    segment = "masks" in samples
+    if segment:
+        check_classes(a.eval_file, samples, "examples", ("masks", "predicted"), len(names))
+    else:
+        check_classes(a.eval_file, samples, "misclassified", ("label", "predicted"), len(names))
     folder = os.path.dirname(os.path.abspath(a.eval_file))
     written = []
     for ext in ["png"] + (["pdf"] if a.pdf else []):
         written.append(os.path.join(folder, f"confusion-{split}.{ext}"))
         plot_confusion(confusion, names, split, accuracy, written[-1])
-        if len(mis["index"]):
+        if segment and len(samples["index"]):
+            written.append(os.path.join(folder, f"segmentation-{split}.{ext}"))
+            plot_segmentation(samples, names, split, accuracy, written[-1])
+        elif not segment and len(samples["index"]):
             written.append(os.path.join(folder, f"misclassified-{split}.{ext}"))
-            plot_misclassified(mis, names, split, written[-1])
+            plot_misclassified(samples, names, split, written[-1])
     print("plot_eval.py: " + ", ".join(written))
 
 

@@ -595,23 +595,63 @@ void dpt_trained_free(dpt_trained *t) {
     memset(t, 0, sizeof *t);
 }
 
-/* The misclassified samples' pixels, n x C x H x W, as the dataset stores them. */
-static int write_misclassified_images(hid_t f, const dpt_eval_result *r) {
-    const dpt_images *s = r->images;
-    const size_t size = (size_t)s->channels * s->height * s->width;
-    uint8_t *pixels = malloc(size * (size_t)r->nmisclassified + 1);
-    if (!pixels) return -1;
-    for (long i = 0; i < r->nmisclassified; i++)
-        memcpy(pixels + size * (size_t)i, s->pixels + size * (size_t)r->mis_index[i], size);
-    const hsize_t dims[4] = {(hsize_t)r->nmisclassified, s->channels, s->height, s->width};
-    int rc =
-        H5LTmake_dataset(f, "/eval/misclassified/images", 4, dims, H5T_NATIVE_UINT8, pixels) < 0 ||
-                text_attr(f, "/eval/misclassified/images", "meaning",
-                          "the misclassified images (sample, channel, row, column)")
-            ? -1
-            : 0;
-    free(pixels);
+/* The pixels (C x H x W) or masks (H x W, from_masks) of samples index[0..n) of s, as the
+   dataset stores them, as dataset `name` with the given meaning. */
+static int write_samples(hid_t f, const char *name, const char *meaning, const dpt_images *s,
+                         const int *index, long n, int from_masks) {
+    const uint32_t c = from_masks ? 1 : s->channels;
+    const size_t size = (size_t)c * s->height * s->width;
+    const uint8_t *from = from_masks ? s->masks : s->pixels;
+    uint8_t *out = malloc(size * (size_t)n + 1);
+    if (!out) return -1;
+    for (long i = 0; i < n; i++)
+        memcpy(out + size * (size_t)i, from + size * (size_t)index[i], size);
+    const hsize_t images[4] = {(hsize_t)n, c, s->height, s->width},
+                  masks[3] = {(hsize_t)n, s->height, s->width};
+    int rc = H5LTmake_dataset(f, name, from_masks ? 3 : 4, from_masks ? masks : images,
+                              H5T_NATIVE_UINT8, out) < 0 ||
+                     text_attr(f, name, "meaning", meaning)
+                 ? -1
+                 : 0;
+    free(out);
     return rc;
+}
+
+static int write_misclassified(hid_t f, const dpt_eval_result *r) {
+    const hsize_t n = (hsize_t)r->nmisclassified;
+    return number_attr(f, "/eval", "top5", r->top5) || group(f, "/eval/misclassified") ||
+                   H5LTmake_dataset_int(f, "/eval/misclassified/index", 1, &n, r->mis_index) < 0 ||
+                   text_attr(f, "/eval/misclassified/index", "meaning",
+                             "position of the sample in its split as the dataset stores it") ||
+                   H5LTmake_dataset_int(f, "/eval/misclassified/label", 1, &n, r->mis_label) < 0 ||
+                   H5LTmake_dataset_int(f, "/eval/misclassified/predicted", 1, &n,
+                                        r->mis_predicted) < 0 ||
+                   write_samples(f, "/eval/misclassified/images",
+                                 "the misclassified images (sample, channel, row, column)",
+                                 r->images, r->mis_index, r->nmisclassified, 0)
+               ? -1
+               : 0;
+}
+
+static int write_examples(hid_t f, const dpt_eval_result *r) {
+    const dpt_images *s = r->images;
+    const hsize_t n = (hsize_t)r->nexamples, masks[3] = {n, s->height, s->width};
+    return group(f, "/eval/examples") ||
+                   H5LTmake_dataset_int(f, "/eval/examples/index", 1, &n, r->ex_index) < 0 ||
+                   text_attr(f, "/eval/examples/index", "meaning",
+                             "position of the sample in its split as the dataset stores it") ||
+                   write_samples(f, "/eval/examples/images",
+                                 "the first samples' images (sample, channel, row, column)", s,
+                                 r->ex_index, r->nexamples, 0) ||
+                   write_samples(f, "/eval/examples/masks",
+                                 "their true masks, class per pixel (sample, row, column)", s,
+                                 r->ex_index, r->nexamples, 1) ||
+                   H5LTmake_dataset(f, "/eval/examples/predicted", 3, masks, H5T_NATIVE_UINT8,
+                                    r->ex_predicted) < 0 ||
+                   text_attr(f, "/eval/examples/predicted", "meaning",
+                             "their predicted masks, class per pixel (sample, row, column)")
+               ? -1
+               : 0;
 }
 
 typedef struct eval_file {
@@ -622,25 +662,27 @@ typedef struct eval_file {
 static int fill_eval(hid_t f, const void *ctx) {
     const eval_file *e = ctx;
     const dpt_eval_result *r = e->r;
-    const hsize_t cm[2] = {(hsize_t)r->classes, (hsize_t)r->classes},
-                  n = (hsize_t)r->nmisclassified;
+    const int segment = r->task == DPT_TASK_SEGMENT;
+    const hsize_t cm[2] = {(hsize_t)r->classes, (hsize_t)r->classes}, k = (hsize_t)r->classes;
     return group(f, "/eval") || text_attr(f, "/eval", "checkpoint", e->checkpoint) ||
                    text_attr(f, "/eval", "split", r->split) ||
+                   text_attr(f, "/eval", "task", segment ? "segment" : "classify") ||
                    number_attr(f, "/eval", "loss", r->loss) ||
                    number_attr(f, "/eval", "accuracy", r->acc) ||
-                   number_attr(f, "/eval", "top5", r->top5) ||
+                   number_attr(f, "/eval", "mean_f1", r->mean_f1) ||
+                   number_attr(f, "/eval", "mean_iou", r->mean_iou) ||
                    class_names_attr(f, "/eval", r->class_names, r->classes) ||
                    H5LTmake_dataset_long(f, "/eval/confusion", 2, cm, r->confusion) < 0 ||
                    text_attr(f, "/eval/confusion", "meaning",
-                             "samples of label [row] predicted as [column]") ||
-                   group(f, "/eval/misclassified") ||
-                   H5LTmake_dataset_int(f, "/eval/misclassified/index", 1, &n, r->mis_index) < 0 ||
-                   text_attr(f, "/eval/misclassified/index", "meaning",
-                             "position of the sample in its split as the dataset stores it") ||
-                   H5LTmake_dataset_int(f, "/eval/misclassified/label", 1, &n, r->mis_label) < 0 ||
-                   H5LTmake_dataset_int(f, "/eval/misclassified/predicted", 1, &n,
-                                        r->mis_predicted) < 0 ||
-                   write_misclassified_images(f, r)
+                             segment ? "pixels of label [row] predicted as [column]"
+                                     : "samples of label [row] predicted as [column]") ||
+                   H5LTmake_dataset_double(f, "/eval/f1", 1, &k, r->f1) < 0 ||
+                   text_attr(f, "/eval/f1", "meaning",
+                             "per class: F1 (Dice), NaN when neither labelled nor predicted") ||
+                   H5LTmake_dataset_double(f, "/eval/iou", 1, &k, r->iou) < 0 ||
+                   text_attr(f, "/eval/iou", "meaning",
+                             "per class: IoU, NaN when neither labelled nor predicted") ||
+                   (segment ? write_examples(f, r) : write_misclassified(f, r))
                ? -1
                : 0;
 }

@@ -93,18 +93,26 @@ typedef struct dpt_trained {
 int dpt_ckpt_load_trained(const char *path, dpt_trained *t, dpt_err *err);
 void dpt_trained_free(dpt_trained *t);
 
-/* Writes loss, accuracy, the class names, the confusion matrix and the misclassified samples
-   (index, label, prediction and their images, n x C x H x W uint8) of one split to a results
-   file (never into the checkpoint). */
+/* Writes the task, loss, accuracy, mean F1 and IoU, the class names, the confusion matrix and
+   per-class F1 and IoU of one split to a results file (never into the checkpoint), then for
+   classification top-5 and the misclassified samples (index, label, prediction and their images,
+   n x C x H x W uint8), for segmentation the example samples (index, images, true and predicted
+   masks, n x H x W uint8). Loss and accuracy are per prediction (sample or pixel). */
 typedef struct dpt_eval_result {
     const char *split;
+    dpt_task task;
     double loss, acc, top5;
+    double mean_f1, mean_iou;
     int classes;
     char *const *class_names;
-    long *confusion; /* [label][predicted], classes x classes */
+    long *confusion;  /* [label][predicted], classes x classes */
+    double *f1, *iou; /* per class; NaN for a class neither labelled nor predicted */
     long nmisclassified;
     int *mis_index, *mis_label, *mis_predicted;
-    const dpt_images *images; /* of the split, for the misclassified samples' pixels */
+    int nexamples;            /* segmentation */
+    int *ex_index;            /* positions in images */
+    uint8_t *ex_predicted;    /* nexamples x height x width */
+    const dpt_images *images; /* of the split, for the samples' pixels and masks */
 } dpt_eval_result;
 
 int dpt_ckpt_save_eval(const char *path, const char *checkpoint, const dpt_eval_result *r,

@@ -163,9 +163,9 @@ expect_error 1 "$W/int-masks.h5: /train/masks is int32; expected uint8" "${INFO[
 expect_error 1 "$W/mask-shape.h5: /test/masks is 2x8x7 but /test/images are 2 images of 8x8" "${INFO[@]}" "$W/mask-shape.h5"
 expect_error 1 "$W/beyond.h5: /test/masks\[1\] has value 5 at row 2, column 6, outside the 3 classes of /classes" "${INFO[@]}" "$W/beyond.h5"
 
-# Training and eval take classification data only, until the segmentation task exists; they say
-# so.
-expect_error 1 "$W/good: a segmentation dataset" "$DPTRAIN" train --data "$W/good" --val 1 --epochs 1
+# A classifier cannot train on segmentation data, nor evaluate it: one line says why.
+expect_error 1 "model spec: segmentation needs the last layer to give" \
+  "$DPTRAIN" train --data "$W/good" --model cnn2710 --val 1 --epochs 1
 "$DPTRAIN" train --data "$DATA" --model cnn2710 --epochs 1 --train-samples 500 --val 1000 \
   --threads 1 --out "$WORK/mnist" >/dev/null 2>&1 || fail "the MNIST run for eval"
 expect_error 1 "$W/good.h5: a segmentation dataset \(masks, not labels\); the model is a classifier" \
