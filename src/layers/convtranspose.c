@@ -14,31 +14,24 @@
 #include <string.h>
 
 #include "dptrain/layer.h"
+#include "unfold.h"
 
 enum { ARG_OUT, ARG_KERNEL, ARG_STRIDE, ARG_PAD, ARG_OUTPAD, ARG_BIAS };
 
+/* The output image unfolded over the input pixels: u.rows = K, u.cols = P. */
 typedef struct geometry {
-    int C, H, W;   /* input: the column matrix's P = H*W columns */
-    int M, OH, OW; /* output: the image col2im writes and im2col reads */
-    int k, stride, pad;
-    int K, P; /* rows and columns of the column matrix */
+    dpt_unfold u;
+    int C;    /* input channels */
     int bias; /* whether the layer has a bias */
 } geometry;
 
 static geometry geometry_of(const dpt_layer *l) {
-    geometry g = {.C = l->in[0].c,
-                  .H = l->in[0].h,
-                  .W = l->in[0].w,
-                  .M = l->out.c,
-                  .OH = l->out.h,
-                  .OW = l->out.w,
-                  .k = (int)l->arg[ARG_KERNEL],
-                  .stride = (int)l->arg[ARG_STRIDE],
-                  .pad = (int)l->arg[ARG_PAD],
-                  .bias = l->arg[ARG_BIAS] != 0};
-    g.K = g.M * g.k * g.k;
-    g.P = g.H * g.W;
-    return g;
+    const dpt_shape out = l->out;
+    return (geometry){.u = dpt_unfold_make(out.c, out.h, out.w, (int)l->arg[ARG_KERNEL],
+                                           (int)l->arg[ARG_STRIDE], (int)l->arg[ARG_PAD],
+                                           l->in[0].h, l->in[0].w),
+                      .C = l->in[0].c,
+                      .bias = l->arg[ARG_BIAS] != 0};
 }
 
 static int setup(dpt_layer *l, dpt_err *err) {
@@ -72,128 +65,70 @@ static int setup(dpt_layer *l, dpt_err *err) {
 static size_t scratch(const dpt_layer *l, int n) {
     (void)n;
     geometry g = geometry_of(l);
-    return (size_t)g.K * g.P;
+    return (size_t)g.u.rows * g.u.cols;
 }
 
 static double flops(const dpt_layer *l) {
     geometry g = geometry_of(l);
-    return 2.0 * g.C * g.K * g.P + (g.bias ? (double)g.M * g.OH * g.OW : 0);
+    return 2.0 * g.C * g.u.rows * g.u.cols + (g.bias ? (double)g.u.c * g.u.h * g.u.w : 0);
 }
 
 /* PyTorch's ConvTranspose2d: fan_in is weight.size(1) * k * k = out * k * k. */
 static void init(const dpt_layer *l, float *params, dpt_init how, dpt_rng *rng) {
     geometry g = geometry_of(l);
-    const size_t weights = (size_t)g.C * g.K;
-    dpt_init_weight_bias(params, weights, g.bias ? params + weights : NULL, (size_t)g.M,
-                         (size_t)g.K, (size_t)g.C * g.k * g.k, how, rng);
-}
-
-/* The input columns [*lo, *hi) whose output x = ix*stride - pad + kj lies inside 0..OW-1. */
-static void valid_columns(const geometry *g, int kj, int *lo, int *hi) {
-    int first = g->pad - kj, last = g->OW - 1 + g->pad - kj; /* bounds on ix*stride */
-    *lo = first > 0 ? (first + g->stride - 1) / g->stride : 0;
-    *hi = last < 0 ? 0 : last / g->stride + 1;
-    if (*hi > g->W) *hi = g->W;
-    if (*lo > *hi) *lo = *hi;
-}
-
-/* The general scatter: out[M][OH][OW] = bias + the sum of the column entries landing on each
-   output value. */
-static void col2im(const geometry *g, const float *col, const float *bias, float *out) {
-    const size_t plane_size = (size_t)g->OH * g->OW;
-    for (int m = 0; m < g->M; m++) {
-        float *plane = out + (size_t)m * plane_size;
-        const float b = bias ? bias[m] : 0.0f;
-        for (size_t i = 0; i < plane_size; i++) plane[i] = b;
-        for (int ki = 0; ki < g->k; ki++)
-            for (int kj = 0; kj < g->k; kj++) {
-                const float *row = col + (size_t)((m * g->k + ki) * g->k + kj) * g->P;
-                int lo, hi;
-                valid_columns(g, kj, &lo, &hi);
-                if (lo == hi) continue;
-                const int x0 = lo * g->stride - g->pad + kj;
-                for (int iy = 0; iy < g->H; iy++) {
-                    const int y = iy * g->stride - g->pad + ki;
-                    if (y < 0 || y >= g->OH) continue;
-                    const float *src = row + (size_t)iy * g->W;
-                    float *dst = plane + (size_t)y * g->OW + x0;
-                    for (int ix = lo; ix < hi; ix++) dst[(ix - lo) * g->stride] += src[ix];
-                }
-            }
-    }
+    const size_t weights = (size_t)g.C * g.u.rows;
+    dpt_init_weight_bias(params, weights, g.bias ? params + weights : NULL, (size_t)g.u.c,
+                         (size_t)g.u.rows, (size_t)g.C * g.u.k * g.u.k, how, rng);
 }
 
 /* kernel == stride, no padding: output row y = iy*k + ki, column x = ix*k + kj, each written
    once (outpad's extra rows and columns get the bias alone). */
-static void scatter_tiles(const geometry *g, const float *col, const float *bias, float *out) {
-    const int k = g->k, covered = g->W * k;
-    for (int m = 0; m < g->M; m++) {
-        float *plane = out + (size_t)m * g->OH * g->OW;
+static void scatter_tiles(const dpt_unfold *u, const float *col, const float *bias, float *out) {
+    const int k = u->k, covered = u->gw * k;
+    for (int m = 0; m < u->c; m++) {
+        float *plane = out + (size_t)m * u->h * u->w;
         const float b = bias ? bias[m] : 0.0f;
-        for (int iy = 0; iy < g->H; iy++)
+        for (int iy = 0; iy < u->gh; iy++)
             for (int ki = 0; ki < k; ki++) {
-                float *dst = plane + (size_t)(iy * k + ki) * g->OW;
-                const float *src = col + (size_t)((m * k + ki) * k) * g->P + (size_t)iy * g->W;
+                float *dst = plane + (size_t)(iy * k + ki) * u->w;
+                const float *src = col + (size_t)((m * k + ki) * k) * u->cols + (size_t)iy * u->gw;
                 if (k == 2) {
-                    const float *src1 = src + g->P;
-                    for (int ix = 0; ix < g->W; ix++) {
+                    const float *src1 = src + u->cols;
+                    for (int ix = 0; ix < u->gw; ix++) {
                         dst[2 * ix] = src[ix] + b;
                         dst[2 * ix + 1] = src1[ix] + b;
                     }
                 } else {
-                    for (int kj = 0; kj < k; kj++, src += g->P)
-                        for (int ix = 0; ix < g->W; ix++) dst[ix * k + kj] = src[ix] + b;
+                    for (int kj = 0; kj < k; kj++, src += u->cols)
+                        for (int ix = 0; ix < u->gw; ix++) dst[ix * k + kj] = src[ix] + b;
                 }
-                for (int x = covered; x < g->OW; x++) dst[x] = b;
+                for (int x = covered; x < u->w; x++) dst[x] = b;
             }
-        for (int y = g->H * k; y < g->OH; y++)
-            for (int x = 0; x < g->OW; x++) plane[(size_t)y * g->OW + x] = b;
+        for (int y = u->gh * k; y < u->h; y++)
+            for (int x = 0; x < u->w; x++) plane[(size_t)y * u->w + x] = b;
     }
-}
-
-/* The adjoint of the scatter: col[K][P] gathers, for each kernel tap and input pixel, the
-   output value it lands on (zero where it falls in the cut padding). */
-static void im2col(const geometry *g, const float *img, float *col) {
-    for (int m = 0; m < g->M; m++)
-        for (int ki = 0; ki < g->k; ki++)
-            for (int kj = 0; kj < g->k; kj++) {
-                float *row = col + (size_t)((m * g->k + ki) * g->k + kj) * g->P;
-                int lo, hi;
-                valid_columns(g, kj, &lo, &hi);
-                const int x0 = lo * g->stride - g->pad + kj;
-                const float *plane = img + (size_t)m * g->OH * g->OW;
-                for (int iy = 0; iy < g->H; iy++) {
-                    const int y = iy * g->stride - g->pad + ki;
-                    float *dst = row + (size_t)iy * g->W;
-                    if (y < 0 || y >= g->OH || lo == hi) {
-                        for (int ix = 0; ix < g->W; ix++) dst[ix] = 0;
-                        continue;
-                    }
-                    const float *src = plane + (size_t)y * g->OW + x0;
-                    for (int ix = 0; ix < lo; ix++) dst[ix] = 0;
-                    if (g->stride == 1)
-                        for (int ix = lo; ix < hi; ix++) dst[ix] = src[ix - lo];
-                    else
-                        for (int ix = lo; ix < hi; ix++) dst[ix] = src[(ix - lo) * g->stride];
-                    for (int ix = hi; ix < g->W; ix++) dst[ix] = 0;
-                }
-            }
 }
 
 static void forward(const dpt_layer *l, const dpt_pass *pass, const float *params,
                     const float *const *inputs, float *out, float *scratch, int n) {
     (void)pass;
     geometry g = geometry_of(l);
-    const float *in = inputs[0], *bias = g.bias ? params + (size_t)g.C * g.K : NULL;
-    const int tiles = g.k == g.stride && g.pad == 0;
+    const float *in = inputs[0], *bias = g.bias ? params + (size_t)g.C * g.u.rows : NULL;
+    const int tiles = g.u.k == g.u.stride && g.u.pad == 0;
+    const size_t plane = (size_t)g.u.h * g.u.w;
     for (int s = 0; s < n; s++) {
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g.K, g.P, g.C, 1.0f, params, g.K,
-                    in + (size_t)s * g.C * g.P, g.P, 0.0f, scratch, g.P);
-        float *o = out + (size_t)s * g.M * g.OH * g.OW;
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g.u.rows, g.u.cols, g.C, 1.0f, params,
+                    g.u.rows, in + (size_t)s * g.C * g.u.cols, g.u.cols, 0.0f, scratch, g.u.cols);
+        float *o = out + (size_t)s * g.u.c * plane;
         if (tiles)
-            scatter_tiles(&g, scratch, bias, o);
-        else
-            col2im(&g, scratch, bias, o);
+            scatter_tiles(&g.u, scratch, bias, o);
+        else {
+            for (int m = 0; m < g.u.c; m++) {
+                const float b = bias ? bias[m] : 0.0f;
+                for (size_t i = 0; i < plane; i++) o[(size_t)m * plane + i] = b;
+            }
+            dpt_col2im(&g.u, scratch, o);
+        }
     }
 }
 
@@ -203,24 +138,25 @@ static void backward(const dpt_layer *l, const dpt_pass *pass, const float *para
     (void)pass, (void)out;
     geometry g = geometry_of(l);
     const float *in = inputs[0];
-    float *din = dinputs[0], *dW = grads, *db = grads + (size_t)g.C * g.K;
-    const size_t plane = (size_t)g.OH * g.OW;
+    float *din = dinputs[0], *dW = grads, *db = grads + (size_t)g.C * g.u.rows;
+    const size_t plane = (size_t)g.u.h * g.u.w;
     if (g.bias)
-        for (int m = 0; m < g.M; m++) db[m] = 0;
+        for (int m = 0; m < g.u.c; m++) db[m] = 0;
     for (int s = 0; s < n; s++) {
-        const float *d = dout + (size_t)s * g.M * plane;
-        for (int m = 0; g.bias && m < g.M; m++) {
+        const float *d = dout + (size_t)s * g.u.c * plane;
+        for (int m = 0; g.bias && m < g.u.c; m++) {
             float sum = 0;
             for (size_t p = 0; p < plane; p++) sum += d[(size_t)m * plane + p];
             db[m] += sum;
         }
-        im2col(&g, d, scratch);
-        const float *x = in + (size_t)s * g.C * g.P;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.C, g.K, g.P, 1.0f, x, g.P, scratch,
-                    g.P, s ? 1.0f : 0.0f, dW, g.K);
+        dpt_im2col(&g.u, d, scratch);
+        const float *x = in + (size_t)s * g.C * g.u.cols;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.C, g.u.rows, g.u.cols, 1.0f, x,
+                    g.u.cols, scratch, g.u.cols, s ? 1.0f : 0.0f, dW, g.u.rows);
         if (din)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.C, g.P, g.K, 1.0f, params, g.K,
-                        scratch, g.P, 0.0f, din + (size_t)s * g.C * g.P, g.P);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.C, g.u.cols, g.u.rows, 1.0f,
+                        params, g.u.rows, scratch, g.u.cols, 0.0f, din + (size_t)s * g.C * g.u.cols,
+                        g.u.cols);
     }
 }
 
