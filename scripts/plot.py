@@ -9,12 +9,16 @@ Reads EXPERIMENT/[<grid point>/]seed-<s>/checkpoint.h5 and writes into EXPERIMEN
                        where it ran (seed 003's Figure 1)
   spread-epoch.png     validation accuracy and training loss per epoch: mean line, min-max band
                        (and +-1 std with --std) over seeds, configurations overlaid (seed 002's
-                       Figure 1)
+                       Figure 1); for segmentation runs (/model task "segment") test loss, test
+                       mean F1 and test pixel accuracy instead, on a log-x axis (seed 002's
+                       Figure 2; --lin-x for a linear one)
   spread-batch.png     the same per batch: batch accuracy and loss (seed 000's Figure 2)
   sweep.png            with a one-setting grid: validation and training accuracy per epoch for
                        each value, and final accuracies against the value (seed 000's Figure 1)
   table.md             final metrics per configuration: mean +- std, min, max over seeds, and
-                       z-scores of final test accuracy between configurations (seed 002)
+                       z-scores of final test accuracy between configurations (seed 002); for
+                       segmentation runs mean F1 and mean IoU columns, and z-scores of final test
+                       mean F1
 """
 import argparse
 import glob
@@ -31,7 +35,8 @@ import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+from matplotlib.ticker import (FormatStrFormatter, LogLocator, MaxNLocator,  # noqa: E402
+                               NullFormatter)
 import numpy as np  # noqa: E402
 
 FIGSIZE = (12, 4.5)  # inches; at DPI this is 1200 x 450 pixels
@@ -39,6 +44,31 @@ DPI = 100
 FINAL = [("test_acc", "test accuracy"), ("val_acc", "validation accuracy"),
          ("train_acc", "train accuracy"), ("train_loss", "train loss"),
          ("test_loss", "test loss"), ("seconds", "epoch time (s)")]
+# Segmentation runs (the /model task attribute "segment"): F1 and IoU are means over the classes;
+# accuracy is the fraction of pixels right.
+FINAL_SEGMENT = [("test_f1", "test mean F1"), ("test_iou", "test mean IoU"),
+                 ("test_acc", "test pixel accuracy"), ("val_f1", "validation mean F1"),
+                 ("val_iou", "validation mean IoU"), ("train_loss", "train loss"),
+                 ("test_loss", "test loss"), ("seconds", "epoch time (s)")]
+
+
+def task_of(run):
+    """"segment" or "classify": the checkpoint's /model task attribute; checkpoints without one
+    (written before segmentation) are classification runs."""
+    try:
+        with dptrain_h5.h5py.File(run.path, "r") as f:
+            task = f["model"].attrs.get("task", b"classify") if "model" in f else b"classify"
+    except OSError:
+        return "classify"
+    task = task.decode() if isinstance(task, bytes) else str(task)
+    return "segment" if task == "segment" else "classify"
+
+
+def is_segmentation(configs):
+    """True when every run of the experiment segments, and has the segmentation metrics."""
+    runs = [r for rs in configs.values() for r in rs]
+    return all(task_of(r) == "segment" and all(k in r.history for k, _ in FINAL_SEGMENT)
+               for r in runs)
 
 
 def load_configs(folder):
@@ -133,6 +163,32 @@ def plot_curves(configs, experiment, out, fmt):
     return files
 
 
+def plot_spread_segment(configs, experiment, out, fmt, log_x, std):
+    """Seed 002's Figure 2: test loss, test mean F1 and test pixel accuracy per epoch."""
+    panels = [("test_loss", "loss (cross-entropy per pixel, nats)", "test loss"),
+              ("test_f1", "mean F1 over the classes", "test mean F1"),
+              ("test_acc", "pixel accuracy (fraction)", "test pixel accuracy")]
+    fig, axes = plt.subplots(1, len(panels), figsize=FIGSIZE, dpi=DPI)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, (label, runs) in enumerate(configs.items()):
+        color = colors[i % len(colors)]
+        for ax, (key, _, _) in zip(axes, panels):
+            rows = stack(runs, key)
+            band(ax, runs[0].history["epoch"][: rows.shape[1]], rows, color,
+                 name_of(label, experiment), std)
+    for ax, (_, ylabel, title) in zip(axes, panels):
+        ax.set(xlabel="epoch" + (" (log scale)" if log_x else ""), ylabel=ylabel, title=title)
+        if log_x:  # epochs 1, 2, 5, 10, 20, 50, ... in plain numbers
+            ax.set_xscale("log")
+            ax.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+            ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
+            ax.xaxis.set_minor_formatter(NullFormatter())
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    shade = "min-max band" + (", +-1 std" if std else "")
+    return save(fig, axes, f"{experiment}: mean over seeds with {shade}", out, f"spread-epoch.{fmt}")
+
+
 def plot_spread(configs, experiment, out, fmt, per_batch, log_x, std):
     fig, (left, right) = plt.subplots(1, 2, figsize=FIGSIZE, dpi=DPI)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -215,14 +271,17 @@ def z_score(a, b):
     return (a.mean() - b.mean()) / spread if spread > 0 else float("inf")
 
 
-def write_table(configs, experiment, out):
+def write_table(configs, experiment, out, segment=False):
+    final, (zkey, ztitle) = (FINAL_SEGMENT, ("test_f1", "test mean F1")) if segment else \
+        (FINAL, ("test_acc", "test accuracy"))
     lines = [f"# {experiment}", "",
-             "Final epoch, over seeds: mean ± std (min – max).", "",
-             "| configuration | seeds | epochs | " + " | ".join(t for _, t in FINAL) + " |",
-             "|---|---|---|" + "---|" * len(FINAL)]
+             "Final epoch, over seeds: mean ± std (min – max)." +
+             (" F1 and IoU: means over the classes; accuracy: of pixels." if segment else ""), "",
+             "| configuration | seeds | epochs | " + " | ".join(t for _, t in final) + " |",
+             "|---|---|---|" + "---|" * len(final)]
     for label, runs in configs.items():
         cells = []
-        for key, _ in FINAL:
+        for key, _ in final:
             v = final_values(runs, key)
             sd = v.std(ddof=1) if len(v) > 1 else 0.0
             cells.append(f"{v.mean():.4f} ± {sd:.4f} ({v.min():.4f} – {v.max():.4f})")
@@ -230,11 +289,11 @@ def write_table(configs, experiment, out):
                      f"{min(r.epochs for r in runs)} | " + " | ".join(cells) + " |")
     if len(configs) > 1:
         labels = list(configs)
-        lines += ["", "z-score of final test accuracy, row minus column, "
+        lines += ["", f"z-score of final {ztitle}, row minus column, "
                   "(mean a − mean b) / √(var a + var b):", "",
                   "| | " + " | ".join(labels) + " |", "|---|" + "---|" * len(labels)]
         for a in labels:
-            row = [f"{z_score(final_values(configs[a], 'test_acc'), final_values(configs[b], 'test_acc')):+.2f}"
+            row = [f"{z_score(final_values(configs[a], zkey), final_values(configs[b], zkey)):+.2f}"
                    if a != b else "" for b in labels]
             lines.append(f"| {a} | " + " | ".join(row) + " |")
     with open(os.path.join(out, "table.md"), "w") as f:
@@ -248,7 +307,10 @@ def main():
                                  epilog=__doc__.split("\n\n", 2)[2])
     ap.add_argument("experiment", help="the experiment's folder, e.g. runs/quickstart")
     ap.add_argument("--pdf", action="store_true", help="also write PDF versions")
-    ap.add_argument("--log-x", action="store_true", help="logarithmic x axis on spread plots")
+    ap.add_argument("--log-x", action="store_true", help="logarithmic x axis on spread plots "
+                    "(the default for segmentation experiments' per-epoch spread)")
+    ap.add_argument("--lin-x", action="store_true",
+                    help="linear x axis on a segmentation experiment's per-epoch spread")
     ap.add_argument("--std", action="store_true", help="also shade +-1 std on spread plots")
     a = ap.parse_args()
     folder = a.experiment.rstrip("/")
@@ -256,15 +318,21 @@ def main():
         raise SystemExit(f"plot.py: {folder}: no such folder")
     experiment = os.path.basename(os.path.abspath(folder))
     configs = load_configs(folder)
+    segment = is_segmentation(configs)
     written = []
     for fmt in ["png"] + (["pdf"] if a.pdf else []):
         written += plot_curves(configs, experiment, folder, fmt)
-        written += plot_spread(configs, experiment, folder, fmt, False, a.log_x, a.std)
+        if segment:
+            written += plot_spread_segment(configs, experiment, folder, fmt,
+                                           a.log_x or not a.lin_x, a.std)
+        else:
+            written += plot_spread(configs, experiment, folder, fmt, False, a.log_x, a.std)
         written += plot_spread(configs, experiment, folder, fmt, True, a.log_x, a.std)
         written += plot_sweep(configs, experiment, folder, fmt)
-    written += write_table(configs, experiment, folder)
+    written += write_table(configs, experiment, folder, segment)
     runs = sum(len(r) for r in configs.values())
-    print(f"plot.py: {len(configs)} configuration(s), {runs} run(s) -> " +
+    print(f"plot.py: {len(configs)} configuration(s), {runs} run(s)" +
+          (" (segmentation)" if segment else "") + " -> " +
           ", ".join(os.path.join(folder, w) for w in written))
 
 
