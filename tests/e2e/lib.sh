@@ -61,7 +61,8 @@ MPIRUN=(mpirun --oversubscribe)
 # sha FILE: the param_sha256 of a run's JSON summary.
 sha() { json_get "$1" 'd["param_sha256"]'; }
 
-# An experiment small enough for tests: 2 learning rates x 2 seeds, 1 epoch of 5,000 samples.
+# tiny_experiment FILE [RANKS [DATA]]: an experiment small enough for tests: 2 learning rates x
+# 2 seeds, 1 epoch of 5,000 samples (of MNIST, or DATA).
 tiny_experiment() {
   cat >"$1" <<INI
 [experiment]
@@ -70,7 +71,7 @@ description = a small sweep for the tests
 seeds = 1-2
 ranks = ${2:-1}
 [train]
-data = $DATA
+data = ${3:-$DATA}
 model = cnn2710
 opt = adam
 batch = 500

@@ -45,6 +45,19 @@ for run in "lr=0.001/seed-1" "lr=0.01/seed-2"; do
 done
 echo "ok: one allocation (job ${ids[0]}) gives the array's weights"
 
+# The same array on MNIST packed into one HDF5 file (what a cluster's file system wants): the
+# same weights as on the IDX files.
+"$DPTRAIN" data convert "$DATA" "$WORK/mnist.h5" >/dev/null || fail "data convert"
+tiny_experiment "$WORK/tiny-h5.ini" 1 "$WORK/mnist.h5"
+"$REPO/slurm/submit" "$WORK/tiny-h5.ini" --root "$WORK/h5" >"$WORK/submit" || fail "submit failed"
+ids=($(job_ids "$WORK/submit"))
+wait_jobs "${ids[1]}"
+for run in "lr=0.001/seed-1" "lr=0.01/seed-2"; do
+  [[ $(sha "$WORK/h5/tiny/$run/result.json") == $(sha "$WORK/array/tiny/$run/result.json") ]] ||
+    fail "$run: the HDF5 dataset gives other weights than the IDX files"
+done
+echo "ok: the array on an HDF5 dataset (job ${ids[0]}) gives the IDX files' weights"
+
 # The time-limit warning: USR1 to the batch shell, as --signal=B:USR1@120 sends it.
 long_experiment "$WORK/long.ini" 1 2
 "$REPO/slurm/submit" "$WORK/long.ini" --root "$WORK/rq" >"$WORK/submit" || fail "submit failed"
