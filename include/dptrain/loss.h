@@ -30,8 +30,8 @@ int dpt_argmax(const float *z, int classes);
 
 /* Per class of a classes x classes confusion matrix [label][predicted]: F1 (Dice),
    2 TP / (2 TP + FP + FN), and IoU, TP / (TP + FP + FN), into f1[] and iou[] when they are not
-   NULL (NaN for a class that is neither labelled nor predicted); returns the means over the classes that have a
-   value in *mean_f1 and *mean_iou. */
+   NULL (NaN for a class that is neither labelled nor predicted); returns the means over the classes
+   that have a value in *mean_f1 and *mean_iou. */
 void dpt_class_scores(const long *confusion, int classes, double *f1, double *iou, double *mean_f1,
                       double *mean_iou);
 

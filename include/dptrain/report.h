@@ -23,8 +23,7 @@ void dpt_progress_update(dpt_progress *p, const char *tag, int epoch, int epochs
 void dpt_progress_clear(dpt_progress *p);
 
 /* The epoch's line (with validation and test mean F1 and IoU for a segmentation). */
-void dpt_report_epoch(FILE *f, const char *tag, const dpt_epoch_record *r, int epochs,
-                      int segment);
+void dpt_report_epoch(FILE *f, const char *tag, const dpt_epoch_record *r, int epochs, int segment);
 
 /* The run as JSON on one line: every setting, the history, the parameter and buffer counts and
    the SHA-256 of the final parameters (param_sha256) and buffers (buffer_sha256, BatchNorm's

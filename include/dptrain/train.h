@@ -53,7 +53,7 @@ typedef struct dpt_epoch_record {
     int epoch; /* 1-based */
     double train_loss, train_acc, val_loss, val_acc, test_loss, test_acc, lr, seconds,
         samples_per_s;
-    double train_top5, val_top5, test_top5; /* label among the five largest logits */
+    double train_top5, val_top5, test_top5;    /* label among the five largest logits */
     double val_f1, val_iou, test_f1, test_iou; /* means over the classes (dpt_class_scores) */
     double reduce_wait_seconds; /* of `seconds`, spent finishing reductions after backward */
 } dpt_epoch_record;

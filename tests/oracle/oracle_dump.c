@@ -192,7 +192,8 @@ int main(int argc, char **argv) {
 
     dpt_model m;
     enum { SEG_SIZE = 32, SEG_CLASSES = 11 };
-    const dpt_shape in_shape = segment ? (dpt_shape){1, SEG_SIZE, SEG_SIZE} : (dpt_shape){1, 28, 28};
+    const dpt_shape in_shape =
+        segment ? (dpt_shape){1, SEG_SIZE, SEG_SIZE} : (dpt_shape){1, 28, 28};
     if (dpt_model_build_task(spec, in_shape, segment ? SEG_CLASSES : 10,
                              segment ? DPT_TASK_SEGMENT : DPT_TASK_CLASSIFY, &m, &err))
         die(spec, err.msg);
