@@ -22,6 +22,13 @@ wait_jobs() {
     grep -q "JobId=$id .*JobState=COMPLETED" "$cluster/jobcomp.txt" || fail "job $id did not complete in 300 s"
   done
 }
+# same_as_array ROOT WHAT: the tiny experiment's runs under ROOT have the job array's weights.
+same_as_array() {
+  for run in "lr=0.001/seed-1" "lr=0.01/seed-2"; do
+    [[ $(sha "$1/tiny/$run/result.json") == $(sha "$WORK/array/tiny/$run/result.json") ]] ||
+      fail "$run: $2 differs from the array"
+  done
+}
 job_ids() { sed -n 's/^\(runs\|plot\) job \([0-9]*\).*/\2/p' "$1"; }
 
 # A job array over grid x seeds, then the plot job after it.
@@ -39,10 +46,7 @@ echo "ok: job array ${ids[0]} and plot job ${ids[1]}"
   fail "submit --one-allocation failed"
 ids=($(job_ids "$WORK/submit"))
 wait_jobs "${ids[1]}"
-for run in "lr=0.001/seed-1" "lr=0.01/seed-2"; do
-  [[ $(sha "$WORK/one/tiny/$run/result.json") == $(sha "$WORK/array/tiny/$run/result.json") ]] ||
-    fail "$run: one allocation differs from the array"
-done
+same_as_array "$WORK/one" "one allocation"
 echo "ok: one allocation (job ${ids[0]}) gives the array's weights"
 
 # The same array on MNIST packed into one HDF5 file (what a cluster's file system wants): the
@@ -52,10 +56,7 @@ tiny_experiment "$WORK/tiny-h5.ini" 1 "$WORK/mnist.h5"
 "$REPO/slurm/submit" "$WORK/tiny-h5.ini" --root "$WORK/h5" >"$WORK/submit" || fail "submit failed"
 ids=($(job_ids "$WORK/submit"))
 wait_jobs "${ids[1]}"
-for run in "lr=0.001/seed-1" "lr=0.01/seed-2"; do
-  [[ $(sha "$WORK/h5/tiny/$run/result.json") == $(sha "$WORK/array/tiny/$run/result.json") ]] ||
-    fail "$run: the HDF5 dataset gives other weights than the IDX files"
-done
+same_as_array "$WORK/h5" "training on the HDF5 dataset"
 echo "ok: the array on an HDF5 dataset (job ${ids[0]}) gives the IDX files' weights"
 
 # The time-limit warning: USR1 to the batch shell, as --signal=B:USR1@120 sends it.
