@@ -19,6 +19,10 @@ Reads EXPERIMENT/[<grid point>/]seed-<s>/checkpoint.h5 and writes into EXPERIMEN
                        z-scores of final test accuracy between configurations (seed 002); for
                        segmentation runs mean F1 and mean IoU columns, and z-scores of final test
                        mean F1
+  report.md            the experiment in one page: its description, the command that reruns it
+                       (from command.txt and experiment.ini, which scripts/spread and
+                       slurm/submit leave in the folder), training time per run, the table and
+                       the figures
 """
 import argparse
 import glob
@@ -271,7 +275,7 @@ def z_score(a, b):
     return (a.mean() - b.mean()) / spread if spread > 0 else float("inf")
 
 
-def write_table(configs, experiment, out, segment=False):
+def table_lines(configs, experiment, segment):
     final, (zkey, ztitle) = (FINAL_SEGMENT, ("test_f1", "test mean F1")) if segment else \
         (FINAL, ("test_acc", "test accuracy"))
     lines = [f"# {experiment}", "",
@@ -296,9 +300,51 @@ def write_table(configs, experiment, out, segment=False):
             row = [f"{z_score(final_values(configs[a], zkey), final_values(configs[b], zkey)):+.2f}"
                    if a != b else "" for b in labels]
             lines.append(f"| {a} | " + " | ".join(row) + " |")
+    return lines
+
+
+def write_table(lines, out):
     with open(os.path.join(out, "table.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     return ["table.md"]
+
+
+def experiment_file(folder):
+    """(description, command, file text) from what scripts/spread left in the folder, or Nones."""
+    def read(name):
+        try:
+            with open(os.path.join(folder, name)) as f:
+                return f.read().strip()
+        except OSError:
+            return None
+    text = read("experiment.ini")
+    description = None
+    for line in (text or "").splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() == "description":
+            description = value.strip()
+    return description, read("command.txt"), text
+
+
+def write_report(configs, experiment, out, table, figures):
+    """report.md: what was run and how to rerun it, training times, the table, the figures."""
+    description, command, text = experiment_file(out)
+    runs = [r for rs in configs.values() for r in rs]
+    seconds = np.array([sum(r.history["seconds"]) for r in runs], dtype=float)
+    lines = [f"# {experiment}" + (f": {description}" if description else ""), ""]
+    if command:
+        lines += ["Rerun (from the repository's top folder; finished runs are skipped):", "",
+                  f"    {command}", ""]
+    lines += [f"{len(runs)} runs ({len(configs)} configuration(s) x seeds); training time per run "
+              f"{seconds.mean():.1f} s (min {seconds.min():.1f}, max {seconds.max():.1f}), "
+              f"{where_it_ran(runs[0])}.", ""]
+    lines += ["## Results", ""] + table[2:] + ["", "## Figures", ""]
+    lines += [f"![{os.path.splitext(f)[0]}]({f})" for f in figures if f.endswith(".png")]
+    if text:
+        lines += ["", "## The experiment file", "", "```ini", text, "```"]
+    with open(os.path.join(out, "report.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return ["report.md"]
 
 
 def main():
@@ -329,7 +375,9 @@ def main():
             written += plot_spread(configs, experiment, folder, fmt, False, a.log_x, a.std)
         written += plot_spread(configs, experiment, folder, fmt, True, a.log_x, a.std)
         written += plot_sweep(configs, experiment, folder, fmt)
-    written += write_table(configs, experiment, folder, segment)
+    table = table_lines(configs, experiment, segment)
+    written += write_table(table, folder)
+    written += write_report(configs, experiment, folder, table, written)
     runs = sum(len(r) for r in configs.values())
     print(f"plot.py: {len(configs)} configuration(s), {runs} run(s)" +
           (" (segmentation)" if segment else "") + " -> " +

@@ -140,6 +140,7 @@ int dpt_data_prepare(dpt_dataset *set, const dpt_data_options *opt, dpt_data *da
     data->train = (dpt_split){.set = tr, .idx = shuffled + opt->val, .n = tr->count - opt->val};
     if (opt->train_samples && opt->train_samples < data->train.n)
         data->train.n = opt->train_samples;
+    if (opt->test_samples && opt->test_samples < data->test.n) data->test.n = opt->test_samples;
     dpt_dataset_digest(&data->set, data->digest);
     if (set_norm(&opt->norm, opt->path, data, err)) goto fail;
     return 0;

@@ -40,6 +40,63 @@ static int check_option(parse_state *st, const char *name, int *flag) {
     return 0;
 }
 
+static int parse_seeds(parse_state *st, const char *value) {
+    dpt_err why;
+    if (dpt_arg_seeds("seeds =", value, st->e->seeds, DPT_EXP_MAX_SEEDS, &st->e->nseeds, &why))
+        return snprintf(st->problem, sizeof st->problem, "%s", why.msg), 0;
+    return 1;
+}
+
+/* A [train] setting; one already set (by [train], when [quick] overrides it) is replaced. */
+static int set_train(parse_state *st, const char *name, const char *value) {
+    dpt_experiment *e = st->e;
+    int flag = 0;
+    if (check_option(st, name, &flag)) return 0;
+    if (flag && strcmp(value, "true") && strcmp(value, "false"))
+        return snprintf(st->problem, sizeof st->problem, "%s is a flag: true or false", name), 0;
+    int t = 0;
+    while (t < e->ntrain && strcmp(e->train[t].key, name)) t++;
+    if (t == DPT_EXP_MAX_SETTINGS)
+        return snprintf(st->problem, sizeof st->problem, "too many settings"), 0;
+    if (t == e->ntrain) e->ntrain++;
+    dpt_setting_text *s = &e->train[t];
+    snprintf(s->key, sizeof s->key, "%s", name);
+    snprintf(s->option, sizeof s->option, "--%s", name);
+    snprintf(s->value, sizeof s->value, "%s", value);
+    s->flag = flag;
+    return 1;
+}
+
+/* A [grid] key with its comma-separated values; one already there (when [quick] overrides it)
+   gets the new values. */
+static int set_grid(parse_state *st, const char *name, const char *value) {
+    dpt_experiment *e = st->e;
+    int flag = 0;
+    if (check_option(st, name, &flag)) return 0;
+    int k = 0;
+    while (k < e->ngrid && strcmp(e->grid[k].key, name)) k++;
+    if (flag || k == DPT_EXP_MAX_GRID)
+        return snprintf(st->problem, sizeof st->problem,
+                        flag ? "%s is a flag and cannot be swept" : "too many grid keys (%s)",
+                        name),
+               0;
+    if (k == e->ngrid) e->ngrid++;
+    dpt_grid_key *g = &e->grid[k];
+    snprintf(g->key, sizeof g->key, "%s", name);
+    snprintf(g->option, sizeof g->option, "--%s", name);
+    g->nvalues = 0;
+    char copy[DPT_EXP_MAX_VALUES * 64];
+    snprintf(copy, sizeof copy, "%s", value);
+    for (char *save = NULL, *v = strtok_r(copy, ",", &save); v; v = strtok_r(NULL, ",", &save)) {
+        v = trim(v);
+        if (!*v || g->nvalues == DPT_EXP_MAX_VALUES || strlen(v) >= sizeof g->values[0])
+            return snprintf(st->problem, sizeof st->problem, "%s: bad value list", name), 0;
+        snprintf(g->values[g->nvalues++], sizeof g->values[0], "%s", v);
+    }
+    if (!g->nvalues) return snprintf(st->problem, sizeof st->problem, "%s: no values", name), 0;
+    return 1;
+}
+
 static int on_entry(void *user, const char *section, const char *name, const char *value) {
     parse_state *st = user;
     dpt_experiment *e = st->e;
@@ -54,9 +111,7 @@ static int on_entry(void *user, const char *section, const char *name, const cha
         } else if (strcmp(name, "description") == 0) {
             snprintf(e->description, sizeof e->description, "%s", value);
         } else if (strcmp(name, "seeds") == 0) {
-            dpt_err why;
-            if (dpt_arg_seeds("seeds =", value, e->seeds, DPT_EXP_MAX_SEEDS, &e->nseeds, &why))
-                return snprintf(st->problem, sizeof st->problem, "%s", why.msg), 0;
+            return parse_seeds(st, value);
         } else if (strcmp(name, "ranks") == 0) {
             e->ranks = atoi(value);
             if (e->ranks < 1)
@@ -67,46 +122,45 @@ static int on_entry(void *user, const char *section, const char *name, const cha
                    0;
         }
     } else if (strcmp(section, "train") == 0) {
-        if (check_option(st, name, &flag)) return 0;
-        if (flag && strcmp(value, "true") && strcmp(value, "false"))
-            return snprintf(st->problem, sizeof st->problem, "%s is a flag: true or false", name),
-                   0;
-        if (e->ntrain == DPT_EXP_MAX_SETTINGS)
-            return snprintf(st->problem, sizeof st->problem, "too many settings"), 0;
-        dpt_setting_text *s = &e->train[e->ntrain++];
-        snprintf(s->key, sizeof s->key, "%s", name);
-        snprintf(s->option, sizeof s->option, "--%s", name);
-        snprintf(s->value, sizeof s->value, "%s", value);
-        s->flag = flag;
+        return set_train(st, name, value);
     } else if (strcmp(section, "grid") == 0) {
-        if (check_option(st, name, &flag)) return 0;
-        if (flag || e->ngrid == DPT_EXP_MAX_GRID)
-            return snprintf(st->problem, sizeof st->problem,
-                            flag ? "%s is a flag and cannot be swept" : "too many grid keys (%s)",
-                            name),
-                   0;
-        dpt_grid_key *g = &e->grid[e->ngrid++];
-        snprintf(g->key, sizeof g->key, "%s", name);
-        snprintf(g->option, sizeof g->option, "--%s", name);
-        char copy[DPT_EXP_MAX_VALUES * 64];
-        snprintf(copy, sizeof copy, "%s", value);
-        for (char *save = NULL, *v = strtok_r(copy, ",", &save); v;
-             v = strtok_r(NULL, ",", &save)) {
-            v = trim(v);
-            if (!*v || g->nvalues == DPT_EXP_MAX_VALUES || strlen(v) >= sizeof g->values[0])
-                return snprintf(st->problem, sizeof st->problem, "%s: bad value list", name), 0;
-            snprintf(g->values[g->nvalues++], sizeof g->values[0], "%s", v);
-        }
-        if (!g->nvalues) return snprintf(st->problem, sizeof st->problem, "%s: no values", name), 0;
+        return set_grid(st, name, value);
+    } else if (strcmp(section, "quick") == 0) {
+        if (strcmp(name, "seeds") && check_option(st, name, &flag)) return 0;
+        if (e->nquick == DPT_EXP_MAX_SETTINGS)
+            return snprintf(st->problem, sizeof st->problem, "too many settings"), 0;
+        dpt_setting_text *q = &e->quick[e->nquick++];
+        snprintf(q->key, sizeof q->key, "%s", name);
+        snprintf(q->value, sizeof q->value, "%s", value);
     } else {
         return snprintf(st->problem, sizeof st->problem,
-                        "unknown section [%s] (experiment, train, grid)", section),
+                        "unknown section [%s] (experiment, train, grid, quick)", section),
                0;
     }
     return 1;
 }
 
-int dpt_experiment_load(const char *path, int (*known)(const char *option, int *flag),
+/* --quick: [quick]'s settings replace those of [experiment] (seeds), [grid] (values of a key
+   there) or [train], and the name gains "-quick" so quick runs never resume full ones. */
+static int apply_quick(parse_state *st) {
+    dpt_experiment *e = st->e;
+    for (int q = 0; q < e->nquick; q++) {
+        const char *key = e->quick[q].key, *value = e->quick[q].value;
+        int g = 0;
+        while (g < e->ngrid && strcmp(e->grid[g].key, key)) g++;
+        if (!(strcmp(key, "seeds") == 0 ? parse_seeds(st, value)
+              : g < e->ngrid            ? set_grid(st, key, value)
+                                        : set_train(st, key, value)))
+            return -1;
+    }
+    size_t len = strlen(e->name);
+    if (len + 6 >= sizeof e->name)
+        return snprintf(st->problem, sizeof st->problem, "name too long"), -1;
+    memcpy(e->name + len, "-quick", 7);
+    return 0;
+}
+
+int dpt_experiment_load(const char *path, int (*known)(const char *option, int *flag), int quick,
                         dpt_experiment *e, dpt_err *err) {
     memset(e, 0, sizeof *e);
     snprintf(e->path, sizeof e->path, "%s", path);
@@ -120,6 +174,9 @@ int dpt_experiment_load(const char *path, int (*known)(const char *option, int *
         return dpt_fail(err, "%s:%d: %s", path, line, st.problem[0] ? st.problem : "syntax error");
     if (!e->name[0]) return dpt_fail(err, "%s: [experiment] needs a name", path);
     if (!e->nseeds) return dpt_fail(err, "%s: [experiment] needs seeds, e.g. seeds = 1-3", path);
+    if (quick && !e->nquick)
+        return dpt_fail(err, "%s: no [quick] section: --quick needs one (e.g. epochs = 1)", path);
+    if (quick && apply_quick(&st)) return dpt_fail(err, "%s: [quick]: %s", path, st.problem);
     for (int g = 0; g < e->ngrid; g++)
         for (int t = 0; t < e->ntrain; t++)
             if (strcmp(e->grid[g].key, e->train[t].key) == 0)

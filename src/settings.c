@@ -87,6 +87,9 @@ const dpt_setting dpt_settings[] = {
      "train on only the first N samples of the (shuffled) training split, for\n"
      "quick trials of large models; 0: all of it",
      NULL, FIELD(DPT_U32, data.train_samples, 0, INT_MAX)},
+    {"test_samples", "test-samples", DPT_MODEL_AND_DATA, "N",
+     "test on only the first N test images, for quick trials; 0: all of them", NULL,
+     FIELD(DPT_U32, data.test_samples, 0, INT_MAX)},
     {"split_seed", "split-seed", DPT_MODEL_AND_DATA, "S", "seed of the train/validation split",
      NULL, FIELD(DPT_U64, data.split_seed, 0, 0)},
     {"norm", "norm", DPT_MODEL_AND_DATA, "HOW",

@@ -73,6 +73,7 @@ static void test_round_trip(void **state) {
                                              {"init", "normal:0.01"},
                                              {"val", "1234"},
                                              {"train_samples", "5000"},
+                                             {"test_samples", "500"},
                                              {"split_seed", "18446744073709551615"},
                                              {"norm", "0.5,0.25/0.2,0.1"},
                                              {"epochs", "7"},

@@ -39,6 +39,7 @@ typedef struct dpt_data_options {
     uint32_t val;           /* validation samples taken out of the training set */
     uint64_t split_seed;    /* which samples go to validation */
     uint32_t train_samples; /* train on the first this many of the training split (0: all) */
+    uint32_t test_samples;  /* test on the first this many test images (0: all) */
     dpt_norm norm;
     int threads; /* decoders at once while reading PNG folders */
 } dpt_data_options;

@@ -12,6 +12,10 @@
      nesterov = true               ; a flag: true or false
      [grid]                        ; comma-separated values, one run per combination
      lr = 1e-5, 1e-4, 1e-3, 1e-2
+     [quick]                       ; optional: what --quick changes for a smoke run
+     seeds = 1-2                   ; seeds, [grid] values or [train] settings
+     lr = 1e-3, 1e-2
+     epochs = 1
 */
 #ifndef DPTRAIN_EXPERIMENT_H
 #define DPTRAIN_EXPERIMENT_H
@@ -49,11 +53,14 @@ typedef struct dpt_experiment {
     int ntrain;
     dpt_grid_key grid[DPT_EXP_MAX_GRID];
     int ngrid;
+    dpt_setting_text quick[DPT_EXP_MAX_SETTINGS]; /* [quick] as written (key, value) */
+    int nquick;
 } dpt_experiment;
 
 /* Reads and checks an experiment file; errors name the file and line. `known(option, &flag)`
-   tells whether a train option exists and whether it is a flag. */
-int dpt_experiment_load(const char *path, int (*known)(const char *option, int *flag),
+   tells whether a train option exists and whether it is a flag. With `quick`, the file's
+   [quick] settings apply and the name ends in "-quick". */
+int dpt_experiment_load(const char *path, int (*known)(const char *option, int *flag), int quick,
                         dpt_experiment *e, dpt_err *err);
 
 /* Grid points (1 without a grid); runs are grid points x seeds, run r = point r / nseeds with

@@ -8,11 +8,12 @@
 #include "dptrain/experiment.h"
 
 static const char usage[] =
-    "usage: dptrain runs EXPERIMENT.ini [--root DIR] [--count | --points | --ranks |\n"
+    "usage: dptrain runs EXPERIMENT.ini [--root DIR] [--quick] [--count | --points | --ranks |\n"
     "                                    --run R | --point P]\n"
     "\n"
     "Without an option, lists the runs (grid points x seeds): index, grid point, seed, folder.\n"
     "  --root DIR   where experiments' folders go                            [runs]\n"
+    "  --quick      the file's [quick] settings: a smoke run, named <name>-quick\n"
     "  --count      the number of runs            --points   the number of grid points\n"
     "  --ranks      MPI ranks per run\n"
     "  --run R      the `dptrain train` arguments of run R, one per line (for job arrays)\n"
@@ -21,7 +22,8 @@ static const char usage[] =
     "File format (INI):\n"
     "  [experiment]  name, description, seeds (1-8 or 1,4,9), ranks (per run)\n"
     "  [train]       dptrain train options without dashes, e.g. model = cnn2710; flags: true\n"
-    "  [grid]        options with comma-separated values; one run per combination and seed\n";
+    "  [grid]        options with comma-separated values; one run per combination and seed\n"
+    "  [quick]       what --quick changes: seeds, [grid] values or [train] settings\n";
 
 static void print_args(const dpt_experiment *e, int point, const char *root, const char *seeds,
                        int ranks_per_seed) {
@@ -36,13 +38,17 @@ static void print_args(const dpt_experiment *e, int point, const char *root, con
 }
 
 int dpt_cmd_runs(int argc, char **argv) {
-    static const struct option options[] = {
-        {"root", required_argument, 0, 'r'}, {"count", no_argument, 0, 'c'},
-        {"points", no_argument, 0, 'p'},     {"ranks", no_argument, 0, 'k'},
-        {"run", required_argument, 0, 'R'},  {"point", required_argument, 0, 'P'},
-        {"help", no_argument, 0, 'h'},       {0, 0, 0, 0}};
+    static const struct option options[] = {{"root", required_argument, 0, 'r'},
+                                            {"count", no_argument, 0, 'c'},
+                                            {"points", no_argument, 0, 'p'},
+                                            {"ranks", no_argument, 0, 'k'},
+                                            {"run", required_argument, 0, 'R'},
+                                            {"point", required_argument, 0, 'P'},
+                                            {"quick", no_argument, 0, 'q'},
+                                            {"help", no_argument, 0, 'h'},
+                                            {0, 0, 0, 0}};
     const char *root = "runs";
-    int what = 0, index = -1, c;
+    int what = 0, index = -1, quick = 0, c;
     dpt_err err;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
@@ -59,6 +65,8 @@ int dpt_cmd_runs(int argc, char **argv) {
         }
         if (c == 'r')
             root = optarg;
+        else if (c == 'q')
+            quick = 1;
         else
             what = c;
         if ((c == 'R' || c == 'P') &&
@@ -72,7 +80,7 @@ int dpt_cmd_runs(int argc, char **argv) {
         return 2;
     }
     static dpt_experiment e;
-    if (dpt_experiment_load(argv[optind], dpt_train_option_known, &e, &err)) {
+    if (dpt_experiment_load(argv[optind], dpt_train_option_known, quick, &e, &err)) {
         fprintf(stderr, "dptrain runs: %s\n", err.msg);
         return 1;
     }
