@@ -97,6 +97,33 @@ static int set_grid(parse_state *st, const char *name, const char *value) {
     return 1;
 }
 
+/* A [models] entry; inih hands an indented continuation line over under the same name. */
+static int set_model(parse_state *st, const char *name, const char *value) {
+    dpt_experiment *e = st->e;
+    if (e->nmodels && strcmp(e->models[e->nmodels - 1].name, name) == 0) {
+        char *spec = e->models[e->nmodels - 1].spec;
+        size_t len = strlen(spec);
+        if (len + 1 + strlen(value) >= sizeof e->models[0].spec)
+            return snprintf(st->problem, sizeof st->problem, "model %s: spec too long", name), 0;
+        snprintf(spec + len, sizeof e->models[0].spec - len, " %s", value);
+        return 1;
+    }
+    if (!*name || *name == '.' || strlen(name) >= sizeof e->models[0].name ||
+        strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+            strlen(name))
+        return snprintf(st->problem, sizeof st->problem,
+                        "model name '%s': letters, digits, '.', '_' and '-' only", name),
+               0;
+    for (int m = 0; m < e->nmodels; m++)
+        if (strcmp(e->models[m].name, name) == 0)
+            return snprintf(st->problem, sizeof st->problem, "model %s defined twice", name), 0;
+    if (e->nmodels == DPT_EXP_MAX_MODELS || strlen(value) >= sizeof e->models[0].spec)
+        return snprintf(st->problem, sizeof st->problem, "too many models or spec too long"), 0;
+    snprintf(e->models[e->nmodels].name, sizeof e->models[0].name, "%s", name);
+    snprintf(e->models[e->nmodels++].spec, sizeof e->models[0].spec, "%s", value);
+    return 1;
+}
+
 static int on_entry(void *user, const char *section, const char *name, const char *value) {
     parse_state *st = user;
     dpt_experiment *e = st->e;
@@ -125,8 +152,18 @@ static int on_entry(void *user, const char *section, const char *name, const cha
         return set_train(st, name, value);
     } else if (strcmp(section, "grid") == 0) {
         return set_grid(st, name, value);
+    } else if (strcmp(section, "models") == 0) {
+        return set_model(st, name, value);
     } else if (strcmp(section, "quick") == 0) {
-        if (strcmp(name, "seeds") && check_option(st, name, &flag)) return 0;
+        if (strcmp(name, "seeds") == 0) { /* checked now, for the line number */
+            uint64_t seeds[DPT_EXP_MAX_SEEDS];
+            int n;
+            dpt_err why;
+            if (dpt_arg_seeds("seeds =", value, seeds, DPT_EXP_MAX_SEEDS, &n, &why))
+                return snprintf(st->problem, sizeof st->problem, "%s", why.msg), 0;
+        } else if (check_option(st, name, &flag)) {
+            return 0;
+        }
         if (e->nquick == DPT_EXP_MAX_SETTINGS)
             return snprintf(st->problem, sizeof st->problem, "too many settings"), 0;
         dpt_setting_text *q = &e->quick[e->nquick++];
@@ -134,7 +171,7 @@ static int on_entry(void *user, const char *section, const char *name, const cha
         snprintf(q->value, sizeof q->value, "%s", value);
     } else {
         return snprintf(st->problem, sizeof st->problem,
-                        "unknown section [%s] (experiment, train, grid, quick)", section),
+                        "unknown section [%s] (experiment, train, grid, models, quick)", section),
                0;
     }
     return 1;
@@ -171,7 +208,10 @@ int dpt_experiment_load(const char *path, int (*known)(const char *option, int *
         return dpt_fail(err, "%s: cannot read the experiment file: %s", path,
                         line == -1 ? strerror(errno) : "out of memory");
     if (line > 0)
-        return dpt_fail(err, "%s:%d: %s", path, line, st.problem[0] ? st.problem : "syntax error");
+        return dpt_fail(err, "%s:%d: %s", path, line,
+                        st.problem[0] ? st.problem
+                                      : "syntax error (or a line over 199 characters: continue a "
+                                        "[models] spec on indented lines)");
     if (!e->name[0]) return dpt_fail(err, "%s: [experiment] needs a name", path);
     if (!e->nseeds) return dpt_fail(err, "%s: [experiment] needs seeds, e.g. seeds = 1-3", path);
     if (quick && !e->nquick)
@@ -205,16 +245,24 @@ void dpt_experiment_label(const dpt_experiment *e, int p, char *buf, size_t size
                                 e->grid[g].values[value_index(e, p, g)]);
 }
 
+/* A model value's spec when [models] names it, else the value itself. */
+static const char *model_value(const dpt_experiment *e, const char *key, const char *value) {
+    if (strcmp(key, "model") == 0)
+        for (int m = 0; m < e->nmodels; m++)
+            if (strcmp(e->models[m].name, value) == 0) return e->models[m].spec;
+    return value;
+}
+
 int dpt_experiment_args(const dpt_experiment *e, int p, const char **args, int max) {
     int n = 0;
     for (int t = 0; t < e->ntrain && n + 2 <= max; t++) {
         if (e->train[t].flag && strcmp(e->train[t].value, "false") == 0) continue;
         args[n++] = e->train[t].option;
-        if (!e->train[t].flag) args[n++] = e->train[t].value;
+        if (!e->train[t].flag) args[n++] = model_value(e, e->train[t].key, e->train[t].value);
     }
     for (int g = 0; g < e->ngrid && n + 2 <= max; g++) {
         args[n++] = e->grid[g].option;
-        args[n++] = e->grid[g].values[value_index(e, p, g)];
+        args[n++] = model_value(e, e->grid[g].key, e->grid[g].values[value_index(e, p, g)]);
     }
     return n;
 }

@@ -12,6 +12,9 @@
      nesterov = true               ; a flag: true or false
      [grid]                        ; comma-separated values, one run per combination
      lr = 1e-5, 1e-4, 1e-3, 1e-2
+     [models]                      ; optional: named specs, usable as model values
+     wide = conv(32,3,pad=1) relu maxpool(2)
+         linear(classes)           ; indented lines continue a spec
      [quick]                       ; optional: what --quick changes for a smoke run
      seeds = 1-2                   ; seeds, [grid] values or [train] settings
      lr = 1e-3, 1e-2
@@ -29,6 +32,7 @@
 #define DPT_EXP_MAX_SETTINGS 48
 #define DPT_EXP_MAX_GRID 6
 #define DPT_EXP_MAX_VALUES 24
+#define DPT_EXP_MAX_MODELS 24
 
 typedef struct dpt_setting_text {
     char key[48];
@@ -55,6 +59,11 @@ typedef struct dpt_experiment {
     int ngrid;
     dpt_setting_text quick[DPT_EXP_MAX_SETTINGS]; /* [quick] as written (key, value) */
     int nquick;
+    struct {
+        char name[64]; /* a folder name: letters, digits, '.', '_', '-' */
+        char spec[2048];
+    } models[DPT_EXP_MAX_MODELS]; /* [models]: a model value naming one runs its spec */
+    int nmodels;
 } dpt_experiment;
 
 /* Reads and checks an experiment file; errors name the file and line. `known(option, &flag)`
@@ -70,7 +79,7 @@ int dpt_experiment_points(const dpt_experiment *e);
    grid). */
 void dpt_experiment_label(const dpt_experiment *e, int p, char *buf, size_t size);
 /* The `dptrain train` arguments of grid point p (without seeds or --out), one per entry of
-   args (pointing into e); returns their count. */
+   args (pointing into e; a model named in [models] becomes its spec); returns their count. */
 int dpt_experiment_args(const dpt_experiment *e, int p, const char **args, int max);
 
 #endif
