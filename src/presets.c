@@ -25,6 +25,7 @@
     "res[ conv(" #C ",1,bias=0) batchnorm relu conv(" #C ",3,stride=" #S ",pad=1,bias=0) "         \
     "batchnorm relu conv(" #C4 ",1,bias=0) batchnorm | conv(" #C4 ",1,stride=" #S ",bias=0) "      \
     "batchnorm ] relu "
+#define TIMES_11(X) X X X X X X X X X X X
 
 /* The U-Nets of seed 002 §2 (segmentation: the head gives each pixel's class logits). The report
    does not print the network handed out; this is the classic U-Net (Ronneberger et al.) at the
@@ -123,6 +124,15 @@ const dpt_preset dpt_presets[] = {
                              BOTTLENECK(256, 1024) BOTTLENECK(256, 1024) BOTTLENECK(256, 1024)
                                  BOTTLENECK(256, 1024) BOTTLENECK_PROJ(512, 2048, 2)
                                      BOTTLENECK(512, 2048) BOTTLENECK(512, 2048) RESNET_HEAD},
+    /* seed 004, State of the Art: ResNet (Figure 11): ResNet-101 (stages of 3, 4, 23, 3
+       bottlenecks), 42,511,818 parameters (torchvision's ResNet-101 less ResNet-50 is
+       18,992,128, as here) */
+    {"resnet101",
+     RESNET_STEM BOTTLENECK_PROJ(64, 256, 1) BOTTLENECK(64, 256) BOTTLENECK(64, 256)
+         BOTTLENECK_PROJ(128, 512, 2) BOTTLENECK(128, 512) BOTTLENECK(128, 512) BOTTLENECK(128, 512)
+             BOTTLENECK_PROJ(256, 1024, 2) TIMES_11(BOTTLENECK(256, 1024))
+                 TIMES_11(BOTTLENECK(256, 1024)) BOTTLENECK_PROJ(512, 2048, 2) BOTTLENECK(512, 2048)
+                     BOTTLENECK(512, 2048) RESNET_HEAD},
 
     /* seed 002, §2: the U-Net as handed out (as inferred above) and its three variants */
     {"unet", UNET("relu", TRANSPOSED(32), TRANSPOSED(16))},
@@ -138,6 +148,7 @@ const dpt_preset dpt_presets[] = {
 #undef RESNET_STEM
 #undef RESNET_HEAD
 #undef BASIC
+#undef TIMES_11
 #undef BASIC_DOWN
 #undef BOTTLENECK
 #undef BOTTLENECK_PROJ

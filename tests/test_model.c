@@ -38,6 +38,7 @@ static void test_presets_match_the_reports(void **state) {
     assert_int_equal(params_of("resnet18"), 11172810);
     assert_int_equal(params_of("resnet34"), 21280970);
     assert_int_equal(params_of("resnet50"), 23519690);
+    assert_int_equal(params_of("resnet101"), 42511818);
 }
 
 static void test_canonical_spec_round_trips(void **state) {
