@@ -7,6 +7,7 @@
 #include "dptrain/fsutil.h"
 #include "dptrain/metrics.h"
 #include "dptrain/settings.h"
+#include "dptrain/train.h"
 #include <hdf5_hl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -419,6 +420,19 @@ static int read_model(hid_t f, const char *file, const dpt_model *m, float *para
                : 0;
 }
 
+/* A setting /config lacks: the checkpoint predates it, and was written with what is now its
+   default, so only a run at the default continues it. */
+static int check_missing_setting(const char *path, const dpt_setting *s, dpt_value x,
+                                 dpt_err *err) {
+    dpt_train_config defaults;
+    dpt_train_config_defaults(&defaults);
+    const dpt_value d = dpt_setting_get(s, &defaults, NULL);
+    if (x.text ? d.text && strcmp(x.text, d.text) == 0 : x.real == d.real) return 0;
+    return dpt_fail(err,
+                    "%s: /config lacks %s (written before it existed: only its default continues)",
+                    path, s->name);
+}
+
 /* Whether setting s of /config equals this run's; err names the difference. */
 static int check_setting(hid_t f, const char *path, const dpt_setting *s, dpt_value x,
                          dpt_err *err) {
@@ -429,10 +443,10 @@ static int check_setting(hid_t f, const char *path, const dpt_setting *s, dpt_va
         if (!text_equals(f, "/config", s->name, x.text, &text))
             rc = text ? dpt_fail(err, "%s: %s differs (checkpoint '%s', this run '%s')", path,
                                  s->name, text, x.text)
-                      : dpt_fail(err, "%s: /config lacks %s", path, s->name);
+                      : check_missing_setting(path, s, x, err);
         free(text);
     } else if (read_number(f, "/config", s->name, &number)) {
-        rc = dpt_fail(err, "%s: /config lacks %s", path, s->name);
+        rc = check_missing_setting(path, s, x, err);
     } else if (number != x.real) {
         rc = dpt_fail(err, "%s: %s differs (checkpoint %.10g, this run %.10g)", path, s->name,
                       number, x.real);

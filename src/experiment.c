@@ -14,7 +14,6 @@ static const char *const reserved[] = {"seed", "seeds", "ranks-per-seed", "out",
 typedef struct parse_state {
     dpt_experiment *e;
     int (*known)(const char *, int *);
-    int line;
     char problem[sizeof((dpt_err *)0)->msg];
 } parse_state;
 

@@ -22,6 +22,21 @@ assert all(e["reduce_wait_seconds"] > 0 for e in b), [e["reduce_wait_seconds"] f
 PY
 echo "ok: 4 epochs straight = 2 + 2 resumed: $want"
 
+# A checkpoint written before a setting existed (here --test-samples) continues at the setting's
+# default, which is what it ran with, and at no other value.
+train 1 --epochs 2 --out "$WORK/old" >/dev/null
+/usr/bin/python3 - "$WORK/old/seed-1/checkpoint.h5" <<'PY'
+import sys
+import h5py
+with h5py.File(sys.argv[1], "r+") as f:
+    del f["config"].attrs["test_samples"]
+PY
+expect_error 1 "checkpoint.h5: /config lacks test_samples \(written before it existed" \
+  "$DPTRAIN" train "${COMMON[@]}" --epochs 4 --out "$WORK/old" --resume auto --test-samples 100
+train 1 --epochs 4 --out "$WORK/old" --resume auto >"$WORK/old.json"
+[[ $(sha "$WORK/old.json") == "$want" ]] || fail "a checkpoint lacking test_samples resumed differently"
+echo "ok: a checkpoint lacking a newer setting resumes at its default, to the same weights"
+
 # A 2-rank run resumed on 3 ranks.
 train 2 --epochs 2 --out "$WORK/ranks" >/dev/null
 train 3 --epochs 4 --out "$WORK/ranks" --resume auto >"$WORK/ranks.json"
