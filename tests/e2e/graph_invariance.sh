@@ -8,7 +8,7 @@ MODEL="conv(8,3,pad=1,bias=0) batchnorm relu res[ conv(8,3,pad=1,bias=0) batchno
 dropout(0.2) conv(8,3,pad=1) ] maxpool(2) dropout2d(0.1) conv(16,3,pad=1) batchnorm(affine=0) elu \
 maxpool(2) linear(32) batchnorm leakyrelu dropout(0.3) linear(10)"
 # 8,000 training samples; batch 100 in micro-batches of 32 is 32+32+32+4.
-COMMON=(--data "$DATA" --model "$MODEL" --val 52000 --batch 100 --opt sgd --lr 0.05
+COMMON=(--data "$DATA" --model "$MODEL" --val 1000 --train-samples 8000 --test-samples 1000 --batch 100 --opt sgd --lr 0.05
   --momentum 0.9 --json)
 train() { local np=$1; shift; "${MPIRUN[@]}" -np "$np" "$DPTRAIN" train "${COMMON[@]}" "$@"; }
 both() { echo "$(sha "$1") $(json_get "$1" 'd["buffer_sha256"]')"; }
