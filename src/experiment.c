@@ -39,9 +39,10 @@ static int check_option(parse_state *st, const char *name, int *flag) {
     return 0;
 }
 
-static int parse_seeds(parse_state *st, const char *value) {
+/* Seeds into `seeds` (DPT_EXP_MAX_SEEDS of them) and `n`; 0 with st->problem set if bad. */
+static int parse_seeds(parse_state *st, const char *value, uint64_t *seeds, int *n) {
     dpt_err why;
-    if (dpt_arg_seeds("seeds =", value, st->e->seeds, DPT_EXP_MAX_SEEDS, &st->e->nseeds, &why))
+    if (dpt_arg_seeds("seeds =", value, seeds, DPT_EXP_MAX_SEEDS, n, &why))
         return snprintf(st->problem, sizeof st->problem, "%s", why.msg), 0;
     return 1;
 }
@@ -137,7 +138,7 @@ static int on_entry(void *user, const char *section, const char *name, const cha
         } else if (strcmp(name, "description") == 0) {
             snprintf(e->description, sizeof e->description, "%s", value);
         } else if (strcmp(name, "seeds") == 0) {
-            return parse_seeds(st, value);
+            return parse_seeds(st, value, e->seeds, &e->nseeds);
         } else if (strcmp(name, "ranks") == 0) {
             e->ranks = atoi(value);
             if (e->ranks < 1)
@@ -157,9 +158,7 @@ static int on_entry(void *user, const char *section, const char *name, const cha
         if (strcmp(name, "seeds") == 0) { /* checked now, for the line number */
             uint64_t seeds[DPT_EXP_MAX_SEEDS];
             int n;
-            dpt_err why;
-            if (dpt_arg_seeds("seeds =", value, seeds, DPT_EXP_MAX_SEEDS, &n, &why))
-                return snprintf(st->problem, sizeof st->problem, "%s", why.msg), 0;
+            if (!parse_seeds(st, value, seeds, &n)) return 0;
         } else if (check_option(st, name, &flag)) {
             return 0;
         }
@@ -184,7 +183,7 @@ static int apply_quick(parse_state *st) {
         const char *key = e->quick[q].key, *value = e->quick[q].value;
         int g = 0;
         while (g < e->ngrid && strcmp(e->grid[g].key, key)) g++;
-        if (!(strcmp(key, "seeds") == 0 ? parse_seeds(st, value)
+        if (!(strcmp(key, "seeds") == 0 ? parse_seeds(st, value, e->seeds, &e->nseeds)
               : g < e->ngrid            ? set_grid(st, key, value)
                                         : set_train(st, key, value)))
             return -1;
