@@ -41,13 +41,14 @@ import numpy as np  # noqa: E402
 
 
 class Run:
-    """One run's checkpoint: meta and config attributes, per-epoch and per-batch history (every
-    dataset of /history and /history/batch, by name: dptrain's table of metrics decides which;
-    history's keys begin with "epoch")."""
+    """One run's checkpoint: meta, config and model attributes (the model's spec, task,
+    parameters...), per-epoch and per-batch history (every dataset of /history and
+    /history/batch, by name: dptrain's table of metrics decides which; history's keys begin with
+    "epoch")."""
 
-    def __init__(self, path, meta, config, history, batch):
-        self.path, self.meta, self.config, self.history, self.batch = \
-            path, meta, config, history, batch
+    def __init__(self, path, meta, config, model, history, batch):
+        self.path, self.meta, self.config, self.model, self.history, self.batch = \
+            path, meta, config, model, history, batch
 
     @property
     def epochs(self):
@@ -87,7 +88,8 @@ def load_run(path):
             raise ValueError(f"{path}: not a dptrain checkpoint (no /history/epoch)")
         history = {"epoch": history.pop("epoch"), **history}
         batch = _datasets(f["history/batch"]) if "batch" in f["history"] else {}
-        return Run(path, _attrs(f["meta"]), _attrs(f["config"]), history, batch)
+        model = _attrs(f["model"]) if "model" in f else {}
+        return Run(path, _attrs(f["meta"]), _attrs(f["config"]), model, history, batch)
 
 
 def main(argv):

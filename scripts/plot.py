@@ -3,6 +3,8 @@
 
     scripts/plot.py runs/EXPERIMENT [--pdf] [--log-x] [--std]
 
+The experiment file's `plot` key ([experiment] plot = --log-x) adds its options.
+
 Reads EXPERIMENT/[<grid point>/]seed-<s>/checkpoint.h5 and writes into EXPERIMENT/:
   curves-<config>.png  learning curves: train and test cost and accuracy per epoch, mean over
                        seeds, titled with batch size, learning rate, epochs, training time and
@@ -15,7 +17,8 @@ Reads EXPERIMENT/[<grid point>/]seed-<s>/checkpoint.h5 and writes into EXPERIMEN
   spread-batch.png     the same per batch: batch accuracy and loss (seed 000's Figure 2)
   sweep.png            with a one-setting grid: validation and training accuracy per epoch for
                        each value, and final accuracies against the value (seed 000's Figure 1)
-  table.md             final metrics per configuration: mean +- std, min, max over seeds, and
+  table.md             final metrics per configuration: parameter count, mean +- std, min, max
+                       over seeds (test top-5 too where the runs have it), and
                        z-scores of final test accuracy between configurations (seed 002); for
                        segmentation runs mean F1 and mean IoU columns, and z-scores of final test
                        mean F1
@@ -45,7 +48,8 @@ import numpy as np  # noqa: E402
 
 FIGSIZE = (12, 4.5)  # inches; at DPI this is 1200 x 450 pixels
 DPI = 100
-FINAL = [("test_acc", "test accuracy"), ("val_acc", "validation accuracy"),
+FINAL = [("test_acc", "test accuracy"), ("test_top5", "test top-5"),
+         ("val_acc", "validation accuracy"),
          ("train_acc", "train accuracy"), ("train_loss", "train loss"),
          ("test_loss", "test loss"), ("seconds", "epoch time (s)")]
 # Segmentation runs (the /model task attribute "segment"): F1 and IoU are means over the classes;
@@ -59,13 +63,7 @@ FINAL_SEGMENT = [("test_f1", "test mean F1"), ("test_iou", "test mean IoU"),
 def task_of(run):
     """"segment" or "classify": the checkpoint's /model task attribute; checkpoints without one
     (written before segmentation) are classification runs."""
-    try:
-        with dptrain_h5.h5py.File(run.path, "r") as f:
-            task = f["model"].attrs.get("task", b"classify") if "model" in f else b"classify"
-    except OSError:
-        return "classify"
-    task = task.decode() if isinstance(task, bytes) else str(task)
-    return "segment" if task == "segment" else "classify"
+    return "segment" if run.model.get("task") == "segment" else "classify"
 
 
 def is_segmentation(configs):
@@ -275,21 +273,30 @@ def z_score(a, b):
     return (a.mean() - b.mean()) / spread if spread > 0 else float("inf")
 
 
+def parameters(runs):
+    """The configuration's parameter count (the /model parameters attribute), "?" if unknown."""
+    counts = sorted({r.model.get("parameters") for r in runs} - {None})
+    return " / ".join(f"{c:,}" for c in counts) or "?"
+
+
 def table_lines(configs, experiment, segment):
     final, (zkey, ztitle) = (FINAL_SEGMENT, ("test_f1", "test mean F1")) if segment else \
         (FINAL, ("test_acc", "test accuracy"))
+    runs = [r for rs in configs.values() for r in rs]
+    final = [(k, t) for k, t in final if all(k in r.history for r in runs)]
     lines = [f"# {experiment}", "",
              "Final epoch, over seeds: mean ± std (min – max)." +
              (" F1 and IoU: means over the classes; accuracy: of pixels." if segment else ""), "",
-             "| configuration | seeds | epochs | " + " | ".join(t for _, t in final) + " |",
-             "|---|---|---|" + "---|" * len(final)]
+             "| configuration | parameters | seeds | epochs | " +
+             " | ".join(t for _, t in final) + " |",
+             "|---|---|---|---|" + "---|" * len(final)]
     for label, runs in configs.items():
         cells = []
         for key, _ in final:
             v = final_values(runs, key)
             sd = v.std(ddof=1) if len(v) > 1 else 0.0
             cells.append(f"{v.mean():.4f} ± {sd:.4f} ({v.min():.4f} – {v.max():.4f})")
-        lines.append(f"| {name_of(label, experiment)} | {len(runs)} | "
+        lines.append(f"| {name_of(label, experiment)} | {parameters(runs)} | {len(runs)} | "
                      f"{min(r.epochs for r in runs)} | " + " | ".join(cells) + " |")
     if len(configs) > 1:
         labels = list(configs)
@@ -318,12 +325,17 @@ def experiment_file(folder):
         except OSError:
             return None
     text = read("experiment.ini")
-    description = None
+    return ini_value(text, "description"), read("command.txt"), text
+
+
+def ini_value(text, wanted):
+    """The value of an experiment file's key (its last, as inih reads it), or None."""
+    found = None
     for line in (text or "").splitlines():
         key, _, value = line.partition("=")
-        if key.strip() == "description":
-            description = value.strip()
-    return description, read("command.txt"), text
+        if key.strip() == wanted:
+            found = value.split(" ;")[0].strip()
+    return found
 
 
 def write_report(configs, experiment, out, table, figures):
@@ -362,6 +374,10 @@ def main():
     folder = a.experiment.rstrip("/")
     if not os.path.isdir(folder):
         raise SystemExit(f"plot.py: {folder}: no such folder")
+    asked = ini_value(experiment_file(folder)[2], "plot")  # the experiment's own plot options
+    if asked:
+        print(f"plot.py: {folder}/experiment.ini asks for {asked}")
+        a = ap.parse_args(asked.split() + sys.argv[1:])
     experiment = os.path.basename(os.path.abspath(folder))
     configs = load_configs(folder)
     segment = is_segmentation(configs)

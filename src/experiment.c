@@ -8,6 +8,9 @@
 
 #include "dptrain/settings.h"
 
+/* scripts/plot.py's options an experiment may ask for (its `plot` key). */
+static const char *const plot_options[] = {"--log-x", "--lin-x", "--std"};
+
 /* The runner sets these itself. */
 static const char *const reserved[] = {"seed", "seeds", "ranks-per-seed", "out", "resume", "json"};
 
@@ -22,6 +25,25 @@ static char *trim(char *s) {
     char *end = s + strlen(s);
     while (end > s && (end[-1] == ' ' || end[-1] == '\t')) *--end = 0;
     return s;
+}
+
+/* 1 if every word of the value is one of plot_options, else 0 with the problem set. */
+static int check_plot_options(parse_state *st, const char *value) {
+    char words[256];
+    if (strlen(value) >= sizeof words)
+        return snprintf(st->problem, sizeof st->problem, "plot: too long"), 0;
+    snprintf(words, sizeof words, "%s", value);
+    for (char *save = NULL, *w = strtok_r(words, " \t", &save); w;
+         w = strtok_r(NULL, " \t", &save)) {
+        size_t i = 0;
+        while (i < sizeof plot_options / sizeof plot_options[0] && strcmp(w, plot_options[i]) != 0)
+            i++;
+        if (i == sizeof plot_options / sizeof plot_options[0])
+            return snprintf(st->problem, sizeof st->problem,
+                            "plot: '%s' is not a plot option (--log-x, --lin-x, --std)", w),
+                   0;
+    }
+    return 1;
 }
 
 static int check_option(parse_state *st, const char *name, int *flag) {
@@ -143,9 +165,11 @@ static int on_entry(void *user, const char *section, const char *name, const cha
             e->ranks = atoi(value);
             if (e->ranks < 1)
                 return snprintf(st->problem, sizeof st->problem, "ranks must be >= 1"), 0;
+        } else if (strcmp(name, "plot") == 0) {
+            return check_plot_options(st, value);
         } else {
             return snprintf(st->problem, sizeof st->problem,
-                            "unknown key '%s' (name, description, seeds, ranks)", name),
+                            "unknown key '%s' (name, description, seeds, ranks, plot)", name),
                    0;
         }
     } else if (strcmp(section, "train") == 0) {

@@ -7,6 +7,7 @@
      description = seed 000, Figure 1
      seeds = 1-3                   ; as --seeds: 1-8, 1,4,9
      ranks = 2                     ; MPI ranks per run
+     plot = --log-x                ; optional: scripts/plot.py options (--log-x, --lin-x, --std)
      [train]                       ; dptrain train options without their dashes
      model = cnn2710
      nesterov = true               ; a flag: true or false

@@ -22,8 +22,9 @@ assert f"scripts/spread scripts/experiments/{os.path.basename(file)} --quick" in
 rows = [l for l in report.splitlines() if l.startswith("| ") and "±" in l]
 assert rows, "no result rows"
 for row in rows:
-    cells = row.strip("|").split("|")[3:]
-    for c in cells:
+    cells = row.strip("|").split("|")
+    assert re.fullmatch(r" [0-9]{1,3}(,[0-9]{3})* ", cells[1]), (row, "parameters", cells[1])
+    for c in cells[4:]:
         assert re.fullmatch(r" -?[0-9]+\.[0-9]{4} ± [0-9]+\.[0-9]{4} \(-?[0-9.]+ – -?[0-9.]+\) ", c), (row, c)
 figures = re.findall(r"!\[[^]]*\]\(([^)]+)\)", report)
 assert figures, "no figures"
@@ -61,6 +62,13 @@ printf '[experiment]\nname = n\nseeds = 1\n[quick]\nbogus = 1\n' >"$WORK/bad.ini
 expect_error 1 "bad.ini:5: 'bogus' is not a dptrain train option" "$DPTRAIN" runs "$WORK/bad.ini"
 printf '[experiment]\nname = n\nseeds = 1\n[quick]\nseeds = 0-x\n' >"$WORK/seeds.ini"
 expect_error 1 "seeds.ini:5: seeds = 0-x" "$DPTRAIN" runs "$WORK/seeds.ini"
+
+# [experiment] plot: plot.py options, checked at load (seed002-batchnorm asks for --log-x).
+grep -Fq "seed002-batchnorm-quick/experiment.ini asks for --log-x" "$WORK/log" ||
+  fail "plot.py did not take seed002-batchnorm's plot = --log-x"
+printf '[experiment]\nname = n\nseeds = 1\nplot = --log-x --bogus\n' >"$WORK/plot.ini"
+expect_error 1 "plot.ini:4: plot: '--bogus' is not a plot option" "$DPTRAIN" runs "$WORK/plot.ini"
+echo "ok: plot = --log-x taken by plot.py, --bogus refused"
 
 # [models]: named specs (continued on indented lines) run as their spec, and name the folder.
 cat >"$WORK/m.ini" <<INI

@@ -118,12 +118,18 @@ check_experiment_outputs() {
 import json, re, sys
 d = sys.argv[1]
 table = open(f"{d}/table.md").read()
+head = next(l for l in table.splitlines() if l.startswith("| configuration |"))
+cols = [c.strip() for c in head.strip("|").split("|")]
 for lr in ("0.001", "0.01"):
-    accs = [json.load(open(f"{d}/lr={lr}/seed-{s}/result.json"))["final"]["test_acc"] for s in (1, 2)]
+    results = [json.load(open(f"{d}/lr={lr}/seed-{s}/result.json")) for s in (1, 2)]
+    accs = [r["final"]["test_acc"] for r in results]
     row = next(l for l in table.splitlines() if l.startswith(f"| lr={lr} |"))
-    mean = float(re.search(r"\| 2 \| 1 \| ([0-9.]+) ±", row).group(1))
+    cell = dict(zip(cols, (c.strip() for c in row.strip("|").split("|"))))
+    assert (cell["seeds"], cell["epochs"]) == ("2", "1"), cell
+    assert cell["parameters"] == f"{results[0]['params']:,}", (cell, results[0]["params"])
+    mean = float(re.match(r"([0-9.]+) ±", cell["test accuracy"]).group(1))
     assert abs(mean - sum(accs) / 2) < 6e-5, (lr, mean, accs)
-    print(f"ok: table lr={lr}: mean test accuracy {mean} of {accs}")
+    print(f"ok: table lr={lr}: {cell['parameters']} parameters, mean test accuracy {mean} of {accs}")
 assert "z-score" in table
 PY
 }

@@ -80,7 +80,7 @@ grep -q "(segmentation)" "$WORK/plot.log" || fail "plot.py did not see segmentat
 # (0.55 - 0.425) / sqrt(0.005 + 0.00125) = +1.58
 grep -Fq "| model=unet |  | +1.58 |" "$WORK/fake/table.md" || fail "z-score: $(cat "$WORK/fake/table.md")"
 grep -Fq "| model=unet-elu | -1.58 |  |" "$WORK/fake/table.md" || fail "z-score: $(cat "$WORK/fake/table.md")"
-grep -Fq "| model=unet | 2 | 1 | 0.5500 ± 0.0707 (0.5000 – 0.6000) |" "$WORK/fake/table.md" ||
+grep -Fq "| model=unet | 116,923 | 2 | 1 | 0.5500 ± 0.0707 (0.5000 – 0.6000) |" "$WORK/fake/table.md" ||
   fail "mean F1 cell: $(cat "$WORK/fake/table.md")"
 echo "ok: z-score of final test mean F1 +1.58 where the seeds differ"
 echo "PASS ($((SECONDS - start)) s)"
