@@ -16,7 +16,7 @@ static const char *const reserved[] = {"seed", "seeds", "ranks-per-seed", "out",
 
 typedef struct parse_state {
     dpt_experiment *e;
-    int (*known)(const char *, int *);
+    int (*check)(const char *, const char *, int *, dpt_err *);
     char problem[sizeof((dpt_err *)0)->msg];
 } parse_state;
 
@@ -46,19 +46,31 @@ static int check_plot_options(parse_state *st, const char *value) {
     return 1;
 }
 
-static int check_option(parse_state *st, const char *name, int *flag) {
+/* 0 if `name` is a train option the file may set (*flag: one without value) and `value` (unless
+   NULL) a value it accepts; else -1 with st->problem set. */
+static int check_option(parse_state *st, const char *name, const char *value, int *flag) {
     for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
         if (strcmp(name, reserved[i]) == 0) {
             snprintf(st->problem, sizeof st->problem, "'%s' is set by the runner, not the file",
                      name);
             return -1;
         }
-    if (!st->known(name, flag)) {
-        snprintf(st->problem, sizeof st->problem,
-                 "'%s' is not a dptrain train option (see dptrain train --help)", name);
-        return -1;
-    }
+    dpt_err why;
+    if (st->check(name, value, flag, &why))
+        return snprintf(st->problem, sizeof st->problem, "%s", why.msg), -1;
     return 0;
+}
+
+/* A model value may name a [models] entry, so model values are checked when a run builds them. */
+static const char *checked_value(const char *name, const char *value) {
+    return strcmp(name, "model") == 0 ? NULL : value;
+}
+
+/* Whether `name` can be a folder name: letters, digits, '.', '_' and '-', not starting with '.'. */
+static int is_folder_name(const char *name, size_t size) {
+    return *name && *name != '.' && strlen(name) < size &&
+           strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") ==
+               strlen(name);
 }
 
 /* Seeds into `seeds` (DPT_EXP_MAX_SEEDS of them) and `n`; 0 with st->problem set if bad. */
@@ -73,7 +85,7 @@ static int parse_seeds(parse_state *st, const char *value, uint64_t *seeds, int 
 static int set_train(parse_state *st, const char *name, const char *value) {
     dpt_experiment *e = st->e;
     int flag = 0;
-    if (check_option(st, name, &flag)) return 0;
+    if (check_option(st, name, checked_value(name, value), &flag)) return 0;
     if (flag && strcmp(value, "true") && strcmp(value, "false"))
         return snprintf(st->problem, sizeof st->problem, "%s is a flag: true or false", name), 0;
     int t = 0;
@@ -94,7 +106,7 @@ static int set_train(parse_state *st, const char *name, const char *value) {
 static int set_grid(parse_state *st, const char *name, const char *value) {
     dpt_experiment *e = st->e;
     int flag = 0;
-    if (check_option(st, name, &flag)) return 0;
+    if (check_option(st, name, NULL, &flag)) return 0;
     int k = 0;
     while (k < e->ngrid && strcmp(e->grid[k].key, name)) k++;
     if (flag || k == DPT_EXP_MAX_GRID)
@@ -113,6 +125,7 @@ static int set_grid(parse_state *st, const char *name, const char *value) {
         v = trim(v);
         if (!*v || g->nvalues == DPT_EXP_MAX_VALUES || strlen(v) >= sizeof g->values[0])
             return snprintf(st->problem, sizeof st->problem, "%s: bad value list", name), 0;
+        if (check_option(st, name, checked_value(name, v), &flag)) return 0;
         snprintf(g->values[g->nvalues++], sizeof g->values[0], "%s", v);
     }
     if (!g->nvalues) return snprintf(st->problem, sizeof st->problem, "%s: no values", name), 0;
@@ -130,9 +143,7 @@ static int set_model(parse_state *st, const char *name, const char *value) {
         snprintf(spec + len, sizeof e->models[0].spec - len, " %s", value);
         return 1;
     }
-    if (!*name || *name == '.' || strlen(name) >= sizeof e->models[0].name ||
-        strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
-            strlen(name))
+    if (!is_folder_name(name, sizeof e->models[0].name))
         return snprintf(st->problem, sizeof st->problem,
                         "model name '%s': letters, digits, '.', '_' and '-' only", name),
                0;
@@ -152,9 +163,11 @@ static int on_entry(void *user, const char *section, const char *name, const cha
     int flag = 0;
     if (strcmp(section, "experiment") == 0) {
         if (strcmp(name, "name") == 0) {
-            if (!*value || strchr(value, '/') || strlen(value) >= sizeof e->name)
+            if (!is_folder_name(value, sizeof e->name - 6)) /* room for "-quick" */
                 return snprintf(st->problem, sizeof st->problem,
-                                "name must be a short folder name"),
+                                "name '%s': a folder name of letters, digits, '.', '_' and '-', "
+                                "not starting with '.'",
+                                value),
                        0;
             snprintf(e->name, sizeof e->name, "%s", value);
         } else if (strcmp(name, "description") == 0) {
@@ -162,9 +175,9 @@ static int on_entry(void *user, const char *section, const char *name, const cha
         } else if (strcmp(name, "seeds") == 0) {
             return parse_seeds(st, value, e->seeds, &e->nseeds);
         } else if (strcmp(name, "ranks") == 0) {
-            e->ranks = atoi(value);
-            if (e->ranks < 1)
-                return snprintf(st->problem, sizeof st->problem, "ranks must be >= 1"), 0;
+            dpt_err why;
+            if (dpt_arg_int("ranks =", value, 1, &e->ranks, &why))
+                return snprintf(st->problem, sizeof st->problem, "%s", why.msg), 0;
         } else if (strcmp(name, "plot") == 0) {
             return check_plot_options(st, value);
         } else {
@@ -183,7 +196,7 @@ static int on_entry(void *user, const char *section, const char *name, const cha
             uint64_t seeds[DPT_EXP_MAX_SEEDS];
             int n;
             if (!parse_seeds(st, value, seeds, &n)) return 0;
-        } else if (check_option(st, name, &flag)) {
+        } else if (check_option(st, name, NULL, &flag)) {
             return 0;
         }
         if (e->nquick == DPT_EXP_MAX_SETTINGS)
@@ -212,19 +225,18 @@ static int apply_quick(parse_state *st) {
                                         : set_train(st, key, value)))
             return -1;
     }
-    size_t len = strlen(e->name);
-    if (len + 6 >= sizeof e->name)
-        return snprintf(st->problem, sizeof st->problem, "name too long"), -1;
-    memcpy(e->name + len, "-quick", 7);
+    strcat(e->name, "-quick"); /* the name's check left room */
     return 0;
 }
 
-int dpt_experiment_load(const char *path, int (*known)(const char *option, int *flag), int quick,
-                        dpt_experiment *e, dpt_err *err) {
+int dpt_experiment_load(const char *path,
+                        int (*check)(const char *option, const char *value, int *flag,
+                                     dpt_err *err),
+                        int quick, dpt_experiment *e, dpt_err *err) {
     memset(e, 0, sizeof *e);
     snprintf(e->path, sizeof e->path, "%s", path);
     e->ranks = 1;
-    parse_state st = {.e = e, .known = known};
+    parse_state st = {.e = e, .check = check};
     int line = ini_parse(path, on_entry, &st);
     if (line < 0) /* -1: fopen failed, errno says why */
         return dpt_fail(err, "%s: cannot read the experiment file: %s", path,
@@ -238,12 +250,23 @@ int dpt_experiment_load(const char *path, int (*known)(const char *option, int *
     if (!e->nseeds) return dpt_fail(err, "%s: [experiment] needs seeds, e.g. seeds = 1-3", path);
     if (quick && !e->nquick)
         return dpt_fail(err, "%s: no [quick] section: --quick needs one (e.g. epochs = 1)", path);
-    if (quick && apply_quick(&st)) return dpt_fail(err, "%s: [quick]: %s", path, st.problem);
+    /* [quick] is checked whether or not it applies: on a copy when it does not. */
+    static dpt_experiment trial;
+    st.e = quick ? e : &trial;
+    if (!quick) trial = *e;
+    if (e->nquick && apply_quick(&st)) return dpt_fail(err, "%s: [quick]: %s", path, st.problem);
     for (int g = 0; g < e->ngrid; g++)
         for (int t = 0; t < e->ntrain; t++)
             if (strcmp(e->grid[g].key, e->train[t].key) == 0)
                 return dpt_fail(err, "%s: %s is both in [train] and in [grid]", path,
                                 e->grid[g].key);
+    long long points = 1;
+    for (int g = 0; g < e->ngrid; g++) points *= e->grid[g].nvalues; /* at most 24^6 */
+    if (points * e->nseeds > DPT_EXP_MAX_RUNS)
+        return dpt_fail(err,
+                        "%s: %lld grid points x %d seeds = %lld runs, more than %d: split the "
+                        "experiment",
+                        path, points, e->nseeds, points * e->nseeds, DPT_EXP_MAX_RUNS);
     return 0;
 }
 

@@ -278,6 +278,17 @@ static int seed_at(const char **p, unsigned long long *seed) {
     return errno ? -1 : 0;
 }
 
+/* 0 if no seed is listed twice (two runs would write the same folder), else -1 naming one. */
+static int seeds_unique(const char *opt, const char *text, const uint64_t *seeds, int n,
+                        dpt_err *err) {
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < i; j++)
+            if (seeds[i] == seeds[j])
+                return dpt_fail(err, "%s %s: seed %llu is listed twice", opt, text,
+                                (unsigned long long)seeds[i]);
+    return 0;
+}
+
 int dpt_arg_seeds(const char *opt, const char *text, uint64_t *seeds, int max, int *n,
                   dpt_err *err) {
     const char *p = text;
@@ -297,7 +308,7 @@ int dpt_arg_seeds(const char *opt, const char *text, uint64_t *seeds, int max, i
             if (s == hi) break; /* hi may be the largest seed */
         }
         while (*p == ' ') p++;
-        if (*p == 0) return 0;
+        if (*p == 0) return seeds_unique(opt, text, seeds, *n, err);
         if (*p++ != ',') break;
     }
     return dpt_fail(err, "%s %s: expected seeds such as 1-8 or 1,4,9", opt, text);

@@ -34,6 +34,7 @@
 #define DPT_EXP_MAX_GRID 6
 #define DPT_EXP_MAX_VALUES 24
 #define DPT_EXP_MAX_MODELS 24
+#define DPT_EXP_MAX_RUNS 100000 /* grid points x seeds */
 
 typedef struct dpt_setting_text {
     char key[48];
@@ -67,11 +68,14 @@ typedef struct dpt_experiment {
     int nmodels;
 } dpt_experiment;
 
-/* Reads and checks an experiment file; errors name the file and line. `known(option, &flag)`
-   tells whether a train option exists and whether it is a flag. With `quick`, the file's
-   [quick] settings apply and the name ends in "-quick". */
-int dpt_experiment_load(const char *path, int (*known)(const char *option, int *flag), int quick,
-                        dpt_experiment *e, dpt_err *err);
+/* Reads and checks an experiment file; errors name the file and line. `check(option, value,
+   &flag, err)` tells whether a train option exists, whether it is a flag and whether a value
+   (unless NULL) is one it accepts. With `quick`, the file's [quick] settings apply and the name
+   ends in "-quick" (they are checked either way). At most DPT_EXP_MAX_RUNS runs. */
+int dpt_experiment_load(const char *path,
+                        int (*check)(const char *option, const char *value, int *flag,
+                                     dpt_err *err),
+                        int quick, dpt_experiment *e, dpt_err *err);
 
 /* Grid points (1 without a grid); runs are grid points x seeds, run r = point r / nseeds with
    seed r % nseeds. */

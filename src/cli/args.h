@@ -16,8 +16,9 @@ int dpt_cmd_train(int argc, char **argv);
 int dpt_cmd_info(int argc, char **argv);
 int dpt_cmd_eval(int argc, char **argv);
 int dpt_cmd_runs(int argc, char **argv);
-/* Whether `dptrain train --NAME` exists, and whether it takes no value. */
-int dpt_train_option_known(const char *name, int *flag);
+/* 0 if `dptrain train --NAME` exists (*flag: whether it takes no value) and, unless `value` is
+   NULL, `value` is one it accepts; else -1 with err saying why. */
+int dpt_train_option_check(const char *name, const char *value, int *flag, dpt_err *err);
 int dpt_cmd_predict(int argc, char **argv);
 int dpt_cmd_data(int argc, char **argv);
 

@@ -20,17 +20,21 @@ static const char usage[] =
     "  --point P    the arguments of grid point P with all its seeds as --seeds, one per line\n"
     "\n"
     "File format (INI):\n"
-    "  [experiment]  name, description, seeds (1-8 or 1,4,9), ranks (per run)\n"
+    "  [experiment]  name, description, seeds (1-8 or 1,4,9), ranks (per run),\n"
+    "                plot (scripts/plot.py options: --log-x, --lin-x, --std)\n"
     "  [train]       dptrain train options without dashes, e.g. model = cnn2710; flags: true\n"
     "  [grid]        options with comma-separated values; one run per combination and seed\n"
-    "  [quick]       what --quick changes: seeds, [grid] values or [train] settings\n";
+    "                (at most 100000 runs)\n"
+    "  [models]      named specs for model values; indented lines continue a spec\n"
+    "  [quick]       what --quick changes: seeds, [grid] values or [train] settings\n"
+    "Values are checked as dptrain train checks them when the file is read.\n";
 
 static void print_args(const dpt_experiment *e, int point, const char *root, const char *seeds,
                        int ranks_per_seed) {
     const char *args[2 * (DPT_EXP_MAX_SETTINGS + DPT_EXP_MAX_GRID)];
     int n = dpt_experiment_args(e, point, args, (int)(sizeof args / sizeof args[0]));
     for (int i = 0; i < n; i++) printf("%s\n", args[i]);
-    char label[512];
+    char label[1024]; /* up to 6 keys of 47 and values of 63 characters */
     dpt_experiment_label(e, point, label, sizeof label);
     printf("%s\n%s\n", ranks_per_seed ? "--seeds" : "--seed", seeds);
     if (ranks_per_seed) printf("--ranks-per-seed\n%d\n", ranks_per_seed);
@@ -80,12 +84,12 @@ int dpt_cmd_runs(int argc, char **argv) {
         return 2;
     }
     static dpt_experiment e;
-    if (dpt_experiment_load(argv[optind], dpt_train_option_known, quick, &e, &err)) {
+    if (dpt_experiment_load(argv[optind], dpt_train_option_check, quick, &e, &err)) {
         fprintf(stderr, "dptrain runs: %s\n", err.msg);
         return 1;
     }
     const int points = dpt_experiment_points(&e), runs = points * e.nseeds;
-    char seed[32], label[512];
+    char seed[32], label[1024];
     switch (what) {
     case 'c':
         printf("%d\n", runs);
@@ -107,7 +111,7 @@ int dpt_cmd_runs(int argc, char **argv) {
             snprintf(seed, sizeof seed, "%llu", (unsigned long long)e.seeds[index % e.nseeds]);
             print_args(&e, index / e.nseeds, root, seed, 0);
         } else {
-            char seeds[8 * DPT_EXP_MAX_SEEDS] = "";
+            static char seeds[21 * DPT_EXP_MAX_SEEDS]; /* up to 20 digits and a comma each */
             size_t len = 0;
             for (int s = 0; s < e.nseeds; s++)
                 len += (size_t)snprintf(seeds + len, sizeof seeds - len, "%s%llu", s ? "," : "",

@@ -121,15 +121,6 @@ static const struct option *getopt_table(void) {
     return table;
 }
 
-int dpt_train_option_known(const char *name, int *flag) {
-    for (const struct option *o = getopt_table(); o->name; o++)
-        if (strcmp(o->name, name) == 0 && o->val != 'h') {
-            *flag = o->has_arg == no_argument;
-            return 1;
-        }
-    return 0;
-}
-
 /* The default --help shows: `shown`, or the value of the default request. */
 static const char *shown_default(const char *shown, dpt_value_type type, dpt_value v, char *buf,
                                  size_t size) {
@@ -171,6 +162,18 @@ static int parse_option(int c, const char *v, request *r, dpt_err *err) {
         return dpt_field_set(&o->field, r, o->option, v, err);
     }
     return dpt_fail(err, "unknown option; see dptrain train --help");
+}
+
+int dpt_train_option_check(const char *name, const char *value, int *flag, dpt_err *err) {
+    for (const struct option *o = getopt_table(); o->name; o++)
+        if (strcmp(o->name, name) == 0 && o->val != 'h') {
+            *flag = o->has_arg == no_argument;
+            if (!value || *flag) return 0;
+            static request scratch; /* large: the seed list */
+            request_defaults(&scratch);
+            return parse_option(o->val, value, &scratch, err);
+        }
+    return dpt_fail(err, "'%s' is not a dptrain train option (see dptrain train --help)", name);
 }
 
 static void join_command_line(int argc, char **argv, char *buf, size_t size) {

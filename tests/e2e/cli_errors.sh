@@ -34,5 +34,28 @@ printf '[experiment]\nname = x\nseeds = 1-2\n[grid]\nlr = 0.1, 0.2\nwd = 0, 0.01
 [[ $("$DPTRAIN" runs "$WORK/grid.ini" --count) == 8 ]] || fail "2 x 2 grid x 2 seeds is not 8 runs"
 [[ $("$DPTRAIN" runs "$WORK/grid.ini" --run 5 | tr '\n' ' ') == "--lr 0.2 --wd 0 --seed 2 --out runs/x/lr=0.2,wd=0 --resume auto " ]] ||
   fail "run 5: $("$DPTRAIN" runs "$WORK/grid.ini" --run 5 | tr '\n' ' ')"
+# Values are checked when the file is read (with the line), [quick] too; names, ranks, seeds.
+bad_ini() { # bad_ini NAME CONTENT PATTERN
+  printf "$2" >"$WORK/$1.ini"
+  expect_error 1 "$1.ini$3" "$DPTRAIN" runs "$WORK/$1.ini"
+}
+bad_ini lr '[experiment]\nname = x\nseeds = 1\n[train]\nlr = banana\n' ":5: --lr banana: expected a number"
+bad_ini gridlr '[experiment]\nname = x\nseeds = 1\n[grid]\nlr = 0.1, x\n' ":5: --lr x: expected a number"
+bad_ini quick '[experiment]\nname = x\nseeds = 1\n[quick]\nepochs = -3\n' ": \\[quick\\]: --epochs -3: expected a whole number >= 1"
+bad_ini ranks '[experiment]\nname = x\nseeds = 1\nranks = 2abc\n' ":4: ranks = 2abc: expected a whole number >= 1"
+bad_ini name '[experiment]\nname = ..\nseeds = 1\n' ":2: name '..': a folder name"
+bad_ini twice '[experiment]\nname = x\nseeds = 1,2,1\n' ":3: seeds = 1,2,1: seed 1 is listed twice"
+expect_error 2 "--seeds 1-3,2: seed 2 is listed twice" $T --seeds 1-3,2
+# A grid past any sane run count (and past int: 24^6 points x 1024 seeds) is refused at once.
+values=$(seq -s, 24)
+printf '[experiment]\nname = x\nseeds = 1-1024\n[grid]\n' >"$WORK/huge.ini"
+for k in lr wd batch epochs val split-seed; do echo "$k = $values" >>"$WORK/huge.ini"; done
+expect_error 1 "huge.ini: 191102976 grid points x 1024 seeds = 195689447424 runs, more than 100000" \
+  "$DPTRAIN" runs "$WORK/huge.ini"
+# 1024 seeds of 20 digits: --point lists them all.
+printf '[experiment]\nname = x\nseeds = 18446744073709550592-18446744073709551615\n' >"$WORK/long.ini"
+seeds=$("$DPTRAIN" runs "$WORK/long.ini" --point 0 | sed -n 2p)
+[[ $(tr ',' '\n' <<<"$seeds" | wc -l) == 1024 && $seeds == *,18446744073709551615 ]] ||
+  fail "--point with 1024 long seeds: ${seeds:0:80}..."
 echo "ok: experiment files"
 echo "PASS"
