@@ -652,33 +652,53 @@ double dpt_model_flops(const dpt_model *m) {
     return total;
 }
 
-int dpt_workspace_init(dpt_workspace *ws, const dpt_model *m, int capacity, dpt_err *err) {
-    memset(ws, 0, sizeof *ws);
-    if (capacity < 1)
-        return dpt_fail(err, "a workspace needs room for at least 1 sample, not %d", capacity);
-    size_t per_sample = dpt_shape_size(m->input), widest = 0, scratch = 0;
+/* A workspace's sizes for `capacity` samples: its floats (of which `widest` per sample and per
+   fan-out buffer, `scratch` shared) and its bytes; -1 beyond the address space. */
+typedef struct workspace_plan {
+    size_t widest, scratch, floats, bytes;
+} workspace_plan;
+
+static int plan_workspace(const dpt_model *m, int capacity, workspace_plan *p) {
+    size_t per_sample = dpt_shape_size(m->input);
+    p->widest = p->scratch = 0;
     for (int i = 0; i < m->nlayers; i++) {
         const dpt_layer *l = &m->layers[i];
         size_t out = dpt_shape_size(l->out);
         per_sample += 2 * out;
-        if (out > widest) widest = out;
+        if (out > p->widest) p->widest = out;
         if (l->kind->scratch) {
             size_t s = l->kind->scratch(l, capacity);
-            if (s > scratch) scratch = s;
+            if (s > p->scratch) p->scratch = s;
         }
     }
-    const size_t n = (size_t)capacity, row = per_sample + DPT_LAYER_MAX_INPUTS * widest;
+    const size_t n = (size_t)capacity, row = per_sample + DPT_LAYER_MAX_INPUTS * p->widest;
     /* The model's limits keep these sums far from overflowing; the product needs a check. */
-    if (row > (SIZE_MAX / 2 / sizeof(float) - scratch) / n)
+    if (row + (size_t)m->positions > (SIZE_MAX / 2 / sizeof(float) - p->scratch) / n) return -1;
+    p->floats = n * row + p->scratch;
+    p->bytes = sizeof(float) * p->floats + sizeof(int) * n * (size_t)m->positions;
+    return 0;
+}
+
+size_t dpt_workspace_bytes(const dpt_model *m, int capacity) {
+    workspace_plan p;
+    return capacity < 1 || plan_workspace(m, capacity, &p) ? SIZE_MAX : p.bytes;
+}
+
+int dpt_workspace_init(dpt_workspace *ws, const dpt_model *m, int capacity, dpt_err *err) {
+    memset(ws, 0, sizeof *ws);
+    if (capacity < 1)
+        return dpt_fail(err, "a workspace needs room for at least 1 sample, not %d", capacity);
+    workspace_plan plan;
+    if (plan_workspace(m, capacity, &plan))
         return dpt_fail(err, "a workspace of %d samples would exceed the address space", capacity);
-    const size_t floats = n * row + scratch;
+    const size_t n = (size_t)capacity, widest = plan.widest, scratch = plan.scratch;
     ws->act = malloc(sizeof(float *) * (size_t)m->nlayers);
     ws->grad = malloc(sizeof(float *) * (size_t)m->nlayers);
-    ws->block = malloc(sizeof(float) * floats + sizeof(int) * n * (size_t)m->positions);
+    ws->block = malloc(plan.bytes);
     if (!ws->act || !ws->grad || !ws->block) {
         dpt_workspace_free(ws);
         return dpt_fail(err, "out of memory for a workspace of %d samples (%zu MiB)", capacity,
-                        floats * sizeof(float) >> 20);
+                        plan.bytes >> 20);
     }
     ws->capacity = capacity;
     float *f = ws->block;

@@ -99,17 +99,18 @@ const dpt_setting dpt_settings[] = {
      "mean and std per channel), or auto: mnist for one-channel 28x28 data,\n"
      "compute otherwise. The checkpoint records the values used",
      NULL, TEXT(norm)},
-    {"epochs", "epochs", DPT_TRAINING, "N", "epochs", NULL, FIELD(DPT_INT, epochs, 1, INT_MAX),
-     .run_total = 1},
-    {"batch", "batch", DPT_TRAINING, "B", "samples per optimizer step, whatever the rank count",
-     NULL, FIELD(DPT_INT, batch, 1, INT_MAX)},
+    {"epochs", "epochs", DPT_TRAINING, "N", "epochs (at most 1000000)", NULL,
+     FIELD(DPT_INT, epochs, 1, DPT_MAX_EPOCHS), .run_total = 1},
+    {"batch", "batch", DPT_TRAINING, "B",
+     "samples per optimizer step, whatever the rank count (at most 1048576)", NULL,
+     FIELD(DPT_INT, batch, 1, DPT_MAX_BATCH)},
     {"micro_batch", "micro-batch", DPT_TRAINING, "M",
      "samples per forward/backward pass; the unit dealt to ranks and\n"
      "threads. Results depend on M, never on ranks or threads. BatchNorm\n"
      "normalizes with each micro-batch's statistics in training (like\n"
      "DistributedDataParallel without SyncBatchNorm); its running statistics\n"
-     "follow the step's micro-batches, combined exactly",
-     NULL, FIELD(DPT_INT, micro_batch, 1, INT_MAX)},
+     "follow the step's micro-batches, combined exactly (at most 1048576)",
+     NULL, FIELD(DPT_INT, micro_batch, 1, DPT_MAX_BATCH)},
     {"opt", "opt", DPT_TRAINING, "NAME", "sgd, adam or adagrad", NULL, TEXT(opt)},
     {"lr", "lr", DPT_TRAINING, "X", "learning rate", NULL, FIELD(DPT_REAL, lr, 0, INFINITY)},
     {"momentum", "momentum", DPT_TRAINING, "X", "SGD momentum", NULL,
@@ -180,15 +181,18 @@ int dpt_field_set(const dpt_field *f, void *base, const char *option, const char
     int i = 0;
     switch (f->type) {
     case DPT_TEXT:
+        if (!*text) return dpt_fail(err, "%s '': expected a value, not an empty one", opt);
         *(const char **)p = text;
         return 0;
     case DPT_FLAG:
         *(int *)p = 1;
         return 0;
     case DPT_INT:
-        return dpt_arg_int(opt, text, (int)f->min, (int *)p, err);
+        return dpt_arg_int_in(opt, text, (int)f->min, f->max > 0 ? (int)f->max : INT_MAX, (int *)p,
+                              err);
     case DPT_U32:
-        if (dpt_arg_int(opt, text, (int)f->min, &i, err)) return -1;
+        if (dpt_arg_int_in(opt, text, (int)f->min, f->max > 0 ? (int)f->max : INT_MAX, &i, err))
+            return -1;
         *(uint32_t *)p = (uint32_t)i;
         return 0;
     case DPT_U64:
@@ -237,11 +241,18 @@ size_t dpt_settings_text(const dpt_train_config *c, const char *spec, char *buf,
 /* ---- option values ---- */
 
 int dpt_arg_int(const char *opt, const char *text, int min, int *out, dpt_err *err) {
+    return dpt_arg_int_in(opt, text, min, INT_MAX, out, err);
+}
+
+int dpt_arg_int_in(const char *opt, const char *text, int min, int max, int *out, dpt_err *err) {
     char *end;
     errno = 0;
     long v = strtol(text, &end, 10);
-    if (end == text || *end || errno || v < min || v > INT_MAX)
-        return dpt_fail(err, "%s %s: expected a whole number >= %d", opt, text, min);
+    if (end == text || *end || errno || v < min || v > max)
+        return max == INT_MAX
+                   ? dpt_fail(err, "%s %s: expected a whole number >= %d", opt, text, min)
+                   : dpt_fail(err, "%s %s: expected a whole number from %d to %d", opt, text, min,
+                              max);
     *out = (int)v;
     return 0;
 }

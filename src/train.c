@@ -19,6 +19,7 @@
 #include "dptrain/model.h"
 #include "dptrain/report.h"
 #include "dptrain/signals.h"
+#include "dptrain/sysmem.h"
 
 void dpt_train_config_defaults(dpt_train_config *cfg) {
     memset(cfg, 0, sizeof *cfg);
@@ -128,6 +129,26 @@ static int class_weights_of(const char *text, const dpt_data *data, int K, float
     return 0;
 }
 
+/* Refuses, in one line with both numbers, settings whose buffers would not fit in the memory
+   available now: the parameters and their copies, the optimizer's state, the rank's
+   micro-batch gradients, a workspace of m samples per thread, the per-step history. */
+static int check_memory(const trainer *t, int m, int local_most, dpt_err *err) {
+    const double available = dpt_memory_available();
+    const double params = (double)t->model.nparams * sizeof(float);
+    const double workspace = (double)dpt_workspace_bytes(&t->model, m);
+    const double need = params * (5.0 + local_most) + t->threads * workspace +
+                        (double)t->batch_capacity * 2 * sizeof(float);
+    if (available < 0 || need <= available) return 0;
+    return dpt_fail(err,
+                    "these settings need about %.0f MiB (%d micro-batch gradient buffer%s of "
+                    "%.1f MiB, %d workspace%s of %d samples of %.1f MiB, history of %ld steps) "
+                    "but %.0f MiB are available: lower --batch, --micro-batch, --threads or "
+                    "--epochs",
+                    need / 1048576, local_most, local_most > 1 ? "s" : "", params / 1048576,
+                    t->threads, t->threads > 1 ? "s" : "", m, workspace / 1048576,
+                    t->batch_capacity, available / 1048576);
+}
+
 static int trainer_init(trainer *t, const dpt_train_config *cfg, MPI_Comm comm, dpt_err *err) {
     memset(t, 0, sizeof *t);
     t->cfg = cfg;
@@ -161,6 +182,9 @@ static int trainer_init(trainer *t, const dpt_train_config *cfg, MPI_Comm comm, 
     const int local_most = (micro_per_step + t->size - 1) / t->size;
     const uint32_t eval_most = t->data.val.n > t->data.test.n ? t->data.val.n : t->data.test.n;
     const uint32_t chunks = (eval_most + (uint32_t)m - 1) / (uint32_t)m;
+    t->steps_per_epoch = (int)((t->data.train.n + (uint32_t)cfg->batch - 1) / (uint32_t)cfg->batch);
+    t->batch_capacity = (long)t->steps_per_epoch * cfg->epochs;
+    if (check_memory(t, m, local_most, err)) return -1;
     t->params = malloc(sizeof(float) * (n + 1));
     t->state = malloc(sizeof(float) * (t->model.nstate + 1));
     t->reduced = malloc(sizeof(float) * (t->model.nstats + n + 1));
@@ -169,8 +193,6 @@ static int trainer_init(trainer *t, const dpt_train_config *cfg, MPI_Comm comm, 
     const size_t K = (size_t)t->model.classes;
     t->confusion = malloc(sizeof(long) * K * K * (size_t)t->threads);
     t->history = calloc((size_t)cfg->epochs, sizeof *t->history);
-    t->steps_per_epoch = (int)((t->data.train.n + (uint32_t)cfg->batch - 1) / (uint32_t)cfg->batch);
-    t->batch_capacity = (long)t->steps_per_epoch * cfg->epochs;
     t->batch_loss = malloc(sizeof(float) * (size_t)t->batch_capacity);
     t->batch_acc = malloc(sizeof(float) * (size_t)t->batch_capacity);
     t->ws = calloc((size_t)t->threads, sizeof *t->ws);

@@ -120,7 +120,9 @@ static void test_text_values(void **state) {
     assert_string_equal(dpt_setting_get(find("model"), &c, "conv(...)").text, "conv(...)");
     static const char *const bad[][3] = {
         {"lr", "abc", "--lr abc: expected a number >= 0"},
-        {"batch", "0", "--batch 0: expected a whole number >= 1"},
+        {"batch", "0", "--batch 0: expected a whole number from 1 to 1048576"},
+        {"epochs", "1000001", "--epochs 1000001: expected a whole number from 1 to 1000000"},
+        {"val", "-1", "--val -1: expected a whole number >= 0"},
         {"momentum", "2", "--momentum 2: expected a number in [0, 1]"},
         {"seed", "-1", "--seed -1: expected a whole number >= 0"},
         {"norm", "z", "--norm z: expected mnist, compute, auto or MEAN,.../STD,..."},
@@ -158,6 +160,8 @@ static void test_seeds(void **state) {
     }
     assert_int_equal(dpt_arg_seeds("seeds =", "1-9", seeds, 8, &n, &err), -1);
     assert_string_equal(err.msg, "seeds = 1-9: more than 8 seeds");
+    assert_int_equal(dpt_arg_seeds("--seeds", "4,1-5", seeds, 8, &n, &err), -1);
+    assert_string_equal(err.msg, "--seeds 4,1-5: seed 4 is listed twice");
 }
 
 /* A trained-looking run of a small model, as the trainer would show it to ckpt.c and report.c. */

@@ -88,6 +88,8 @@ typedef struct dpt_workspace {
 } dpt_workspace;
 
 int dpt_workspace_init(dpt_workspace *ws, const dpt_model *m, int capacity, dpt_err *err);
+/* The bytes dpt_workspace_init allocates for `capacity` samples (SIZE_MAX: more than can be). */
+size_t dpt_workspace_bytes(const dpt_model *m, int capacity);
 void dpt_workspace_free(dpt_workspace *ws);
 
 /* Runs the nodes on ws->input[0..n); the logits end up in dpt_model_logits. */

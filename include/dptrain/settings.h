@@ -26,7 +26,7 @@ typedef enum dpt_value_type {
 typedef struct dpt_field {
     dpt_value_type type;
     size_t offset;
-    double min, max; /* of numbers (an INT or U32 is at most INT_MAX) */
+    double min, max; /* of numbers; an INT or U32 with max 0 is at most INT_MAX */
 } dpt_field;
 
 /* A value read out: text for DPT_TEXT; whole (and real) for FLAG, INT, U32 and U64; real for
@@ -62,6 +62,11 @@ typedef struct dpt_setting {
 } dpt_setting;
 
 #define DPT_SETTINGS_MAX 64
+/* Bounds checked before any work; memory is checked against the machine's once the model is
+   built. */
+#define DPT_MAX_EPOCHS 1000000
+#define DPT_MAX_BATCH 1048576
+#define DPT_MAX_THREADS 256
 
 extern const dpt_setting dpt_settings[];
 extern const int dpt_nsettings;
@@ -80,6 +85,8 @@ int dpt_setting_set(const dpt_setting *s, dpt_train_config *c, const char *text,
 /* Option values, e.g. dpt_arg_int("--batch", "0", 1, ...) fails with "--batch 0: expected a
    whole number >= 1". */
 int dpt_arg_int(const char *opt, const char *text, int min, int *out, dpt_err *err);
+/* The same within [min, max]: "--threads 0: expected a whole number from 1 to 256". */
+int dpt_arg_int_in(const char *opt, const char *text, int min, int max, int *out, dpt_err *err);
 int dpt_arg_u64(const char *opt, const char *text, uint64_t *out, dpt_err *err);
 int dpt_arg_double(const char *opt, const char *text, double min, double max, double *out,
                    dpt_err *err);

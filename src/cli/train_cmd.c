@@ -61,45 +61,46 @@ typedef struct run_option {
     dpt_field field;
 } run_option;
 
-#define FIELD(type, member, lo)                                                                    \
-    { type, offsetof(request, member), lo, 0 }
+#define FIELD(type, member, lo, hi)                                                                \
+    { type, offsetof(request, member), lo, hi }
 
 static const run_option run_options[] = {
     {"data", DPT_MODEL_AND_DATA, "PATH",
      "the dataset: a folder of the four MNIST IDX files (raw or .gz), a\n"
      "folder with Train/<class>/*.png and Test/<class>/*.png, or an HDF5\n"
      "file (dptrain data --help). Input shape and classes come from it",
-     NULL, FIELD(DPT_TEXT, cfg.data.path, 0)},
+     NULL, FIELD(DPT_TEXT, cfg.data.path, 0, 0)},
     {"seeds", DPT_RUNNING, "LIST",
      "train one model per seed (e.g. 1-8 or 1,4,9), in groups of\n"
      "--ranks-per-seed ranks; a group's results equal a separate run",
-     NULL, FIELD(DPT_TEXT, seeds_text, 0)},
+     NULL, FIELD(DPT_TEXT, seeds_text, 0, 0)},
     {"ranks-per-seed", DPT_RUNNING, "R",
      "ranks that train each seed of --seeds (must divide the rank count)", NULL,
-     FIELD(DPT_INT, ranks_per_seed, 1)},
+     FIELD(DPT_INT, ranks_per_seed, 1, 0)},
     {"bucket-kb", DPT_RUNNING, "K",
      "gradients are summed in buckets of about K KiB (8 bytes a parameter),\n"
      "each as soon as backward has passed its layers; 0: one sum after\n"
-     "backward. The result is the same bits either way",
-     NULL, FIELD(DPT_INT, cfg.bucket_kb, 0)},
-    {"threads", DPT_RUNNING, "T", "threads per rank (micro-batches shared out among them)",
+     "backward. The result is the same bits either way (at most 1048576)",
+     NULL, FIELD(DPT_INT, cfg.bucket_kb, 0, 1048576)},
+    {"threads", DPT_RUNNING, "T",
+     "threads per rank (micro-batches shared out among them; at most 256)",
      "the node's cores (or this rank's bound cores) divided by its ranks",
-     FIELD(DPT_INT, cfg.threads, 1)},
+     FIELD(DPT_INT, cfg.threads, 1, DPT_MAX_THREADS)},
     {"out", DPT_RUNNING, "DIR",
      "write DIR/seed-<S>/: checkpoint.h5 (every epoch), best.h5 (best\n"
      "validation accuracy) and result.json",
-     "nothing written", FIELD(DPT_TEXT, cfg.out, 0)},
+     "nothing written", FIELD(DPT_TEXT, cfg.out, 0, 0)},
     {"ckpt-every", DPT_RUNNING, "N", "also checkpoint every N steps", "0: epoch ends",
-     FIELD(DPT_INT, cfg.ckpt_every, 0)},
+     FIELD(DPT_INT, cfg.ckpt_every, 0, 0)},
     {"resume", DPT_RUNNING, "PATH|auto",
      "continue from a checkpoint (auto: DIR/seed-<S>/checkpoint.h5 if it\n"
      "exists, else start afresh); --epochs is the run's total. The other\n"
      "settings must match the checkpoint's",
-     NULL, FIELD(DPT_TEXT, cfg.resume, 0)},
+     NULL, FIELD(DPT_TEXT, cfg.resume, 0, 0)},
     {"json", DPT_RUNNING, NULL,
      "print each run as one JSON object on one line: the last line of\n"
      "standard output for a single run",
-     NULL, FIELD(DPT_FLAG, cfg.json, 0)},
+     NULL, FIELD(DPT_FLAG, cfg.json, 0, 0)},
 };
 
 enum { NRUN = sizeof run_options / sizeof run_options[0], OPT_FIRST = 256 };

@@ -3,10 +3,17 @@
 source "$(dirname "$0")/lib.sh"
 T="$DPTRAIN train --epochs 1"
 expect_error 2 "--lr abc: expected a number" $T --lr abc
-expect_error 2 "--batch 0: expected a whole number >= 1" $T --batch 0
+expect_error 2 "--batch 0: expected a whole number from 1 to 1048576" $T --batch 0
 expect_error 2 "unknown option or missing value '--frobnicate'" $T --frobnicate
 expect_error 2 "--opt lbfgs: unknown optimizer" $T --opt lbfgs
 expect_error 2 "--sched exp:2: GAMMA/FACTOR must be in" $T --sched exp:2
+# Every number bounded before any work; memory checked against the machine's before allocating.
+expect_error 2 "--threads 100000000: expected a whole number from 1 to 256" $T --threads 100000000
+expect_error 2 "--batch 2147483647: expected a whole number from 1 to 1048576" $T --batch 2147483647
+expect_error 2 "--epochs 1000001: expected a whole number from 1 to 1000000" $T --epochs 1000001
+expect_error 2 "--out '': expected a value, not an empty one" $T --out ""
+expect_error 1 "these settings need about [0-9]+ MiB \(1 micro-batch gradient buffer of 0.9 MiB, 256 workspaces of 1048576 samples of [0-9.]+ MiB, history of 1 steps\) but [0-9]+ MiB are available" \
+  $T --data "$DATA" --model mlp300 --batch 1048576 --micro-batch 1048576 --threads 256 --train-samples 100
 expect_error 1 "--nesterov needs --opt sgd with --momentum > 0" $T --data "$DATA" --nesterov
 expect_error 1 "$WORK/none: No such file or directory \(--data takes an IDX folder" $T --data "$WORK/none"
 mkdir "$WORK/empty"
@@ -41,7 +48,7 @@ bad_ini() { # bad_ini NAME CONTENT PATTERN
 }
 bad_ini lr '[experiment]\nname = x\nseeds = 1\n[train]\nlr = banana\n' ":5: --lr banana: expected a number"
 bad_ini gridlr '[experiment]\nname = x\nseeds = 1\n[grid]\nlr = 0.1, x\n' ":5: --lr x: expected a number"
-bad_ini quick '[experiment]\nname = x\nseeds = 1\n[quick]\nepochs = -3\n' ": \\[quick\\]: --epochs -3: expected a whole number >= 1"
+bad_ini quick '[experiment]\nname = x\nseeds = 1\n[quick]\nepochs = -3\n' ": \\[quick\\]: --epochs -3: expected a whole number from 1 to 1000000"
 bad_ini ranks '[experiment]\nname = x\nseeds = 1\nranks = 2abc\n' ":4: ranks = 2abc: expected a whole number >= 1"
 bad_ini name '[experiment]\nname = ..\nseeds = 1\n' ":2: name '..': a folder name"
 bad_ini twice '[experiment]\nname = x\nseeds = 1,2,1\n' ":3: seeds = 1,2,1: seed 1 is listed twice"
