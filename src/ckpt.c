@@ -260,7 +260,7 @@ int dpt_ckpt_save_model(const char *path, const dpt_model *m, const float *param
 
 static hid_t open_checkpoint(const char *path, dpt_err *err) {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    if (access(path, R_OK) != 0) return dpt_fail(err, "%s: %s", path, strerror(errno));
+    if (dpt_check_regular_file(path, err)) return -1;
     if (H5Fis_hdf5(path) <= 0) return dpt_fail(err, "%s: not an HDF5 file", path);
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) return dpt_fail(err, "%s: HDF5 file truncated or corrupted", path);

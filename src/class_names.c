@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "dptrain/dataset.h"
+#include "dptrain/fsutil.h"
 
 enum { MAX_NAMES_FILE = DPT_DATASET_MAX_CLASSES * 258 }; /* 255 bytes, CR, LF, with room */
 
@@ -72,6 +73,7 @@ static int split_lines(const char *file, const char *text, size_t size, char **n
 
 int dpt_class_names_read(const char *file, char ***names, int *n, dpt_err *err) {
     *names = NULL, *n = 0;
+    if (dpt_check_regular_file(file, err)) return -1;
     FILE *f = fopen(file, "r");
     if (!f) return dpt_fail(err, "%s: %s", file, strerror(errno));
     char *text = malloc(MAX_NAMES_FILE + 1);

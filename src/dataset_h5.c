@@ -38,18 +38,8 @@ static const char *const expected[2] = {
 
 /* ---- reading ---- */
 
-/* The path must be a regular file: opening it without blocking tells a FIFO or a device. */
-static int check_regular_file(const char *path, dpt_err *err) {
-    const int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) return dpt_fail(err, "%s: %s", path, strerror(errno));
-    struct stat st;
-    const int regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-    close(fd);
-    return regular ? 0 : dpt_fail(err, "%s: not a regular file", path);
-}
-
 static hid_t open_file(const char *path, dpt_err *err) {
-    if (check_regular_file(path, err)) return -1;
+    if (dpt_check_regular_file(path, err)) return -1;
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     if (H5Fis_hdf5(path) <= 0) return dpt_fail(err, "%s: not an HDF5 file", path);
     const hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dptrain/fsutil.h"
 #include "dptrain/settings.h"
 
 /* scripts/plot.py's options an experiment may ask for (its `plot` key). */
@@ -237,6 +238,7 @@ int dpt_experiment_load(const char *path,
     snprintf(e->path, sizeof e->path, "%s", path);
     e->ranks = 1;
     parse_state st = {.e = e, .check = check};
+    if (dpt_check_regular_file(path, err)) return -1;
     int line = ini_parse(path, on_entry, &st);
     if (line < 0) /* -1: fopen failed, errno says why */
         return dpt_fail(err, "%s: cannot read the experiment file: %s", path,

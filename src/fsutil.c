@@ -10,6 +10,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+int dpt_check_regular_file(const char *path, dpt_err *err) {
+    const int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return dpt_fail(err, "%s: %s", path, strerror(errno));
+    struct stat st;
+    const int regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    close(fd);
+    return regular ? 0 : dpt_fail(err, "%s: not a regular file", path);
+}
+
 int dpt_mkdir_p(const char *path, dpt_err *err) {
     char buf[4096];
     if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)

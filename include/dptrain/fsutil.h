@@ -6,6 +6,9 @@
 
 #include "dptrain/error.h"
 
+/* 0 if path can be read and is a regular file, else -1 with "PATH: not a regular file" (a FIFO
+   or device, told without blocking on it) or why it cannot be read. */
+int dpt_check_regular_file(const char *path, dpt_err *err);
 /* Creates path and its missing parents, like mkdir -p. */
 int dpt_mkdir_p(const char *path, dpt_err *err);
 /* Every file that must never be seen half-written goes through a temporary file beside it:

@@ -27,6 +27,17 @@ head -c 1000000 "$DATA/train-images-idx3-ubyte" >"$WORK/cut/train-images-idx3-ub
 expect_error 1 "$WORK/cut/train-images-idx3-ubyte: truncated: header promises 60000 items \(47040000 bytes\)" \
   $T --data "$WORK/cut"
 
+# A FIFO or a device where a file is expected is refused at once, never waited on.
+mkfifo "$WORK/fifo"
+expect_error 1 "fifo: not a regular file" timeout 10 "$DPTRAIN" runs "$WORK/fifo"
+expect_error 1 "fifo: not a regular file" timeout 10 "$DPTRAIN" eval "$WORK/fifo"
+expect_error 1 "fifo: not a regular file" timeout 10 $T --data "$DATA" --resume "$WORK/fifo"
+mkdir "$WORK/dev"
+for f in "$DATA"/*; do ln -s "$(readlink -f "$f")" "$WORK/dev/$(basename "$f")"; done
+rm "$WORK/dev"/t10k-labels-idx1-ubyte*
+ln -s /dev/zero "$WORK/dev/t10k-labels-idx1-ubyte"
+expect_error 1 "t10k-labels-idx1-ubyte: not a regular file" timeout 10 $T --data "$WORK/dev"
+
 # Divergence stops the run with the epoch and step, not a page of NaNs.
 expect_error 1 "training diverged at epoch 1, step [0-9]+ of 860" \
   $T --data "$DATA" --lr 1e30
