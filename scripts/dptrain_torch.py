@@ -53,6 +53,7 @@ targets.
 Debian's python3-torch and python3-h5py belong to /usr/bin/python3; under another interpreter
 this module re-runs the calling script with /usr/bin/python3, or says which module is missing.
 """
+import hashlib
 import os
 import sys
 
@@ -449,6 +450,19 @@ def _attr(group, name):
     return v
 
 
+def _damage(ds, value):
+    """What is wrong with a dataset's values, or None: dptrain writes each float dataset with the
+    sha256 of its values as little-endian float32 (checkpoint format 2); weights must be finite."""
+    stored = ds.attrs.get("sha256")
+    if stored is not None:
+        stored = stored.decode() if isinstance(stored, bytes) else str(stored)
+        if hashlib.sha256(value.astype("<f4").tobytes()).hexdigest() != stored:
+            return "does not match its sha256: the file is damaged"
+    if value.dtype.kind == "f" and not np.isfinite(value).all():
+        return "holds NaN or infinite values: the run diverged or the file was edited"
+    return None
+
+
 def load(path):
     """The network of a dptrain checkpoint as a DptrainNet (a torch.nn.Module) in eval mode,
     every parameter and buffer loaded from /model; ValueError saying what is wrong otherwise."""
@@ -476,6 +490,9 @@ def load(path):
                 missing.append(ds)
                 continue
             value = np.asarray(f[ds])
+            problem = _damage(f[ds], value)
+            if problem:
+                raise ValueError(f"{path}: {ds} {problem}")
             if key.endswith("num_batches_tracked"):
                 state[key] = torch.tensor(int(round(float(value))), dtype=torch.int64)
             elif tuple(value.shape) != tuple(have.shape):

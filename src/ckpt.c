@@ -3,17 +3,20 @@
 
 #include <errno.h>
 #include <hdf5.h>
-#include "dptrain/data.h"
-#include "dptrain/fsutil.h"
-#include "dptrain/metrics.h"
-#include "dptrain/settings.h"
-#include "dptrain/train.h"
 #include <hdf5_hl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "dptrain/data.h"
+#include "dptrain/digest.h"
+#include "dptrain/fsutil.h"
+#include "dptrain/metrics.h"
+#include "dptrain/settings.h"
+#include "dptrain/train.h"
 
 /* Names of the optimizer's state buffers, as PyTorch calls them. */
 static const char *const optim_state_names[3][2] = {
@@ -74,10 +77,32 @@ static int class_names_attr(hid_t f, const char *obj, char *const *names, int cl
     return rc;
 }
 
+/* The `sha256` attribute of a dataset just written: of its values' bytes (little-endian float32
+   or float64), which every read checks, so that damage on disk is refused, not used. */
+static int digest_attr(hid_t f, const char *path, const void *values, size_t bytes) {
+    char hex[DPT_DIGEST_HEX];
+    const void *parts[] = {values};
+    dpt_sha256_hex(parts, &bytes, 1, hex);
+    return text_attr(f, path, "sha256", hex);
+}
+
 static int floats(hid_t f, const char *path, int rank, const hsize_t *dims, const float *data,
                   const char *meaning) {
-    if (H5LTmake_dataset_float(f, path, rank, dims, data) < 0) return -1;
+    size_t n = 1;
+    for (int d = 0; d < rank; d++) n *= (size_t)dims[d];
+    if (H5LTmake_dataset_float(f, path, rank, dims, data) < 0 ||
+        digest_attr(f, path, data, n * sizeof *data))
+        return -1;
     return meaning ? text_attr(f, path, "meaning", meaning) : 0;
+}
+
+static int doubles(hid_t f, const char *path, hsize_t n, const double *data, const char *units,
+                   const char *meaning) {
+    return H5LTmake_dataset_double(f, path, 1, &n, data) < 0 ||
+                   digest_attr(f, path, data, n * sizeof *data) ||
+                   text_attr(f, path, "units", units) || text_attr(f, path, "meaning", meaning)
+               ? -1
+               : 0;
 }
 
 static int write_tensors(hid_t f, const dpt_param *table, int count, const float *buffer) {
@@ -161,18 +186,12 @@ static int write_history(hid_t f, const dpt_ckpt_view *v) {
     const hsize_t dims = (hsize_t)n;
     int rc = column && group(f, "/history") == 0 ? 0 : -1;
     for (int e = 0; rc == 0 && e < n; e++) column[e] = v->history[e].epoch;
-    if (rc == 0 && (H5LTmake_dataset_double(f, "/history/epoch", 1, &dims, column) < 0 ||
-                    text_attr(f, "/history/epoch", "units", "1") ||
-                    text_attr(f, "/history/epoch", "meaning", "epoch number, from 1")))
-        rc = -1;
+    if (rc == 0 && doubles(f, "/history/epoch", dims, column, "1", "epoch number, from 1")) rc = -1;
     for (int k = 0; rc == 0 && k < dpt_nmetrics; k++) {
         char path[64];
         snprintf(path, sizeof path, "/history/%s", dpt_metrics[k].name);
         for (int e = 0; e < n; e++) column[e] = dpt_metric_of(&v->history[e], k);
-        if (H5LTmake_dataset_double(f, path, 1, &dims, column) < 0 ||
-            text_attr(f, path, "units", dpt_metrics[k].units) ||
-            text_attr(f, path, "meaning", dpt_metrics[k].meaning))
-            rc = -1;
+        if (doubles(f, path, dims, column, dpt_metrics[k].units, dpt_metrics[k].meaning)) rc = -1;
     }
     free(column);
     const hsize_t batches = (hsize_t)*v->batches_done;
@@ -367,6 +386,37 @@ static char **read_names(hid_t f, const char *obj, const char *name, int n) {
     return out;
 }
 
+/* The values read match the dataset's sha256 (written with it since format 2). */
+static int check_digest(hid_t f, const char *file, const char *path, const void *values,
+                        size_t bytes, dpt_err *err) {
+    char *stored = read_text(f, path, "sha256"), hex[DPT_DIGEST_HEX];
+    long version = 1;
+    H5LTget_attribute_long(f, "/meta", "format_version", &version);
+    int rc = 0;
+    if (!stored) {
+        if (version >= 2) rc = dpt_fail(err, "%s: %s has no sha256 (damaged?)", file, path);
+    } else {
+        const void *parts[] = {values};
+        dpt_sha256_hex(parts, &bytes, 1, hex);
+        if (strcmp(hex, stored) != 0)
+            rc = dpt_fail(err, "%s: damaged: %s does not match its sha256", file, path);
+    }
+    free(stored);
+    return rc;
+}
+
+/* Weights and optimizer state must be finite numbers. */
+static int check_finite(const char *file, const char *path, const float *values, size_t n,
+                        dpt_err *err) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(values[i]))
+            return dpt_fail(err,
+                            "%s: %s[%zu] is %g: the run diverged or the file was edited; not "
+                            "usable",
+                            file, path, i, (double)values[i]);
+    return 0;
+}
+
 /* Reads a float dataset of exactly `count` values (and, when dims is given, that shape). */
 static int read_floats(hid_t f, const char *file, const char *path, int ndims, const int *dims,
                        size_t count, float *out, dpt_err *err) {
@@ -396,7 +446,7 @@ static int read_floats(hid_t f, const char *file, const char *path, int ndims, c
     }
     if (n && H5LTread_dataset_float(f, path, out) < 0)
         return dpt_fail(err, "%s: cannot read %s (corrupted?)", file, path);
-    return 0;
+    return check_digest(f, file, path, out, n * sizeof *out, err);
 }
 
 static int read_tensors(hid_t f, const char *file, const dpt_param *table, int count, float *buffer,
@@ -405,7 +455,8 @@ static int read_tensors(hid_t f, const char *file, const dpt_param *table, int c
         const dpt_param *p = &table[t];
         char path[96];
         snprintf(path, sizeof path, "/model/%s", p->name);
-        if (read_floats(f, file, path, p->ndims, p->dims, p->count, buffer + p->offset, err))
+        if (read_floats(f, file, path, p->ndims, p->dims, p->count, buffer + p->offset, err) ||
+            check_finite(file, path, buffer + p->offset, p->count, err))
             return -1;
     }
     return 0;
@@ -488,6 +539,10 @@ static int read_history(hid_t f, const char *path, dpt_ckpt_view *v, dpt_err *er
             free(column);
             return dpt_fail(err, "%s: %s is missing or has the wrong length", path, name);
         }
+        if (check_digest(f, path, name, column, sizeof *column * (size_t)epochs, err)) {
+            free(column);
+            return -1;
+        }
         for (long e = 0; e < epochs; e++) {
             if (k < 0)
                 v->history[e].epoch = (int)column[e];
@@ -534,10 +589,21 @@ static int resume_from(hid_t f, const char *path, dpt_ckpt_view *v, dpt_err *err
         char state[64];
         snprintf(state, sizeof state, "/optim/%s", name ? name : "");
         if (name && o->state[i] &&
-            read_floats(f, path, state, 0, NULL, v->model->nparams, o->state[i], err))
+            (read_floats(f, path, state, 0, NULL, v->model->nparams, o->state[i], err) ||
+             check_finite(path, state, o->state[i], v->model->nparams, err)))
             return -1;
     }
-    return read_history(f, path, v, err);
+    if (read_history(f, path, v, err)) return -1;
+    /* Training continues from the position: it must be where the history ends. */
+    const long steps = v->steps_per_epoch, done = *v->batches_done;
+    if (epoch != *v->epochs_done || pos_step < 0 || pos_step >= steps ||
+        done != epoch * steps + pos_step || step != done || correct < 0 || top5 < 0 ||
+        !isfinite(v->pos->loss))
+        return dpt_fail(err,
+                        "%s: damaged: /position (epoch %ld, step %ld) and /optim step %ld do not "
+                        "follow the history (%d epochs and %ld steps done, %ld steps an epoch)",
+                        path, epoch, pos_step, step, *v->epochs_done, done, steps);
+    return 0;
 }
 
 int dpt_ckpt_resume(const char *path, dpt_ckpt_view *v, dpt_err *err) {
@@ -555,6 +621,16 @@ static dpt_task task_of(hid_t f) {
         text && strcmp(text, "segment") == 0 ? DPT_TASK_SEGMENT : DPT_TASK_CLASSIFY;
     free(text);
     return task;
+}
+
+/* Inputs are standardized as (x - mean) / std: finite means and positive finite deviations. */
+static int check_standardization(const char *path, const float *mean, const float *std,
+                                 int channels, dpt_err *err) {
+    for (int c = 0; c < channels; c++)
+        if (!isfinite(mean[c]) || !isfinite(std[c]) || !(std[c] > 0))
+            return dpt_fail(err, "%s: /meta mean %g and std %g of channel %d do not standardize",
+                            path, (double)mean[c], (double)std[c], c);
+    return 0;
 }
 
 int dpt_ckpt_load_trained(const char *path, dpt_trained *t, dpt_err *err) {
@@ -578,6 +654,8 @@ int dpt_ckpt_load_trained(const char *path, dpt_trained *t, dpt_err *err) {
              !(t->std = read_float_array(f, "/meta", "std", t->model.input.c)))
         rc = dpt_fail(err, "%s: /meta mean and std must hold %d numbers (one per input channel)",
                       path, t->model.input.c);
+    else if (check_standardization(path, t->mean, t->std, t->model.input.c, err))
+        rc = -1;
     else if (!(t->class_names = read_names(f, "/model", "class_names", t->model.classes)))
         rc = dpt_fail(err, "%s: /model class_names must hold %d names", path, t->model.classes);
     else if (!(t->params = malloc(sizeof(float) * (t->model.nparams + 1))) ||

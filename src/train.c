@@ -387,7 +387,8 @@ static dpt_ckpt_view view_of(trainer *t) {
                            .batch_loss = t->batch_loss,
                            .batch_acc = t->batch_acc,
                            .batches_done = &t->batches_done,
-                           .batch_capacity = t->batch_capacity};
+                           .batch_capacity = t->batch_capacity,
+                           .steps_per_epoch = t->steps_per_epoch};
 }
 
 /* Rank 0 writes the checkpoint (and best.h5 with `best`); every rank learns whether it worked. */

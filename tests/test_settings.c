@@ -193,7 +193,9 @@ static dpt_ckpt_view fake_view(fake_run *r) {
     r->sched = (dpt_sched_state){.lr = 0.01};
     r->epochs_done = 1;
     r->history[0] = (dpt_epoch_record){.epoch = 1, .lr = 0.01};
-    r->batches_done = 1;
+    r->batches_done = 1; /* one step an epoch, and the position after it */
+    r->pos = (dpt_position){.epoch = 1};
+    r->optim.step = 1;
     static const float mean[] = {0.1307f}, std[] = {0.3081f}; /* MNIST's, one channel */
     return (dpt_ckpt_view){.cfg = &r->cfg,
                            .model = &r->model,
@@ -211,7 +213,8 @@ static dpt_ckpt_view fake_view(fake_run *r) {
                            .batch_loss = r->batch_loss,
                            .batch_acc = r->batch_acc,
                            .batches_done = &r->batches_done,
-                           .batch_capacity = 1};
+                           .batch_capacity = 1,
+                           .steps_per_epoch = 1};
 }
 
 static void fake_free(fake_run *r) {

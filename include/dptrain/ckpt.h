@@ -31,7 +31,8 @@
 #include "dptrain/optim.h"
 #include "dptrain/train.h"
 
-#define DPT_CKPT_FORMAT 1
+/* 2: every float dataset carries its sha256, checked on every read (1: none) */
+#define DPT_CKPT_FORMAT 2
 
 /* Where training stands: the next step to run and what the current epoch has summed so far. */
 typedef struct dpt_position {
@@ -63,6 +64,7 @@ typedef struct dpt_ckpt_view {
     float *batch_loss, *batch_acc; /* capacity batch_capacity */
     long *batches_done;
     long batch_capacity;
+    int steps_per_epoch; /* what a resumed position must agree with */
 } dpt_ckpt_view;
 
 /* Writes to a temporary file beside path, syncs it and renames it over path: a complete

@@ -112,4 +112,48 @@ label=$(python3 "$(dirname "$0")/make_png.py" "$DATA/t10k-images-idx3-ubyte" "$D
 "$DPTRAIN" predict "$ckpt" "$WORK/digit.png" >"$WORK/predict" || fail "predict failed"
 grep -q "class $label " "$WORK/predict" || fail "predicted $(cat "$WORK/predict"), label $label"
 echo "ok: $(cat "$WORK/predict")"
+
+# Damage is refused in one line, never evaluated or resumed from: a block of zeros written over
+# the middle of the largest dataset (what a bad disk block does), a NaN written with its digest
+# made to match, a standardization that divides by zero, a position past the history.
+damaged() { # damaged NAME PYTHON: a copy of the checkpoint, changed by PYTHON (h5py file f)
+  mkdir -p "$WORK/$1/seed-1"
+  cp "$ckpt" "$WORK/$1/seed-1/checkpoint.h5"
+  /usr/bin/python3 - "$WORK/$1/seed-1/checkpoint.h5" "$2" <<'PY' || fail "damaging $1"
+import hashlib, sys
+import h5py, numpy as np
+path, code = sys.argv[1], sys.argv[2]
+def digest(ds):  # what dptrain stores: sha256 of the values' bytes
+    ds.attrs["sha256"] = hashlib.sha256(np.asarray(ds).tobytes()).hexdigest()
+def biggest(f):
+    found = []
+    f["model"].visititems(lambda n, o: found.append(o) if isinstance(o, h5py.Dataset) else None)
+    return max(found, key=lambda d: d.size)
+if code == "block":
+    with h5py.File(path, "r") as f:
+        ds = biggest(f)
+        where, size = ds.id.get_offset(), ds.id.get_storage_size()
+        print(ds.name)
+    with open(path, "r+b") as raw:  # 512 bytes from the middle of its data
+        raw.seek(where + size // 2 - 256)
+        raw.write(bytes(512))
+else:
+    with h5py.File(path, "r+") as f:
+        exec(code)
+PY
+}
+biggest=$(damaged block block) # the largest dataset of /model
+expect_error 1 "block/seed-1/checkpoint.h5: damaged: $biggest does not match its sha256" "$DPTRAIN" eval "$WORK/block/seed-1/checkpoint.h5"
+expect_error 1 "block/seed-1/checkpoint.h5: damaged: $biggest does not match its sha256" \
+  "$DPTRAIN" train "${COMMON[@]}" --epochs 5 --out "$WORK/block" --resume auto
+damaged nan 'ds = biggest(f); v = ds[...]; v.flat[3] = np.nan; ds[...] = v; digest(ds)'
+expect_error 1 "nan/seed-1/checkpoint.h5: $biggest\[3\] is nan: the run diverged or the file was edited" \
+  "$DPTRAIN" eval "$WORK/nan/seed-1/checkpoint.h5"
+damaged std 'f["meta"].attrs["std"] = np.zeros(1, np.float32)'
+expect_error 1 "std/seed-1/checkpoint.h5: /meta mean 0.1307 and std 0 of channel 0 do not standardize" \
+  "$DPTRAIN" predict "$WORK/std/seed-1/checkpoint.h5" "$WORK/digit.png"
+damaged position 'f["position"].attrs["step"] = 10**6'
+expect_error 1 "position/seed-1/checkpoint.h5: damaged: /position \(epoch 4, step 1000000\)" \
+  "$DPTRAIN" train "${COMMON[@]}" --epochs 5 --out "$WORK/position" --resume auto
+echo "ok: damaged checkpoints refused (a block of zeros, NaN, std 0, a position past the history)"
 echo "PASS"

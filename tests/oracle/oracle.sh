@@ -102,4 +102,15 @@ grep -q '^  (linear1): Linear(in_features=196, out_features=10, bias=True)$' "$W
 grep -q '^parameters: 2710 ' "$WORK/script.out" || fail "scripts/dptrain_torch.py: parameter count"
 grep -Eq '^test .*accuracy [0-9.]+%$' "$WORK/script.out" || fail "scripts/dptrain_torch.py: no accuracy"
 echo "ok: scripts/dptrain_torch.py: $(tail -1 "$WORK/script.out")"
+# A weight changed on disk (its sha256 left as dptrain wrote it) is refused in one line.
+cp "$WORK/preset-cnn2710.h5" "$WORK/damaged.h5"
+"$PY" -c 'import sys, h5py
+with h5py.File(sys.argv[1], "r+") as f:
+    w = f["model/linear1/weight"]; v = w[...]; v[0, 0] += 1; w[...] = v' "$WORK/damaged.h5"
+if "$PY" "$SCRIPT" "$WORK/damaged.h5" >"$WORK/damaged.out" 2>&1; then
+  fail "scripts/dptrain_torch.py loaded a damaged checkpoint"
+fi
+grep -q "damaged.h5: /model/linear1/weight does not match its sha256: the file is damaged" "$WORK/damaged.out" ||
+  fail "scripts/dptrain_torch.py on a damaged file: $(cat "$WORK/damaged.out")"
+echo "ok: scripts/dptrain_torch.py refuses a damaged file: $(tail -1 "$WORK/damaged.out")"
 echo "PASS"
