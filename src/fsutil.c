@@ -4,8 +4,11 @@
 #include <fcntl.h>
 #include <libgen.h>
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -39,6 +42,28 @@ int dpt_mkdir_p(const char *path, dpt_err *err) {
 
 void dpt_tmp_path(const char *path, char *tmp, size_t size) {
     snprintf(tmp, size, "%s.tmp-%ld", path, (long)getpid());
+}
+
+int dpt_remove_stale_tmp(const char *dir, const char *tag, FILE *out) {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int removed = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        const char *mark = strstr(e->d_name, ".tmp-");
+        char *end;
+        if (!mark) continue;
+        const long pid = strtol(mark + 5, &end, 10);
+        if (*end || pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue; /* not ours to judge, or its writer still runs */
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (unlink(path) == 0) {
+            fprintf(out, "%sremoved %s, left by process %ld (no longer running)\n", tag, path, pid);
+            removed++;
+        }
+    }
+    closedir(d);
+    return removed;
 }
 
 static int sync_path(const char *path, int flags) {

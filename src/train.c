@@ -215,6 +215,7 @@ static int trainer_init(trainer *t, const dpt_train_config *cfg, MPI_Comm comm, 
         snprintf(t->ckpt_path, sizeof t->ckpt_path, "%s/checkpoint.h5", dir);
         snprintf(t->best_path, sizeof t->best_path, "%s/best.h5", dir);
         if (t->rank == 0 && dpt_mkdir_p(dir, err)) return -1;
+        if (t->rank == 0) dpt_remove_stale_tmp(dir, cfg->tag, stdout);
     }
     return 0;
 }

@@ -17,10 +17,13 @@ DPTRAIN_FAULT=ckpt-kill "$DPTRAIN" train "${COMMON[@]}" --epochs 2 --out "$WORK/
 [[ $rc == 137 ]] || fail "fault injection: exit $rc, expected 137 (SIGKILL)"
 [[ $(md5sum <"$ckpt") == "$good" ]] || fail "the previous checkpoint changed"
 h5dump -H "$ckpt" >/dev/null || fail "the previous checkpoint is unreadable"
+stale=$(ls "$WORK"/run/seed-1/checkpoint.h5.tmp-*) || fail "the killed write left no temporary file"
 "$DPTRAIN" train "${COMMON[@]}" --epochs 2 --out "$WORK/run" --resume auto >"$WORK/after.json"
 [[ $(sha "$WORK/after.json") == $(sha "$WORK/straight.json") ]] || fail "resume after the crash differs"
-echo "ok: killed mid-write: previous checkpoint intact, resumed to the same weights"
-rm -f "$WORK"/run/seed-1/*.tmp-*
+grep -Fq "removed $stale, left by process ${stale##*-} (no longer running)" "$WORK/after.json" ||
+  fail "the stale $stale was not removed with a word: $(head -3 "$WORK/after.json")"
+[[ ! -e $stale ]] || fail "$stale is still there"
+echo "ok: killed mid-write: previous checkpoint intact, resumed to the same weights, $(basename "$stale") removed"
 
 # A full disk (a small tmpfs, filled up) during the write: error reported, old file intact.
 disk=$WORK/disk
@@ -62,7 +65,7 @@ with h5py.File(f"{work}/nohistory.h5", "a") as f:
     del f["history"]
 PYEOF
 expect_error 1 "foreign.h5: not a dptrain checkpoint \(no /meta format_version\)" "$DPTRAIN" eval "$WORK/foreign.h5" --data "$DATA"
-expect_error 1 "newer.h5: checkpoint format 99 is newer than this dptrain reads \(1\)" "$DPTRAIN" eval "$WORK/newer.h5" --data "$DATA"
+expect_error 1 "newer.h5: checkpoint format 99 is newer than this dptrain reads \(2\)" "$DPTRAIN" eval "$WORK/newer.h5" --data "$DATA"
 expect_error 1 "shape.h5: /model/conv1/weight has shape 16x1x3x3, expected 16x1x5x5" "$DPTRAIN" eval "$WORK/shape.h5" --data "$DATA"
 expect_error 1 "nohistory.h5: missing /history" "$DPTRAIN" train "${COMMON[@]}" --epochs 2 --resume "$WORK/nohistory.h5"
 
