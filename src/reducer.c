@@ -7,8 +7,10 @@
 
 #include "dptrain/timing.h"
 
-/* Loss sums travel as fixed point too: 2^32 keeps ~9 decimal places for sums below 2^30. */
+/* Loss sums travel as fixed point too: 2^32 keeps ~9 decimal places for sums below 2^30. A
+   step whose summed loss reaches 2^30 (the int64 range) counts as diverged. */
 #define LOSS_SCALE 0x1.0p32
+#define LOSS_LIMIT 0x1.0p30
 #define FLOAT_INFINITY_BITS 0x7f800000u
 /* Work of the reduction loops is dealt to threads in spans of at most this many values. */
 #define SPAN_VALUES 16384
@@ -357,11 +359,17 @@ static int float_mean(dpt_reducer *r, int batch, double grad_divisor, float *gra
 int dpt_reducer_finish(dpt_reducer *r, int batch, double grad_divisor, float *grads,
                        dpt_step_totals *totals, dpt_err *err) {
     const double start = dpt_now();
-    /* Loss and counts: fixed point, exact; a slot counts non-finite losses. */
+    /* Loss and counts: fixed point, exact; a slot counts losses that are not finite or so large
+       that the ranks' sum could leave the int64 range. */
     int64_t counters[4] = {0, 0, 0, 0};
+    int ranks;
+    MPI_Comm_size(r->comm, &ranks);
+    double magnitude = 0;
     for (int j = 0; j < r->local; j++) {
-        if (isfinite(r->micro_sums[j].loss))
-            counters[0] += (int64_t)(r->micro_sums[j].loss * LOSS_SCALE);
+        const double loss = r->micro_sums[j].loss;
+        magnitude += fabs(loss);
+        if (isfinite(loss) && magnitude < LOSS_LIMIT / ranks)
+            counters[0] += (int64_t)(loss * LOSS_SCALE);
         else
             counters[3]++;
         counters[1] += r->micro_sums[j].correct;

@@ -441,7 +441,8 @@ static int train_epoch(trainer *t, dpt_err *err) {
             if (t->rank != 0) return dpt_fail(err, "%s", ""); /* rank 0 reports it */
             return dpt_fail(err,
                             "%straining diverged at epoch %d, step %d of %d: the loss or a "
-                            "gradient is NaN or infinite (lr %g); try a smaller --lr",
+                            "gradient is NaN, infinite or beyond 2^30 (lr %g); try a smaller "
+                            "--lr",
                             cfg->tag, epoch + 1, s + 1, steps, rec->lr);
         }
         t->pos.loss += tot.loss;

@@ -41,6 +41,9 @@ expect_error 1 "t10k-labels-idx1-ubyte: not a regular file" timeout 10 $T --data
 # Divergence stops the run with the epoch and step, not a page of NaNs.
 expect_error 1 "training diverged at epoch 1, step [0-9]+ of 860" \
   $T --data "$DATA" --lr 1e30
+# A loss still finite but past what the exact sums hold (it wrapped to a negative train loss).
+expect_error 1 "training diverged at epoch 1, step 3 of 32: the loss or a gradient is NaN, infinite or beyond 2\\^30 \\(lr 1e\\+06\\)" \
+  $T --data "$DATA" --model mlp300 --lr 1e6 --train-samples 2000 --val 100 --threads 1
 # Experiment files: one line naming the file, the line and the problem.
 printf '[experiment]\nname = x\nseeds = 1-2\n[train]\nmodle = cnn2710\n' >"$WORK/typo.ini"
 expect_error 1 "typo.ini:5: 'modle' is not a dptrain train option" "$DPTRAIN" runs "$WORK/typo.ini"
