@@ -65,9 +65,11 @@ void dpt_dist_layout(MPI_Comm world, dpt_layout *layout) {
     int leader = node_rank == 0;
     MPI_Allreduce(&leader, &layout->nodes, 1, MPI_INT, MPI_SUM, world);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    layout->online_cores = (int)cores;
     cpu_set_t set;
     if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) < cores)
         cores = CPU_COUNT(&set);
+    layout->allowed_cores = (int)cores;
     long t = cores / layout->ranks_on_node;
     layout->default_threads = t < 1 ? 1 : (int)t;
 }

@@ -18,10 +18,11 @@ int dpt_dist_any_failed(MPI_Comm comm, int failed, int *report);
 int dpt_dist_same_everywhere(MPI_Comm comm, const uint64_t *values, const char *const *what, int n,
                              dpt_err *err);
 
-/* Where the ranks run: how many, on how many nodes, and the threads per rank that share each
-   node's cores evenly among its ranks (within the cores this process may use). Collective. */
+/* Where the ranks run: how many, on how many nodes, the node's cores, those this process may
+   use (its affinity mask, e.g. one core when mpirun binds it) and the threads per rank that
+   share each node's cores evenly among its ranks (within those it may use). Collective. */
 typedef struct dpt_layout {
-    int ranks, nodes, ranks_on_node, default_threads;
+    int ranks, nodes, ranks_on_node, online_cores, allowed_cores, default_threads;
 } dpt_layout;
 
 void dpt_dist_layout(MPI_Comm world, dpt_layout *layout);

@@ -12,8 +12,8 @@ expect_error 2 "--threads 100000000: expected a whole number from 1 to 256" $T -
 expect_error 2 "--batch 2147483647: expected a whole number from 1 to 1048576" $T --batch 2147483647
 expect_error 2 "--epochs 1000001: expected a whole number from 1 to 1000000" $T --epochs 1000001
 expect_error 2 "--out '': expected a value, not an empty one" $T --out ""
-expect_error 1 "these settings need about [0-9]+ MiB \(1 micro-batch gradient buffer of 0.9 MiB, 256 workspaces of 1048576 samples of [0-9.]+ MiB, history of 1 steps\) but [0-9]+ MiB are available" \
-  $T --data "$DATA" --model mlp300 --batch 1048576 --micro-batch 1048576 --threads 256 --train-samples 100
+expect_error 1 "these settings need about [0-9]+ MiB \(1 micro-batch gradient buffer of 12.4 MiB, 1 workspace of 1048576 samples of [0-9.]+ MiB, history of 1 steps\) but [0-9]+ MiB are available" \
+  $T --data "$DATA" --model "linear(4096) relu linear(10)" --batch 1048576 --micro-batch 1048576 --threads 1 --train-samples 100
 expect_error 1 "--nesterov needs --opt sgd with --momentum > 0" $T --data "$DATA" --nesterov
 expect_error 1 "$WORK/none: No such file or directory \(--data takes an IDX folder" $T --data "$WORK/none"
 mkdir "$WORK/empty"
@@ -26,6 +26,13 @@ rm "$WORK/cut"/train-images-idx3-ubyte*
 head -c 1000000 "$DATA/train-images-idx3-ubyte" >"$WORK/cut/train-images-idx3-ubyte"
 expect_error 1 "$WORK/cut/train-images-idx3-ubyte: truncated: header promises 60000 items \(47040000 bytes\)" \
   $T --data "$WORK/cut"
+
+# More threads than the cores mpirun bound the rank to: said in one line, with the fix.
+mpirun -np 1 --bind-to core "$DPTRAIN" train --data "$DATA" --threads 2 --epochs 1 --train-samples 100 \
+  --val 100 --test-samples 100 >/dev/null 2>"$WORK/bound" || fail "bound run failed: $(cat "$WORK/bound")"
+grep -q "rank 0: 2 threads, but this process may run on 1 core only (its affinity): they will share it; under mpirun pass --bind-to none" "$WORK/bound" ||
+  fail "no word on 2 threads bound to 1 core: $(cat "$WORK/bound")"
+echo "ok: $(cat "$WORK/bound")"
 
 # A FIFO or a device where a file is expected is refused at once, never waited on.
 mkfifo "$WORK/fifo"
