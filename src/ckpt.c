@@ -5,7 +5,6 @@
 #include <hdf5.h>
 #include <hdf5_hl.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,32 +232,33 @@ static int write_meta(hid_t f, const dpt_ckpt_view *v) {
     return write_config(f, v);
 }
 
-/* Test-only fault injection: DPTRAIN_FAULT=ckpt-kill kills the process in the middle of
-   writing a checkpoint, as a power cut or the OOM killer would. */
-static void maybe_die_midway(void) {
-    const char *fault = getenv("DPTRAIN_FAULT");
-    if (fault && strcmp(fault, "ckpt-kill") == 0) raise(SIGKILL);
-}
-
-/* Writes a file through `fill` into a temporary file, then puts it in place (fsutil.h). */
+/* Builds the file in memory (HDF5's core driver, no backing store), then writes its image
+   through a temporary file (fsutil.h): HDF5 never meets a full disk or an I/O error, whose
+   failed close it cannot recover from (HDF5 1.10 then crashes at exit). */
 static int write_atomically(const char *path, int (*fill)(hid_t, const void *), const void *ctx,
                             dpt_err *err) {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    char tmp[4200];
-    dpt_tmp_path(path, tmp, sizeof tmp);
-    errno = 0;
-    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    int ok = f >= 0 && fill(f, ctx) == 0;
-    int saved = errno;
-    if (f >= 0 && H5Fclose(f) < 0 && ok) ok = 0, saved = errno;
-    return dpt_replace_with(tmp, path, ok, saved, err);
+    const hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    const hid_t f = fapl >= 0 && H5Pset_fapl_core(fapl, (size_t)1 << 20, 0) >= 0
+                        ? H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)
+                        : -1;
+    int ok = f >= 0 && fill(f, ctx) == 0 && H5Fflush(f, H5F_SCOPE_GLOBAL) >= 0;
+    const ssize_t size = ok ? H5Fget_file_image(f, NULL, 0) : -1;
+    void *image = size > 0 ? malloc((size_t)size) : NULL;
+    ok = image && H5Fget_file_image(f, image, (size_t)size) == size;
+    if (f >= 0) H5Fclose(f);
+    if (fapl >= 0) H5Pclose(fapl);
+    const int rc =
+        ok ? dpt_write_atomic(path, image, (size_t)size, err)
+           : dpt_fail(err, "%s: cannot write (HDF5 error building the file in memory)", path);
+    free(image);
+    return rc;
 }
 
 static int fill_checkpoint(hid_t f, const void *ctx) {
     const dpt_ckpt_view *v = ctx;
-    if (write_meta(f, v) || write_model(f, v)) return -1;
-    maybe_die_midway();
-    return write_state(f, v) || write_history(f, v) ? -1 : 0;
+    return write_meta(f, v) || write_model(f, v) || write_state(f, v) || write_history(f, v) ? -1
+                                                                                             : 0;
 }
 
 int dpt_ckpt_save(const char *path, const dpt_ckpt_view *v, dpt_err *err) {

@@ -90,15 +90,34 @@ int dpt_replace_with(const char *tmp, const char *path, int written, int write_e
     return 0;
 }
 
-int dpt_write_file_atomic(const char *path, const char *text, dpt_err *err) {
+/* Test-only fault injection: DPTRAIN_FAULT=write-kill kills the process halfway through
+   writing a file, as a power cut or the OOM killer would. */
+static void maybe_die_midway(void) {
+    const char *fault = getenv("DPTRAIN_FAULT");
+    if (fault && strcmp(fault, "write-kill") == 0) raise(SIGKILL);
+}
+
+/* Writes all of data[0..size) to fd; 0, or -1 with errno set. */
+static int write_all(int fd, const char *data, size_t size) {
+    while (size) {
+        const ssize_t n = write(fd, data, size);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return n == 0 ? (errno = EIO, -1) : -1;
+        data += n, size -= (size_t)n;
+    }
+    return 0;
+}
+
+int dpt_write_atomic(const char *path, const void *data, size_t size, dpt_err *err) {
     char tmp[4200];
     dpt_tmp_path(path, tmp, sizeof tmp);
-    errno = 0;
-    FILE *f = fopen(tmp, "w");
-    if (!f) return dpt_fail(err, "%s: cannot write: %s", tmp, strerror(errno));
-    int ok = fputs(text, f) >= 0;
-    ok = fflush(f) == 0 && ok;
-    int saved = errno;
-    if (fclose(f) != 0 && ok) ok = 0, saved = errno;
+    const int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0) return dpt_fail(err, "%s: cannot write: %s", tmp, strerror(errno));
+    const size_t half = size / 2;
+    int ok = write_all(fd, data, half) == 0;
+    if (ok) maybe_die_midway();
+    ok = ok && write_all(fd, (const char *)data + half, size - half) == 0;
+    int saved = ok ? 0 : errno;
+    if (close(fd) != 0 && ok) ok = 0, saved = errno;
     return dpt_replace_with(tmp, path, ok, saved, err);
 }

@@ -548,7 +548,7 @@ static int report_run(trainer *t, dpt_err *err) {
         char dir[4096], path[4200];
         snprintf(dir, sizeof dir, "%s/seed-%llu", cfg->out, (unsigned long long)cfg->seed);
         snprintf(path, sizeof path, "%s/result.json", dir);
-        rc = dpt_mkdir_p(dir, err) || dpt_write_file_atomic(path, json, err) ? -1 : 0;
+        rc = dpt_mkdir_p(dir, err) || dpt_write_atomic(path, json, strlen(json), err) ? -1 : 0;
     }
     free(json);
     return rc;

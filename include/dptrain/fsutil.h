@@ -23,7 +23,7 @@ int dpt_replace_with(const char *tmp, const char *path, int written, int write_e
    run killed while writing), printing "<tag>removed NAME.tmp-PID, left by ..." to `out` for
    each; returns how many. */
 int dpt_remove_stale_tmp(const char *dir, const char *tag, FILE *out);
-/* Writes text to path through dpt_tmp_path and dpt_replace_with. */
-int dpt_write_file_atomic(const char *path, const char *text, dpt_err *err);
+/* Writes data[0..size) to path through dpt_tmp_path and dpt_replace_with. */
+int dpt_write_atomic(const char *path, const void *data, size_t size, dpt_err *err);
 
 #endif
