@@ -165,6 +165,18 @@ def plot_curves(configs, experiment, out, fmt):
     return files
 
 
+def counting_axis(ax, log_x):
+    """An x axis of epochs or steps: whole-number ticks, or on a log scale 1, 2, 5, 10, 20, 50, ...
+    in plain numbers."""
+    if log_x:
+        ax.set_xscale("log")
+        ax.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+        ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def plot_spread_segment(configs, experiment, out, fmt, log_x, std):
     """Seed 002's Figure 2: test loss, test mean F1 and test pixel accuracy per epoch."""
     panels = [("test_loss", "loss (cross-entropy per pixel, nats)", "test loss"),
@@ -180,13 +192,7 @@ def plot_spread_segment(configs, experiment, out, fmt, log_x, std):
                  name_of(label, experiment), std)
     for ax, (_, ylabel, title) in zip(axes, panels):
         ax.set(xlabel="epoch" + (" (log scale)" if log_x else ""), ylabel=ylabel, title=title)
-        if log_x:  # epochs 1, 2, 5, 10, 20, 50, ... in plain numbers
-            ax.set_xscale("log")
-            ax.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
-            ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
-            ax.xaxis.set_minor_formatter(NullFormatter())
-        else:
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        counting_axis(ax, log_x)
     shade = "min-max band" + (", +-1 std" if std else "")
     return save(fig, axes, f"{experiment}: mean over seeds with {shade}", out, f"spread-epoch.{fmt}")
 
@@ -205,14 +211,13 @@ def plot_spread(configs, experiment, out, fmt, per_batch, log_x, std):
             x = runs[0].history["epoch"][: acc.shape[1]]
         band(left, x, acc, color, name, std)
         band(right, x, loss, color, name, std)
-    unit = "batch (optimizer step)" if per_batch else "epoch"
+    unit = ("batch (optimizer step)" if per_batch else "epoch") + (" (log scale)" if log_x else "")
     left.set(xlabel=unit, ylabel="accuracy (fraction)",
              title="batch accuracy" if per_batch else "validation accuracy")
     right.set(xlabel=unit, ylabel="loss (cross-entropy, nats)",
               title="batch loss" if per_batch else "training loss")
     for ax in (left, right):
-        if log_x:
-            ax.set_xscale("log")
+        counting_axis(ax, log_x)
     shade = "min-max band" + (", +-1 std" if std else "")
     return save(fig, (left, right), f"{experiment}: mean over seeds with {shade}", out,
                 f"spread-{'batch' if per_batch else 'epoch'}.{fmt}")
