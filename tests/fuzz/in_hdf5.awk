@@ -1,0 +1,37 @@
+# Reads a libFuzzer log; exits 0 when its report is a fault of libhdf5 itself, else 1:
+#  - an AddressSanitizer report (SEGV, overflow, overlapping copy, ...) whose first frame, past
+#    the sanitizer's own interceptors (memcpy, malloc, ...), is in libhdf5, and none of whose
+#    allocation stacks (the memory next to the bad address) starts in dptrain's code (a frame
+#    with a .c source line: only dptrain and the harnesses are built with them): HDF5's memory
+#    or a wild address, not a buffer dptrain handed HDF5;
+#  - an out-of-memory on one malloc (libFuzzer's -malloc_limit_mb) made by libhdf5 (a size read
+#    from a corrupt header);
+#  - a timeout caught while in libhdf5 (a loop in a corrupt file's structures).
+# A leak, an out-of-memory of the process as a whole or anything else is not.
+#   awk -f in_hdf5.awk LOG
+function runtime(line) {
+    return line ~ / in (__interceptor_|__asan_|__sanitizer_|__asan::|__sanitizer::|fuzzer::)/ ||
+           line ~ / in (malloc|calloc|realloc|free|strdup|memcpy|memmove|memset) / ||
+           line ~ / in __(memcpy|memmove|memset)[a-z0-9_]* / || # libc's, under the interceptor
+           line ~ /^ *#[0-9]+ 0x[0-9a-f]+  \(.*\/libc\.so/ # the signal handler's return
+}
+/^==[0-9]+==ERROR: AddressSanitizer: / ||
+/^==[0-9]+== ERROR: libFuzzer: (out-of-memory \(malloc\(|timeout)/ {
+    report = 1
+    stack = "first"
+    next
+}
+!report { next }
+/^SUMMARY: / { exit((found && ok) ? 0 : 1) }
+/(allocated|freed) by thread/ { stack = "alloc"; next }
+/^ *#[0-9]+ / {
+    if (stack == "" || runtime($0)) next
+    if (stack == "first") {
+        found = 1
+        ok = $0 ~ /libhdf5/
+    } else if ($0 ~ /\.c:[0-9]+/) {
+        ok = 0
+    }
+    stack = ""
+}
+END { exit((found && ok) ? 0 : 1) }
