@@ -417,9 +417,10 @@ static int check_finite(const char *file, const char *path, const float *values,
     return 0;
 }
 
-/* Reads a float dataset of exactly `count` values (and, when dims is given, that shape). */
-static int read_floats(hid_t f, const char *file, const char *path, int ndims, const int *dims,
-                       size_t count, float *out, dpt_err *err) {
+/* Whether path is a float dataset of exactly `count` values (and, when dims is given, that
+   shape), before anything is allocated for it. */
+static int check_floats(hid_t f, const char *file, const char *path, int ndims, const int *dims,
+                        size_t count, dpt_err *err) {
     int rank;
     hsize_t have[8];
     H5T_class_t cls;
@@ -444,17 +445,29 @@ static int read_floats(hid_t f, const char *file, const char *path, int ndims, c
             snprintf(want, sizeof want, "%zu", count);
         return dpt_fail(err, "%s: %s has shape %s, expected %s", file, path, got, want);
     }
-    if (n && H5LTread_dataset_float(f, path, out) < 0)
-        return dpt_fail(err, "%s: cannot read %s (corrupted?)", file, path);
-    return check_digest(f, file, path, out, n * sizeof *out, err);
+    return 0;
 }
 
+/* Reads a float dataset that check_floats accepts, checking its digest. */
+static int read_floats(hid_t f, const char *file, const char *path, int ndims, const int *dims,
+                       size_t count, float *out, dpt_err *err) {
+    if (check_floats(f, file, path, ndims, dims, count, err)) return -1;
+    if (count && H5LTread_dataset_float(f, path, out) < 0)
+        return dpt_fail(err, "%s: cannot read %s (corrupted?)", file, path);
+    return check_digest(f, file, path, out, count * sizeof *out, err);
+}
+
+/* The tensors of a table, read into buffer; with buffer NULL only their shapes are checked. */
 static int read_tensors(hid_t f, const char *file, const dpt_param *table, int count, float *buffer,
                         dpt_err *err) {
     for (int t = 0; t < count; t++) {
         const dpt_param *p = &table[t];
         char path[96];
         snprintf(path, sizeof path, "/model/%s", p->name);
+        if (!buffer) {
+            if (check_floats(f, file, path, p->ndims, p->dims, p->count, err)) return -1;
+            continue;
+        }
         if (read_floats(f, file, path, p->ndims, p->dims, p->count, buffer + p->offset, err) ||
             check_finite(file, path, buffer + p->offset, p->count, err))
             return -1;
@@ -633,6 +646,9 @@ static int check_standardization(const char *path, const float *mean, const floa
     return 0;
 }
 
+/* Input sides and class counts a checkpoint may claim. */
+#define MAX_SIDE 65536
+
 int dpt_ckpt_load_trained(const char *path, dpt_trained *t, dpt_err *err) {
     memset(t, 0, sizeof *t);
     hid_t f = open_checkpoint(path, err);
@@ -647,6 +663,14 @@ int dpt_ckpt_load_trained(const char *path, dpt_trained *t, dpt_err *err) {
         read_long(f, "/model", "classes", &classes) || read_number(f, "/config", "val", &val) ||
         read_number(f, "/config", "split_seed", &split_seed))
         rc = dpt_fail(err, "%s: missing /model spec, input shape or classes, or /config", path);
+    else if (c < 1 || h < 1 || w < 1 || classes < 1 || c > MAX_SIDE || h > MAX_SIDE ||
+             w > MAX_SIDE || classes > MAX_SIDE || !(val >= 0 && val <= UINT32_MAX) ||
+             val != floor(val) || !(split_seed >= 0 && split_seed < 0x1p64) ||
+             split_seed != floor(split_seed))
+        rc = dpt_fail(err,
+                      "%s: damaged: input %ldx%ldx%ld, %ld classes, /config val %g or split_seed "
+                      "%g out of range",
+                      path, c, h, w, classes, val, split_seed);
     else if (dpt_model_build_task(spec, (dpt_shape){(int)c, (int)h, (int)w}, (int)classes,
                                   task_of(f), &t->model, &why))
         rc = dpt_fail(err, "%s: %s", path, why.msg);
@@ -658,6 +682,9 @@ int dpt_ckpt_load_trained(const char *path, dpt_trained *t, dpt_err *err) {
         rc = -1;
     else if (!(t->class_names = read_names(f, "/model", "class_names", t->model.classes)))
         rc = dpt_fail(err, "%s: /model class_names must hold %d names", path, t->model.classes);
+    else if (read_tensors(f, path, t->model.params, t->model.nparams_tensors, NULL, err) ||
+             read_tensors(f, path, t->model.states, t->model.nstate_tensors, NULL, err))
+        rc = -1; /* the file must hold the tensors the spec promises before they are allocated */
     else if (!(t->params = malloc(sizeof(float) * (t->model.nparams + 1))) ||
              !(t->state = malloc(sizeof(float) * (t->model.nstate + 1))))
         rc = dpt_fail(err, "out of memory for the parameters of %s", path);

@@ -327,12 +327,34 @@ static int unreadable(const char *path, const char *name, dpt_err *err) {
                     path, name);
 }
 
+/* A dataset created but never (or not wholly) written reads as fill values, so a 4 KB file
+   could ask for gigabytes of zeros. Whether d stores enough bytes for its shape: deflate packs at
+   most about 1032:1, so anything beyond 2048:1 (and 1 MiB) was not written. */
+static int stored_enough(hid_t d) {
+    const hid_t space = H5Dget_space(d), type = H5Dget_type(d);
+    const hssize_t elements = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
+    const size_t size = type >= 0 ? H5Tget_size(type) : 0;
+    if (space >= 0) H5Sclose(space);
+    if (type >= 0) H5Tclose(type);
+    const double logical = (double)elements * (double)size;
+    return elements >= 0 && size > 0 &&
+           (logical <= 1048576 || logical <= 2048.0 * (double)H5Dget_storage_size(d));
+}
+
 static int read_split(const char *path, dpt_task task, int split, const h5_split *s,
                       dpt_images *out, dpt_err *err) {
     const char *images = objects[split][IMAGES], *labels = objects[split][LABELS],
                *masks = objects[split][MASKS];
     char what[4200];
     snprintf(what, sizeof what, "%s: %s", path, images);
+    const double promised = (double)s->shape[0] * (double)s->shape[1] * (double)s->shape[2] *
+                            (double)s->shape[3]; /* beyond the limit, the next call says so */
+    if (promised <= (double)DPT_DATASET_MAX_BYTES &&
+        (!stored_enough(s->images) || !stored_enough(s->targets)))
+        return dpt_fail(err,
+                        "%s: %s or its %s hold far less stored data than their shapes promise "
+                        "(never or not wholly written)",
+                        path, images, task == DPT_TASK_SEGMENT ? "masks" : "labels");
     if (dpt_images_alloc(out, task, (uint32_t)s->shape[0], (uint32_t)s->shape[1],
                          (uint32_t)s->shape[2], (uint32_t)s->shape[3], what, err))
         return -1;
