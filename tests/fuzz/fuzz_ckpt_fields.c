@@ -202,19 +202,6 @@ static const char *write_checkpoint(const checkpoint *c, const dpt_model *m) {
     return fuzz_h5_write(f, 0);
 }
 
-static void read_through(const dpt_trained *t) {
-    const dpt_model *m = &t->model;
-    fuzz_read_all(t->params, m->nparams * sizeof *t->params);
-    fuzz_read_all(t->state, m->nstate * sizeof *t->state);
-    fuzz_read_all(t->mean, (size_t)m->input.c * sizeof *t->mean);
-    fuzz_read_all(t->std, (size_t)m->input.c * sizeof *t->std);
-    for (int k = 0; k < m->classes; k++) {
-        if (!t->class_names[k]) fuzz_fail("ckpt_fields", "a NULL class name");
-        fuzz_read_all(t->class_names[k], strlen(t->class_names[k]) + 1);
-    }
-    if (t->data_path) fuzz_read_all(t->data_path, strlen(t->data_path) + 1);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fuzz_bytes in = {data, size, 0};
     const int which = fuzz_u8(&in) % (int)(sizeof models / sizeof models[0]);
@@ -233,7 +220,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     dpt_trained t;
     dpt_err err = {{0}};
     if (dpt_ckpt_load_trained(path, &t, &err) == 0) {
-        read_through(&t);
+        fuzz_read_trained("ckpt_fields", &t);
         fuzz_say("ckpt_fields", "loaded");
         dpt_trained_free(&t);
     } else {

@@ -139,3 +139,16 @@ void fuzz_h5_dataset(hid_t f, const char *path, hid_t type, int rank, const hsiz
     H5Pclose(dcpl);
     H5Pclose(lcpl);
 }
+
+void fuzz_read_trained(const char *harness, const dpt_trained *t) {
+    const dpt_model *m = &t->model;
+    fuzz_read_all(t->params, m->nparams * sizeof *t->params);
+    fuzz_read_all(t->state, m->nstate * sizeof *t->state);
+    fuzz_read_all(t->mean, (size_t)m->input.c * sizeof *t->mean);
+    fuzz_read_all(t->std, (size_t)m->input.c * sizeof *t->std);
+    for (int k = 0; k < m->classes; k++) {
+        if (!t->class_names[k]) fuzz_fail(harness, "a NULL class name");
+        fuzz_read_all(t->class_names[k], strlen(t->class_names[k]) + 1);
+    }
+    if (t->data_path) fuzz_read_all(t->data_path, strlen(t->data_path) + 1);
+}

@@ -5,10 +5,16 @@
 
 #include <hdf5.h>
 
+#include "dptrain/ckpt.h"
+
 /* Aborts (fuzz_fail) when any HDF5 file, group, dataset, datatype or attribute is still open:
    a reader must close every id on every path, or the next open of the file would share stale
    state (and a long-running process would run out of ids). */
 void fuzz_h5_all_closed(const char *harness);
+
+/* Reads every byte of what a checkpoint that loaded holds (weights, buffers, standardization,
+   class names, data path), so that AddressSanitizer checks their sizes. */
+void fuzz_read_trained(const char *harness, const dpt_trained *t);
 
 /* An empty HDF5 file in memory (the core driver, never written to disk). */
 hid_t fuzz_h5_create(void);
