@@ -31,6 +31,7 @@ import argparse
 import glob
 import math
 import os
+import re
 import socket
 import sys
 
@@ -339,7 +340,7 @@ def ini_value(text, wanted):
     for line in (text or "").splitlines():
         key, _, value = line.partition("=")
         if key.strip() == wanted:
-            found = value.split(" ;")[0].strip()
+            found = re.split(r"\s;", value)[0].strip()
     return found
 
 

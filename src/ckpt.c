@@ -248,9 +248,14 @@ static int write_atomically(const char *path, int (*fill)(hid_t, const void *), 
     ok = image && H5Fget_file_image(f, image, (size_t)size) == size;
     if (f >= 0) H5Fclose(f);
     if (fapl >= 0) H5Pclose(fapl);
-    const int rc =
-        ok ? dpt_write_atomic(path, image, (size_t)size, err)
-           : dpt_fail(err, "%s: cannot write (HDF5 error building the file in memory)", path);
+    int rc;
+    if (ok)
+        rc = dpt_write_atomic(path, image, (size_t)size, err);
+    else if (size > 0 && !image)
+        rc = dpt_fail(err, "%s: cannot write: out of memory for its %lld-byte image", path,
+                      (long long)size);
+    else
+        rc = dpt_fail(err, "%s: cannot write (HDF5 error building the file in memory)", path);
     free(image);
     return rc;
 }
@@ -607,9 +612,10 @@ static int resume_from(hid_t f, const char *path, dpt_ckpt_view *v, dpt_err *err
             return -1;
     }
     if (read_history(f, path, v, err)) return -1;
-    /* Training continues from the position: it must be where the history ends. */
+    /* Training continues from the position: it must be where the history ends (step == steps:
+       stopped after an epoch's last step, before its evaluation). */
     const long steps = v->steps_per_epoch, done = *v->batches_done;
-    if (epoch != *v->epochs_done || pos_step < 0 || pos_step >= steps ||
+    if (epoch != *v->epochs_done || pos_step < 0 || pos_step > steps ||
         done != epoch * steps + pos_step || step != done || correct < 0 || top5 < 0 ||
         !isfinite(v->pos->loss))
         return dpt_fail(err,

@@ -51,7 +51,10 @@ int dpt_remove_stale_tmp(const char *dir, const char *tag, FILE *out) {
     for (struct dirent *e; (e = readdir(d));) {
         const char *mark = strstr(e->d_name, ".tmp-");
         char *end;
-        if (!mark) continue;
+        if (!mark ||
+            (strncmp(e->d_name, "checkpoint.h5.", 14) != 0 &&
+             strncmp(e->d_name, "best.h5.", 8) != 0 && strncmp(e->d_name, "result.json.", 12) != 0))
+            continue; /* only a run's own files: checkpoint.h5, best.h5, result.json */
         const long pid = strtol(mark + 5, &end, 10);
         if (*end || pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
             continue; /* not ours to judge, or its writer still runs */

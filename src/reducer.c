@@ -360,15 +360,11 @@ int dpt_reducer_finish(dpt_reducer *r, int batch, double grad_divisor, float *gr
                        dpt_step_totals *totals, dpt_err *err) {
     const double start = dpt_now();
     /* Loss and counts: fixed point, exact; a slot counts losses that are not finite or so large
-       that the ranks' sum could leave the int64 range. */
+       that the step's M micro-batches could sum past the int64 range. */
     int64_t counters[4] = {0, 0, 0, 0};
-    int ranks;
-    MPI_Comm_size(r->comm, &ranks);
-    double magnitude = 0;
     for (int j = 0; j < r->local; j++) {
         const double loss = r->micro_sums[j].loss;
-        magnitude += fabs(loss);
-        if (isfinite(loss) && magnitude < LOSS_LIMIT / ranks)
+        if (isfinite(loss) && fabs(loss) < LOSS_LIMIT / r->M) /* the same at any rank count */
             counters[0] += (int64_t)(loss * LOSS_SCALE);
         else
             counters[3]++;

@@ -130,14 +130,17 @@ static int class_weights_of(const char *text, const dpt_data *data, int K, float
 }
 
 /* Refuses, in one line with both numbers, settings whose buffers would not fit in the memory
-   available now: the parameters and their copies, the optimizer's state, the rank's
-   micro-batch gradients, a workspace of m samples per thread, the per-step history. */
+   available now: the parameters and their copies, the optimizer's state, the exact sums, the
+   rank's micro-batch gradients, a workspace of m samples per thread, the per-step history, and
+   rank 0's checkpoint image (held twice while written). Other ranks on the node are not
+   counted: each compares with the whole node's available memory. */
 static int check_memory(const trainer *t, int m, int local_most, dpt_err *err) {
     const double available = dpt_memory_available();
     const double params = (double)t->model.nparams * sizeof(float);
     const double workspace = (double)dpt_workspace_bytes(&t->model, m);
-    const double need = params * (5.0 + local_most) + t->threads * workspace +
-                        (double)t->batch_capacity * 2 * sizeof(float);
+    const double history = (double)t->batch_capacity * 2 * sizeof(float);
+    const double image = t->rank == 0 ? 2 * (3 * params + history) : 0;
+    const double need = params * (7.0 + local_most) + t->threads * workspace + history + image;
     if (available < 0 || need <= available) return 0;
     return dpt_fail(err,
                     "these settings need about %.0f MiB (%d micro-batch gradient buffer%s of "

@@ -280,6 +280,19 @@ static void test_outputs(void **state) {
     assert_int_equal(dpt_ckpt_resume(path, &v, &err), -1);
     assert_non_null(
         strstr(err.msg, "class_weights differs (checkpoint 'none', this run 'balanced')"));
+    run.cfg.class_weights = NULL;
+
+    /* stopped after an epoch's last step, before its evaluation: the position is step == steps;
+       one step further is damage */
+    run.epochs_done = 0, run.history[0] = (dpt_epoch_record){0};
+    run.pos = (dpt_position){.epoch = 0, .step = 1};
+    assert_int_equal(dpt_ckpt_save(path, &v, &err), 0);
+    assert_int_equal(dpt_ckpt_resume(path, &v, &err), 0);
+    assert_true(run.pos.epoch == 0 && run.pos.step == 1 && run.epochs_done == 0);
+    run.pos.step = 2;
+    assert_int_equal(dpt_ckpt_save(path, &v, &err), 0);
+    assert_int_equal(dpt_ckpt_resume(path, &v, &err), -1);
+    assert_non_null(strstr(err.msg, "damaged: /position (epoch 0, step 2)"));
     unlink(path);
     fake_free(&run);
 }

@@ -19,8 +19,9 @@ void dpt_tmp_path(const char *path, char *tmp, size_t size);
    over path and syncs the folder; on any failure removes tmp, leaves path as it was and says so
    naming path. */
 int dpt_replace_with(const char *tmp, const char *path, int written, int write_errno, dpt_err *err);
-/* Removes the temporary files (NAME.tmp-PID) that processes no longer running left in dir (a
-   run killed while writing), printing "<tag>removed NAME.tmp-PID, left by ..." to `out` for
+/* Removes the temporary files of a run's own files (checkpoint.h5, best.h5, result.json:
+   NAME.tmp-PID) that processes no longer running on this host left in dir (a run killed while
+   writing), printing "<tag>removed NAME.tmp-PID, left by ..." to `out` for
    each; returns how many. */
 int dpt_remove_stale_tmp(const char *dir, const char *tag, FILE *out);
 /* Writes data[0..size) to path through dpt_tmp_path and dpt_replace_with. */

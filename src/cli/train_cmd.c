@@ -237,14 +237,15 @@ int dpt_cmd_train(int argc, char **argv) {
     dpt_layout layout;
     dpt_dist_layout(MPI_COMM_WORLD, &layout);
     if (r.cfg.threads == 0) r.cfg.threads = layout.default_threads;
-    if (r.cfg.threads > layout.allowed_cores && layout.allowed_cores < layout.online_cores)
+    if (rank == 0 && r.cfg.threads > layout.allowed_cores &&
+        layout.allowed_cores < layout.online_cores)
         fprintf(stderr,
                 "dptrain train: rank %d: %d threads, but this process may run on %d core%s "
                 "only (its affinity): they will share %s; under mpirun pass --bind-to none, or "
-                "--map-by ppr:1:node:pe=%d\n",
+                "--map-by ppr:%d:node:pe=%d\n",
                 rank, r.cfg.threads, layout.allowed_cores, layout.allowed_cores > 1 ? "s" : "",
-                layout.allowed_cores > 1 ? "them" : "it", r.cfg.threads);
-    else if (r.cfg.threads > layout.allowed_cores && rank == 0)
+                layout.allowed_cores > 1 ? "them" : "it", layout.ranks_on_node, r.cfg.threads);
+    else if (rank == 0 && r.cfg.threads > layout.allowed_cores)
         fprintf(stderr, "dptrain train: %d threads per rank on %d cores: they will share them\n",
                 r.cfg.threads, layout.allowed_cores);
 
