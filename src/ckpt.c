@@ -80,8 +80,7 @@ static int class_names_attr(hid_t f, const char *obj, char *const *names, int cl
    or float64), which every read checks, so that damage on disk is refused, not used. */
 static int digest_attr(hid_t f, const char *path, const void *values, size_t bytes) {
     char hex[DPT_DIGEST_HEX];
-    const void *parts[] = {values};
-    dpt_sha256_hex(parts, &bytes, 1, hex);
+    dpt_bytes_sha256(values, bytes, hex);
     return text_attr(f, path, "sha256", hex);
 }
 
@@ -401,8 +400,7 @@ static int check_digest(hid_t f, const char *file, const char *path, const void 
     if (!stored) {
         if (version >= 2) rc = dpt_fail(err, "%s: %s has no sha256 (damaged?)", file, path);
     } else {
-        const void *parts[] = {values};
-        dpt_sha256_hex(parts, &bytes, 1, hex);
+        dpt_bytes_sha256(values, bytes, hex);
         if (strcmp(hex, stored) != 0)
             rc = dpt_fail(err, "%s: damaged: %s does not match its sha256", file, path);
     }

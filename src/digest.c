@@ -18,10 +18,13 @@ void dpt_sha256_hex(const void *const *parts, const size_t *sizes, int n,
     for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", md[i]);
 }
 
+void dpt_bytes_sha256(const void *data, size_t size, char hex[DPT_DIGEST_HEX]) {
+    const void *parts[] = {data};
+    dpt_sha256_hex(parts, &size, 1, hex);
+}
+
 void dpt_param_sha256(const float *params, size_t n, char hex[DPT_DIGEST_HEX]) {
-    const void *parts[] = {params};
-    const size_t sizes[] = {n * sizeof *params};
-    dpt_sha256_hex(parts, sizes, 1, hex);
+    dpt_bytes_sha256(params, n * sizeof *params, hex);
 }
 
 uint64_t dpt_digest_prefix(const char *hex) {
