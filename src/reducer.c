@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "dptrain/timing.h"
+#include "dptrain/watch.h"
 
 /* Loss sums travel as fixed point too: 2^32 keeps ~9 decimal places for sums below 2^30. A
    step whose summed loss reaches 2^30 (the int64 range) counts as diverged. */
@@ -279,7 +280,7 @@ static int start_sum(dpt_reducer *r, dpt_bucket *b, dpt_err *err) {
 /* 1 when the bucket's request has completed (waiting for it with `wait`), 0 when not yet. */
 static int request_done(dpt_bucket *b, int wait, dpt_err *err) {
     int complete = 1;
-    if (wait ? MPI_Wait(&b->request, MPI_STATUS_IGNORE)
+    if (wait ? dpt_watch_wait(&b->request, "the other ranks' gradients")
              : MPI_Test(&b->request, &complete, MPI_STATUS_IGNORE))
         return dpt_fail(err, "MPI completion of a gradient reduction failed");
     return complete;
@@ -344,8 +345,8 @@ static int float_mean(dpt_reducer *r, int batch, double grad_divisor, float *gra
             for (size_t i = 0; i < span->count; i++) g[i] += src[i];
         }
     }
-    if (MPI_Allreduce(MPI_IN_PLACE, grads, (int)r->length, MPI_FLOAT, MPI_SUM, r->comm) !=
-        MPI_SUCCESS)
+    if (dpt_watch_allreduce(grads, (int)r->length, MPI_FLOAT, MPI_SUM, r->comm,
+                            "the other ranks' gradients") != MPI_SUCCESS)
         return dpt_fail(err, "MPI_Allreduce of the gradients failed");
 #pragma omp parallel for schedule(dynamic)
     for (int s = 0; s < r->nspans; s++) {
@@ -374,7 +375,8 @@ int dpt_reducer_finish(dpt_reducer *r, int batch, double grad_divisor, float *gr
     if (r->mode == DPT_REDUCE_EXACT ? advance(r, 1, err)
                                     : float_mean(r, batch, grad_divisor, grads, err))
         return -1;
-    if (MPI_Allreduce(MPI_IN_PLACE, counters, 4, MPI_INT64_T, MPI_SUM, r->comm) != MPI_SUCCESS)
+    if (dpt_watch_allreduce(counters, 4, MPI_INT64_T, MPI_SUM, r->comm,
+                            "the other ranks' losses") != MPI_SUCCESS)
         return dpt_fail(err, "MPI_Allreduce of the loss failed");
     totals->loss = (double)counters[0] / LOSS_SCALE;
     totals->correct = (long)counters[1];

@@ -20,6 +20,7 @@
 #include "dptrain/report.h"
 #include "dptrain/signals.h"
 #include "dptrain/sysmem.h"
+#include "dptrain/watch.h"
 
 void dpt_train_config_defaults(dpt_train_config *cfg) {
     memset(cfg, 0, sizeof *cfg);
@@ -242,7 +243,9 @@ typedef struct layer_hook {
 static void after_layer(void *ctx, int layer) {
     layer_hook *h = ctx;
     dpt_reducer_layer_done(&h->t->reducer, h->j, layer);
-    if (h->drives_mpi && !h->failed && dpt_reducer_progress(&h->t->reducer, h->err)) h->failed = 1;
+    if (!h->drives_mpi) return;
+    dpt_watch_answer();
+    if (!h->failed && dpt_reducer_progress(&h->t->reducer, h->err)) h->failed = 1;
 }
 
 /* Forward, loss and backward of micro-batch `mi` of the batch, into reduced vector j. */
@@ -325,6 +328,7 @@ static split_scores evaluate(trainer *t, const dpt_split *split) {
         const uint32_t first = (uint32_t)c * (uint32_t)m;
         const int n = split->n - first < (uint32_t)m ? (int)(split->n - first) : m;
         const int thread = omp_get_thread_num();
+        if (thread == 0) dpt_watch_answer(); /* the other ranks wait meanwhile */
         t->chunk_sums[c] = (dpt_loss_sums){.confusion = t->confusion + (size_t)thread * K * K};
         dpt_eval_chunk(&t->model, t->params, t->state, &t->data, split, first, n, &t->ws[thread],
                        &t->chunk_sums[c], NULL);
@@ -404,7 +408,7 @@ static int save_checkpoint(trainer *t, int best, dpt_err *err) {
         rc = dpt_ckpt_save(t->ckpt_path, &v, err);
         if (rc == 0 && best) rc = dpt_ckpt_save(t->best_path, &v, err);
     }
-    MPI_Bcast(&rc, 1, MPI_INT, 0, t->comm);
+    dpt_watch_bcast(&rc, 1, MPI_INT, 0, t->comm, "rank 0's checkpoint");
     if (rc && t->rank != 0) err->msg[0] = 0;
     return rc;
 }
@@ -412,7 +416,8 @@ static int save_checkpoint(trainer *t, int best, dpt_err *err) {
 /* Whether any rank has been asked to stop: all ranks stop at the same step. */
 static int stop_requested(const trainer *t) {
     int stop = dpt_stop_signal() != 0;
-    if (t->size > 1) MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, t->comm);
+    if (t->size > 1)
+        dpt_watch_allreduce(&stop, 1, MPI_INT, MPI_MAX, t->comm, "the other ranks' step");
     return stop;
 }
 
@@ -490,7 +495,7 @@ static int train_epoch(trainer *t, dpt_err *err) {
         best = rec->val_acc > t->best_val_acc;
         if (best) t->best_val_acc = rec->val_acc;
     }
-    MPI_Bcast(&t->sched.lr, 1, MPI_DOUBLE, 0, t->comm);
+    dpt_watch_bcast(&t->sched.lr, 1, MPI_DOUBLE, 0, t->comm, "rank 0's evaluation");
     t->epochs_done = epoch + 1;
     t->pos = (dpt_position){.epoch = epoch + 1};
     return save_checkpoint(t, best, err);

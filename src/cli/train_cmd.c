@@ -12,6 +12,7 @@
 #include "dptrain/settings.h"
 #include "dptrain/signals.h"
 #include "dptrain/train.h"
+#include "dptrain/watch.h"
 
 static const char usage_head[] =
     "usage: [mpirun -np N] dptrain train [options]\n"
@@ -42,6 +43,7 @@ typedef struct request {
     uint64_t seeds[MAX_SEEDS];
     int nseeds; /* 0: just cfg.seed */
     int ranks_per_seed;
+    int stall_timeout; /* seconds; 0: never */
 } request;
 
 static void request_defaults(request *r) {
@@ -49,6 +51,7 @@ static void request_defaults(request *r) {
     r->seeds_text = NULL;
     r->nseeds = 0;
     r->ranks_per_seed = 1;
+    r->stall_timeout = DPT_DEFAULT_STALL_TIMEOUT;
     r->cfg.threads = 0; /* unless --threads: the layout's default */
 }
 
@@ -97,6 +100,12 @@ static const run_option run_options[] = {
      "exists, else start afresh); --epochs is the run's total. The other\n"
      "settings must match the checkpoint's",
      NULL, FIELD(DPT_TEXT, cfg.resume, 0, 0)},
+    {"stall-timeout", DPT_RUNNING, "SECONDS",
+     "a rank that has waited this long for the others asks each rank if\n"
+     "it is alive; when one does not answer (stopped, hung, unreachable)\n"
+     "every waiting rank names it and all ranks stop with status 1. 0: wait\n"
+     "forever. Slow but live ranks (rank 0 evaluating) always answer",
+     NULL, FIELD(DPT_INT, stall_timeout, 0, 1000000)},
     {"json", DPT_RUNNING, NULL,
      "print each run as one JSON object on one line: the last line of\n"
      "standard output for a single run",
@@ -250,6 +259,10 @@ int dpt_cmd_train(int argc, char **argv) {
                 r.cfg.threads, layout.allowed_cores);
 
     dpt_err err = {{0}};
+    if (dpt_watch_start(MPI_COMM_WORLD, r.stall_timeout, &err)) {
+        fprintf(stderr, "dptrain train: %s\n", err.msg);
+        return 1;
+    }
     MPI_Comm group = MPI_COMM_WORLD;
     int group_index = 0, groups = 1;
     if (r.nseeds &&
@@ -284,7 +297,8 @@ int dpt_cmd_train(int argc, char **argv) {
         }
         MPI_Comm_free(&group);
     }
-    int worst;
-    MPI_Allreduce(&status, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    int worst = status;
+    dpt_watch_allreduce(&worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD, "the other seed groups");
+    dpt_watch_stop();
     return worst == 2 ? 1 : worst == 1 ? DPT_EXIT_STOPPED : 0;
 }
