@@ -17,6 +17,7 @@
 #include "dptrain/fsutil.h"
 #include "dptrain/loss.h"
 #include "dptrain/model.h"
+#include "dptrain/read_guard.h"
 #include "dptrain/report.h"
 #include "dptrain/signals.h"
 #include "dptrain/sysmem.h"
@@ -169,7 +170,10 @@ static int trainer_init(trainer *t, const dpt_train_config *cfg, MPI_Comm comm, 
     dpt_data_options data = cfg->data;
     data.threads = t->threads; /* PNG folders decode on the rank's threads */
     const double start = dpt_now();
-    if (dpt_data_load(&data, &t->data, err)) return -1;
+    dpt_read_guard_begin("dptrain train", cfg->data.path);
+    const int failed = dpt_data_load(&data, &t->data, err);
+    dpt_read_guard_end();
+    if (failed) return -1;
     t->load_seconds = dpt_now() - start;
     const dpt_images *set = &t->data.set.train;
     const dpt_shape input = {(int)set->channels, (int)set->height, (int)set->width};
@@ -515,7 +519,12 @@ static int resume(trainer *t, dpt_err *err) {
         return 0;
     }
     dpt_ckpt_view v = view_of(t);
-    int rc = t->rank == 0 ? dpt_ckpt_resume(path, &v, err) : 0;
+    int rc = 0;
+    if (t->rank == 0) {
+        dpt_read_guard_begin("dptrain train", path);
+        rc = dpt_ckpt_resume(path, &v, err);
+        dpt_read_guard_end();
+    }
     if (dpt_dist_any_failed(t->comm, rc != 0, &report)) {
         if (!report) err->msg[0] = 0;
         return -1;

@@ -10,6 +10,7 @@
 
 #include "args.h"
 #include "dptrain/dataset.h"
+#include "dptrain/read_guard.h"
 #include "dptrain/timing.h"
 
 static const char usage[] =
@@ -113,7 +114,10 @@ static int parse_options(int argc, char **argv, int convert, options *o) {
 static int read_dataset(const char *path, int threads, dpt_dataset *ds, double *seconds) {
     dpt_err err;
     const double start = dpt_now();
-    if (dpt_dataset_read(path, threads, ds, &err)) {
+    dpt_read_guard_begin("dptrain data", path);
+    const int failed = dpt_dataset_read(path, threads, ds, &err);
+    dpt_read_guard_end();
+    if (failed) {
         fprintf(stderr, "dptrain data: %s\n", err.msg);
         return -1;
     }

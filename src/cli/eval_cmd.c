@@ -11,6 +11,7 @@
 #include "args.h"
 #include "dptrain/ckpt.h"
 #include "dptrain/evaluate.h"
+#include "dptrain/read_guard.h"
 
 static const char usage[] =
     "usage: dptrain eval CHECKPOINT [--split test|val|train] [--data PATH] [--out FILE]\n"
@@ -255,7 +256,10 @@ int dpt_cmd_eval(int argc, char **argv) {
     dpt_trained tr;
     dpt_data data;
     dpt_err err;
-    if (dpt_ckpt_load_trained(checkpoint, &tr, &err)) {
+    dpt_read_guard_begin("dptrain eval", checkpoint);
+    int failed = dpt_ckpt_load_trained(checkpoint, &tr, &err);
+    dpt_read_guard_end();
+    if (failed) {
         fprintf(stderr, "dptrain eval: %s\n", err.msg);
         return 1;
     }
@@ -267,7 +271,9 @@ int dpt_cmd_eval(int argc, char **argv) {
                             .norm = {.kind = DPT_NORM_MNIST},
                             .threads = cpus > 0 ? (int)cpus : 1};
     dpt_dataset set;
-    int failed = dpt_dataset_read(dir, opt.threads, &set, &err);
+    dpt_read_guard_begin("dptrain eval", dir);
+    failed = dpt_dataset_read(dir, opt.threads, &set, &err);
+    dpt_read_guard_end();
     if (!failed && check_data_fits(&tr, dir, &set, &err)) {
         dpt_dataset_free(&set);
         failed = 1;

@@ -14,6 +14,7 @@
 #include "dptrain/fsutil.h"
 #include "dptrain/loss.h"
 #include "dptrain/png_image.h"
+#include "dptrain/read_guard.h"
 
 static const char usage[] =
     "usage: dptrain predict CHECKPOINT IMAGE.png... [--out DIR]\n"
@@ -222,7 +223,10 @@ int dpt_cmd_predict(int argc, char **argv) {
     const char *checkpoint = argv[optind];
     dpt_trained tr;
     dpt_err err;
-    if (dpt_ckpt_load_trained(checkpoint, &tr, &err)) {
+    dpt_read_guard_begin("dptrain predict", checkpoint);
+    const int failed = dpt_ckpt_load_trained(checkpoint, &tr, &err);
+    dpt_read_guard_end();
+    if (failed) {
         fprintf(stderr, "dptrain predict: %s\n", err.msg);
         return 1;
     }
