@@ -2,13 +2,7 @@
 
 #include <math.h>
 
-#define GOLDEN_GAMMA 0x9e3779b97f4a7c15ULL
-
-uint64_t dpt_mix64(uint64_t x) {
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
-}
+#define GOLDEN_GAMMA DPT_GOLDEN_GAMMA
 
 dpt_rng dpt_rng_stream(uint64_t seed, enum dpt_stream purpose, uint64_t index) {
     uint64_t key = dpt_mix64(seed + GOLDEN_GAMMA);
@@ -17,13 +11,16 @@ dpt_rng dpt_rng_stream(uint64_t seed, enum dpt_stream purpose, uint64_t index) {
     return (dpt_rng){.key = key, .counter = 0};
 }
 
-uint64_t dpt_rng_next(dpt_rng *rng) {
-    rng->counter++;
-    return dpt_mix64(rng->key + rng->counter * GOLDEN_GAMMA);
-}
-
 double dpt_rng_uniform(dpt_rng *rng) {
     return (double)(dpt_rng_next(rng) >> 11) * 0x1.0p-53;
+}
+
+/* k * 2^-53 < p for a whole number k < 2^53 exactly when k < p * 2^53 (exact: a power of two),
+   that is when k < ceil(p * 2^53). */
+uint64_t dpt_rng_uniform_threshold(double p) {
+    if (!(p > 0)) return 0;
+    if (p >= 1) return (uint64_t)1 << 53;
+    return (uint64_t)ceil(p * 0x1.0p53);
 }
 
 double dpt_rng_normal(dpt_rng *rng) {
