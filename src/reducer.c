@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dptrain/hot_loop.h"
 #include "dptrain/timing.h"
 #include "dptrain/watch.h"
 
@@ -18,14 +19,8 @@
 
 enum bucket_state { WAITING, MAXING, SUMMING, DONE };
 
-/* The hot loops, compiled twice on x86-64: for any CPU and for AVX-512 (chosen at run time).
-   Every operation in them is exact (magnitude bits, power-of-two scaling, integer sums) or
-   correctly rounded (int64 to double, double to float), so both give the same bits. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define HOT_LOOP __attribute__((target_clones("default", "arch=x86-64-v4")))
-#else
-#define HOT_LOOP
-#endif
+/* The hot loops (HOT_LOOP): every operation in them is exact (magnitude bits, power-of-two
+   scaling, integer sums) or correctly rounded (int64 to double, double to float). */
 
 /* The largest |g[i]| as float bits: for non-negative floats the bit patterns order like the
    values, and every NaN or infinity sorts above every finite value. */

@@ -6,6 +6,7 @@
    scratch memory, in a loop the compiler vectorizes (AVX-512 chosen at run time). */
 #include <string.h>
 
+#include "dptrain/hot_loop.h"
 #include "dptrain/layer.h"
 
 enum { ARG_P };
@@ -29,12 +30,6 @@ static size_t scratch_size(const dpt_layer *l, int n) {
     (void)n;
     return dpt_shape_size(l->in[0]) / unit_of(l);
 }
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define HOT_LOOP __attribute__((target_clones("default", "arch=x86-64-v4")))
-#else
-#define HOT_LOOP
-#endif
 
 /* scale[u] = 0 where draw u of the stream falls below p (dpt_rng_uniform(rng) < p, draw by
    draw), else keep. */
