@@ -128,7 +128,8 @@ const dpt_setting dpt_settings[] = {
     {"sched", "sched", DPT_TRAINING, "S",
      "learning-rate schedule per epoch: const, exp:GAMMA (lr*GAMMA^epoch),\n"
      "step:EPOCHS:GAMMA, cosine, plateau:FACTOR:PATIENCE (rank 0 cuts\n"
-     "lr by FACTOR when validation loss stalls)",
+     "lr by FACTOR when validation loss stalls); per step: onecycle[:PCT]\n"
+     "(PyTorch's OneCycleLR to a peak of --lr after PCT of the steps, 0.3)",
      NULL, TEXT(sched)},
     {"class_weights", "class-weights", DPT_TRAINING, "W",
      "weighted cross-entropy: none, balanced (N/(K n_c) from the training\n"

@@ -433,7 +433,7 @@ static int train_epoch(trainer *t, dpt_err *err) {
     const int epoch = t->pos.epoch, steps = t->steps_per_epoch;
     dpt_epoch_record *rec = &t->history[epoch];
     rec->epoch = epoch + 1;
-    rec->lr = t->sched.lr;
+    rec->lr = dpt_sched_step_lr(&cfg->sched, cfg->lr, &t->sched, epoch, 0, steps, cfg->epochs);
     dpt_data_epoch_order(cfg->seed, (uint32_t)epoch, t->order, N);
     dpt_progress progress;
     dpt_progress_start(&progress, t->rank == 0);
@@ -447,7 +447,9 @@ static int train_epoch(trainer *t, dpt_err *err) {
         const step_plan step = {
             .batch = t->order + first, .b = b, .epoch = epoch, .index = s, .first = first};
         dpt_step_totals tot;
-        if (train_step(t, &step, rec->lr, &tot, err)) return -1;
+        const double lr =
+            dpt_sched_step_lr(&cfg->sched, cfg->lr, &t->sched, epoch, s, steps, cfg->epochs);
+        if (train_step(t, &step, lr, &tot, err)) return -1;
         if (!tot.finite) {
             dpt_progress_clear(&progress);
             if (t->rank != 0) return dpt_fail(err, "%s", ""); /* rank 0 reports it */
@@ -455,7 +457,7 @@ static int train_epoch(trainer *t, dpt_err *err) {
                             "%straining diverged at epoch %d, step %d of %d: the loss or a "
                             "gradient is NaN, infinite or beyond 2^30 (lr %g); try a smaller "
                             "--lr",
-                            cfg->tag, epoch + 1, s + 1, steps, rec->lr);
+                            cfg->tag, epoch + 1, s + 1, steps, lr);
         }
         t->pos.loss += tot.loss;
         t->pos.correct += tot.correct;

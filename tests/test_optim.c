@@ -111,6 +111,46 @@ static void test_schedules(void **state) {
     assert_non_null(strstr(err.msg, "--sched linear"));
 }
 
+/* Per step, against torch.optim.lr_scheduler.OneCycleLR(cycle_momentum=False) in PyTorch 1.13:
+   max_lr 0.1 over 2 epochs of 5 steps (total_steps 10), and max_lr 0.05, pct_start 0.5 over one
+   epoch of 7 steps. */
+static void test_onecycle(void **state) {
+    (void)state;
+    static const double torch_10[] = {0.0040000000000000036,
+                                      0.052000000000000005,
+                                      0.1,
+                                      0.09504846320134738,
+                                      0.0811745653949763,
+                                      0.06112620219362893,
+                                      0.03887419780637107,
+                                      0.0188258346050237,
+                                      0.004951936798652629,
+                                      4e-07};
+    static const double torch_7[] = {0.0020000000000000018,
+                                     0.018583592135001263,
+                                     0.04541640786499874,
+                                     0.04752423160067369,
+                                     0.030563101096814465,
+                                     0.00941291730251185,
+                                     2e-07};
+    dpt_sched s;
+    dpt_err err;
+    dpt_sched_state st;
+    assert_int_equal(dpt_sched_parse("onecycle", &s, &err), 0);
+    dpt_sched_start(&s, 0.1, &st);
+    for (int t = 0; t < 10; t++)
+        assert_float_equal(dpt_sched_step_lr(&s, 0.1, &st, t / 5, t % 5, 5, 2), torch_10[t], 1e-12);
+    assert_int_equal(dpt_sched_parse("onecycle:0.5", &s, &err), 0);
+    for (int t = 0; t < 7; t++)
+        assert_float_equal(dpt_sched_step_lr(&s, 0.05, &st, 0, t, 7, 1), torch_7[t], 1e-12);
+    assert_int_equal(dpt_sched_parse("onecycle:1", &s, &err), -1);
+    assert_non_null(strstr(err.msg, "PCT"));
+    /* The per-epoch schedules give their epoch's rate at every step. */
+    assert_int_equal(dpt_sched_parse("exp:0.5", &s, &err), 0);
+    st.lr = 0.25;
+    assert_float_equal(dpt_sched_step_lr(&s, 1, &st, 2, 3, 5, 4), 0.25, 0);
+}
+
 static void test_plateau(void **state) {
     (void)state;
     dpt_sched s;
@@ -135,6 +175,7 @@ int main(void) {
         cmocka_unit_test(test_adam),
         cmocka_unit_test(test_adagrad),
         cmocka_unit_test(test_schedules),
+        cmocka_unit_test(test_onecycle),
         cmocka_unit_test(test_plateau),
     };
     return cmocka_run_group_tests_name("optim", tests, NULL, NULL);

@@ -38,18 +38,21 @@ void dpt_optim_step(dpt_optim *o, float *params, const float *grads, double lr);
 /* Learning rate per epoch: constant; "exp:G" (lr * G^epoch, PyTorch's ExponentialLR);
    "step:S:G" (lr * G^(epoch / S), StepLR); "cosine" (to 0 over the run, CosineAnnealingLR);
    "plateau:F:P" (lr * F once the validation loss has not improved by 1e-4 relative for more
-   than P epochs, ReduceLROnPlateau's defaults otherwise). */
+   than P epochs, ReduceLROnPlateau's defaults otherwise). Per step: "onecycle" or
+   "onecycle:PCT" (PyTorch's OneCycleLR with max_lr = lr, pct_start = PCT (0.3), cosine annealing,
+   div_factor 25, final_div_factor 1e4, the momentum left as set). */
 typedef enum dpt_sched_kind {
     DPT_SCHED_CONST,
     DPT_SCHED_EXP,
     DPT_SCHED_STEP,
     DPT_SCHED_COSINE,
-    DPT_SCHED_PLATEAU
+    DPT_SCHED_PLATEAU,
+    DPT_SCHED_ONECYCLE
 } dpt_sched_kind;
 
 typedef struct dpt_sched {
     dpt_sched_kind kind;
-    double gamma;  /* exp, step: decay; plateau: factor */
+    double gamma;  /* exp, step: decay; plateau: factor; onecycle: pct_start */
     int step_size; /* step: epochs per decay; plateau: patience */
     char text[64]; /* as the user wrote it */
 } dpt_sched;
@@ -67,5 +70,10 @@ void dpt_sched_start(const dpt_sched *s, double lr0, dpt_sched_state *st);
    the next epoch's learning rate. */
 void dpt_sched_next(const dpt_sched *s, double lr0, int epoch, int epochs, double val_loss,
                     dpt_sched_state *st);
+
+/* The learning rate of step `step` of epoch `epoch` (0-based; steps per epoch, epochs in the
+   run): the per-step schedule's, or the epoch's (st->lr) for the others. */
+double dpt_sched_step_lr(const dpt_sched *s, double lr0, const dpt_sched_state *st, int epoch,
+                         int step, int steps, int epochs);
 
 #endif
