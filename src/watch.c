@@ -33,9 +33,13 @@ int dpt_watch_start(MPI_Comm world, int timeout_seconds, dpt_err *err) {
     if (timeout_seconds <= 0) return 0;
     MPI_Comm_rank(world, &w.rank);
     MPI_Comm_size(world, &w.size);
+    if (MPI_Comm_dup(world, &w.comm) != MPI_SUCCESS) {
+        w.comm = MPI_COMM_NULL;
+        return dpt_fail(err, "MPI_Comm_dup for the stall watch failed");
+    }
     w.answered = calloc((size_t)w.size, sizeof *w.answered);
     w.reply = calloc((size_t)w.size, sizeof *w.reply);
-    if (!w.answered || !w.reply || MPI_Comm_dup(world, &w.comm) != MPI_SUCCESS) {
+    if (!w.answered || !w.reply) {
         dpt_watch_stop();
         return dpt_fail(err, "out of memory for the stall watch of %d ranks", w.size);
     }
