@@ -7,12 +7,21 @@ loss), reporting training samples/s of one epoch (no evaluation), the way dptrai
 `samples_per_s` counts. PyTorch is a comparison only, never a dependency of dptrain.
 
   /usr/bin/python3 scripts/bench/torch_train.py --model cnn2710 --batch 2048 --opt adam \
-      --lr 0.01 --threads 1 [--momentum M] [--channels-last] [--epochs 1] [--train N]
+      --lr 0.01 --threads 1 [--momentum M] [--channels-last] [--epochs 1] [--train N] \
+      [--micro-batch M] [--infer N] [--json]
+
+--micro-batch M accumulates each batch's gradients over forward/backward passes of M samples
+(one optimizer step a batch, as dptrain's --micro-batch), for batches too large for memory in
+one pass. --infer N then times inference (evaluation mode, no gradients) on the first N test
+images in chunks of 256, as `dptrain eval` does. --json adds one JSON object as the last line:
+train_samples, train_seconds, train_samples_per_s, infer_samples, infer_seconds,
+infer_samples_per_s (of the last epoch), torch version and threads (scripts/bench/run reads it).
   build/dptrain data convert data/mnist-seg /tmp/seg.h5
   /usr/bin/python3 scripts/bench/torch_train.py --data /tmp/seg.h5 --model unet --batch 16 \
       --opt adam --lr 0.001 --train 2000
 """
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -42,6 +51,49 @@ def read_idx(path):
     ndims = data[3]
     dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndims)]
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndims).reshape(dims)
+
+
+def read_test(path, n):
+    """The first n test images, standardized as read_data does (an HDF5 set: with its own
+    per-channel statistics, enough for timing), for inference timing."""
+    if os.path.isdir(path):
+        x = read_idx(f"{path}/t10k-images-idx3-ubyte")[:n]
+        return (torch.from_numpy(x.astype(np.float32) / 255.0).unsqueeze(1) - 0.1307) / 0.3081
+    with dptrain_torch.h5py.File(path, "r") as f:
+        x = f["test"]["images"][:n].astype(np.float32) / 255.0
+    if x.ndim == 3:
+        x = x[:, None]
+    mean, std = x.mean(axis=(0, 2, 3), keepdims=True), x.std(axis=(0, 2, 3), keepdims=True)
+    return torch.from_numpy((x - mean) / np.where(std > 0, std, 1))
+
+
+def infer(model, x, chunk=256):
+    """Seconds to compute the logits of every image of x, chunk images at a time."""
+    model.eval()
+    start = time.perf_counter()
+    with torch.no_grad():
+        for i in range(0, len(x), chunk):
+            model(x[i:i + chunk])
+    seconds = time.perf_counter() - start
+    model.train()
+    return seconds
+
+
+def train_step(model, opt, loss_fn, xb, yb, micro):
+    """One optimizer step on the batch (xb, yb), its gradients summed over passes of micro
+    samples (0: one pass), each pass's mean loss weighted by its share of the batch. Returns the
+    batch's correctly classified samples (pixels' mean for segmentation)."""
+    opt.zero_grad(set_to_none=True)
+    micro = micro or len(xb)
+    correct = 0.0
+    for j in range(0, len(xb), micro):
+        xm, ym = xb[j:j + micro], yb[j:j + micro]
+        out = model(xm)
+        loss = loss_fn(out, ym) * (len(xm) / len(xb))
+        loss.backward()
+        correct += (out.argmax(1) == ym).float().mean().item() * len(ym)
+    opt.step()
+    return correct
 
 
 def read_data(path, n):
@@ -79,14 +131,22 @@ def main():
     ap.add_argument("--train", type=int, default=55000, help="training samples per epoch")
     ap.add_argument("--channels-last", action="store_true")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--micro-batch", type=int, default=0,
+                    help="samples per forward/backward pass, gradients accumulated (0: the batch)")
+    ap.add_argument("--infer", type=int, default=0, metavar="N",
+                    help="after each epoch, time inference on the first N test images")
+    ap.add_argument("--json", action="store_true", help="end with one JSON line of the timings")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     x, y, classes, task = read_data(a.data, a.train)
+    x_test = read_test(a.data, a.infer) if a.infer else None
     model = network(a.model, a.dptrain, tuple(x.shape[1:]), classes, task).train()
     if a.channels_last:
         model = model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
+        if x_test is not None:
+            x_test = x_test.contiguous(memory_format=torch.channels_last)
     if a.opt == "adam":
         opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     else:
@@ -98,16 +158,20 @@ def main():
         correct = 0
         for i in range(0, len(x), a.batch):
             idx = perm[i:i + a.batch]
-            xb, yb = x[idx], y[idx]
-            opt.zero_grad(set_to_none=True)
-            out = model(xb)
-            loss = loss_fn(out, yb)
-            loss.backward()
-            opt.step()
-            correct += (out.argmax(1) == yb).float().mean().item() * len(yb)
+            correct += train_step(model, opt, loss_fn, x[idx], y[idx], a.micro_batch)
         seconds = time.perf_counter() - start
         print(f"torch {torch.__version__} {a.model} batch {a.batch} threads {a.threads} epoch {epoch + 1}: "
-              f"{seconds:.2f} s, {len(x) / seconds:.1f} samples/s, train acc {correct / len(x):.4f}")
+              f"{seconds:.2f} s, {len(x) / seconds:.1f} samples/s, train acc {correct / len(x):.4f}",
+              flush=True)
+        infer_seconds = infer(model, x_test) if x_test is not None else 0.0
+    if a.json:
+        n_test = 0 if x_test is None else len(x_test)
+        print(json.dumps({"torch": torch.__version__, "model": a.model, "batch": a.batch,
+                          "micro_batch": a.micro_batch, "threads": a.threads,
+                          "train_samples": len(x), "train_seconds": seconds,
+                          "train_samples_per_s": len(x) / seconds,
+                          "infer_samples": n_test, "infer_seconds": infer_seconds,
+                          "infer_samples_per_s": n_test / infer_seconds if n_test else None}))
 
 
 if __name__ == "__main__":
