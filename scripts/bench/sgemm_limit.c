@@ -1,8 +1,8 @@
 /* The machine's sgemm limit, for scripts/bench/run: the best GFLOP/s of OpenBLAS's
    cblas_sgemm on N x N x N single-precision matrices (2 N^3 FLOPs a product) over REPS timed
    products, after one untimed warm-up, for each thread count given. Prints one JSON object per
-   thread count: {"threads": T, "n": N, "reps": REPS, "gflops": G, "median_gflops": M, "cpu_share": S},
-   S being the process's CPU time over wall time x T during the timed products: well below 1
+   thread count: {"threads": T, "n": N, "reps": REPS, "gflops": G, "median_gflops": M, "cpu_share":
+   S}, S being the process's CPU time over wall time x T during the timed products: well below 1
    means other processes took the cores, and the limit measured is too low.
 
      cc -O2 -I/usr/include/x86_64-linux-gnu/openblas-pthread sgemm_limit.c -o sgemm_limit -lopenblas
@@ -20,7 +20,9 @@ static double clock_s(clockid_t id) {
     clock_gettime(id, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
-static double now(void) { return clock_s(CLOCK_MONOTONIC); }
+static double now(void) {
+    return clock_s(CLOCK_MONOTONIC);
+}
 
 static int cmp(const void *a, const void *b) {
     const double x = *(const double *)a, y = *(const double *)b;
@@ -55,13 +57,13 @@ int main(int argc, char **argv) {
             return 2;
         }
         openblas_set_num_threads(threads);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f,
-                    c, n);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c,
+                    n);
         const double wall0 = now(), cpu0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
         for (int r = 0; r < reps; r++) {
             const double t0 = now();
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n,
-                        0.0f, c, n);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f,
+                        c, n);
             gflops[r] = 2.0 * n * (double)n * n / (now() - t0) / 1e9;
         }
         const double cpu_share =
