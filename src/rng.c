@@ -2,11 +2,9 @@
 
 #include <math.h>
 
-#define GOLDEN_GAMMA DPT_GOLDEN_GAMMA
-
 dpt_rng dpt_rng_stream(uint64_t seed, enum dpt_stream purpose, uint64_t index) {
-    uint64_t key = dpt_mix64(seed + GOLDEN_GAMMA);
-    key = dpt_mix64(key ^ ((uint64_t)purpose * GOLDEN_GAMMA));
+    uint64_t key = dpt_mix64(seed + DPT_GOLDEN_GAMMA);
+    key = dpt_mix64(key ^ ((uint64_t)purpose * DPT_GOLDEN_GAMMA));
     key = dpt_mix64(key ^ (index + 1) * 0xd1b54a32d192ed03ULL);
     return (dpt_rng){.key = key, .counter = 0};
 }

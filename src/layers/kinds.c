@@ -234,6 +234,6 @@ uint64_t dpt_pass_key(uint64_t seed, uint64_t epoch, uint64_t step) {
 }
 
 dpt_rng dpt_pass_rng(const dpt_pass *p, int node, uint64_t index) {
-    uint64_t key = dpt_mix64(p->key ^ (uint64_t)(node + 1) * 0x9e3779b97f4a7c15ULL);
+    uint64_t key = dpt_mix64(p->key ^ (uint64_t)(node + 1) * DPT_GOLDEN_GAMMA);
     return (dpt_rng){.key = dpt_mix64(key ^ (index + 1) * 0xbf58476d1ce4e5b9ULL), .counter = 0};
 }
