@@ -487,6 +487,8 @@ static const layer_case fixed_cases[] = {
     {"conv(3,2,stride=3)", {2, 8, 7}, .n = 2}, /* the stride skips the last row and column */
     {"conv(2,1)", {3, 4, 4}, .n = 2},
     {"conv(2,3,pad=3)", {1, 2, 3}, .n = 1}, /* padding wider than the input */
+    {"conv(9,3,pad=1)", {2, 5, 7}, .n = 2}, /* "same": shifted copies; 8 + 1 bias rows */
+    {"conv(2,5,pad=2)", {2, 1, 3}, .n = 2}, /* "same", shifts past the whole image */
     {"conv(4,3,stride=2,pad=1)", {1, 28, 28}, .n = 2},
     {"convtranspose(3,2,stride=2)", {2, 5, 4}, .n = 2}, /* the U-Net's: tiles, no overlap */
     {"convtranspose(2,2,stride=2,outpad=1,bias=0)", {3, 3, 2}, .n = 2}, /* tiles and a margin */
@@ -534,7 +536,8 @@ static const layer_case fixed_cases[] = {
     {"@a conv(2,1) concat(@a)", {3, 4, 5}, .n = 2}, /* 3 saved channels, then 2 current */
     {"maxpool(2)", {2, 6, 6}, .n = 2, .ties = 1},   /* ties: the first maximum takes the gradient */
     {"maxpool(3,stride=2)", {2, 7, 7}, .n = 2, .ties = 1},
-    {"relu", {2, 4, 4}, .n = 2, .ties = 1}, /* ties: the derivative at 0 is PyTorch's */
+    {"maxpool(2)", {2, 7, 9}, .n = 2, .ties = 1}, /* odd: the last row and column get zeros */
+    {"relu", {2, 4, 4}, .n = 2, .ties = 1},       /* ties: the derivative at 0 is PyTorch's */
     {"leakyrelu(0.1)", {2, 4, 4}, .n = 2, .ties = 1},
     {"elu(0.7)", {2, 4, 4}, .n = 2, .ties = 1},
     {"conv(16,5,pad=2)", {8, 28, 28}, .n = 3, .large = 1},

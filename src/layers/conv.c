@@ -81,6 +81,24 @@ static void forward(const dpt_layer *l, const dpt_pass *pass, const float *param
     }
 }
 
+/* db[m] += the sum of row m of d (M rows of P values), each row added in order as a loop over
+   it would, eight rows at a time: eight independent chains of additions instead of one. */
+static void add_row_sums(const float *d, int M, int P, float *db) {
+    int m = 0;
+    for (; m + 8 <= M; m += 8) {
+        float acc[8];
+        for (int j = 0; j < 8; j++) acc[j] = db[m + j];
+        for (int p = 0; p < P; p++)
+            for (int j = 0; j < 8; j++) acc[j] += d[(size_t)(m + j) * P + p];
+        for (int j = 0; j < 8; j++) db[m + j] = acc[j];
+    }
+    for (; m < M; m++) {
+        float acc = db[m];
+        for (int p = 0; p < P; p++) acc += d[(size_t)m * P + p];
+        db[m] = acc;
+    }
+}
+
 static void backward(const dpt_layer *l, const dpt_pass *pass, const float *params, float *grads,
                      const float *const *inputs, const float *out, const float *dout,
                      float *const *dinputs, float *scratch, int n) {
@@ -93,8 +111,7 @@ static void backward(const dpt_layer *l, const dpt_pass *pass, const float *para
         for (int m = 0; m < g.M; m++) db[m] = 0;
     for (int s = 0; s < n; s++) {
         const float *d = dout + (size_t)s * g.M * g.u.cols;
-        for (int m = 0; g.bias && m < g.M; m++)
-            for (int p = 0; p < g.u.cols; p++) db[m] += d[(size_t)m * g.u.cols + p];
+        if (g.bias) add_row_sums(d, g.M, g.u.cols, db);
         dpt_im2col(&g.u, in + s * image, scratch);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.M, g.u.rows, g.u.cols, 1.0f, d,
                     g.u.cols, scratch, g.u.cols, s ? 1.0f : 0.0f, dW, g.u.rows);
