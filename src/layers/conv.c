@@ -3,7 +3,6 @@
    and the K x P column matrix stays in cache. Weight (out, in, k, k) and bias (out), as in
    PyTorch; bias=0 leaves the bias out (ResNet convolutions before BatchNorm). */
 #include <cblas.h>
-#include <string.h>
 
 #include "dptrain/layer.h"
 #include "unfold.h"
@@ -118,9 +117,7 @@ static void backward(const dpt_layer *l, const dpt_pass *pass, const float *para
         if (!din) continue;
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g.u.rows, g.u.cols, g.M, 1.0f, params,
                     g.u.rows, d, g.u.cols, 0.0f, scratch, g.u.cols);
-        float *dx = din + s * image;
-        memset(dx, 0, sizeof(float) * (size_t)g.u.c * g.u.h * g.u.w);
-        dpt_col2im(&g.u, scratch, dx);
+        dpt_col2im_onto_zeros(&g.u, scratch, din + s * image);
     }
 }
 

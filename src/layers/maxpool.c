@@ -22,7 +22,7 @@ static inline int window_argmax(const float *plane, int W, int oy, int ox, int k
 
 /* The common 2x2, stride-2 window over plane p (W wide) into dst (OH x OW): straight-line code
    the compiler vectorizes, the same picks as window_argmax. */
-static HOT_LOOP void forward_2x2(const float *p, int W, float *dst, int OH, int OW) {
+static void forward_2x2(const float *p, int W, float *dst, int OH, int OW) {
     for (int oy = 0; oy < OH; oy++) {
         const float *r0 = p + (size_t)2 * oy * W, *r1 = r0 + W;
         for (int ox = 0; ox < OW; ox++) {
@@ -36,21 +36,18 @@ static HOT_LOOP void forward_2x2(const float *p, int W, float *dst, int OH, int 
 /* Backward of forward_2x2: every value of dp (H x W) written, the gradient g (OH x OW) where
    window_argmax points, zero elsewhere (the odd last row or column too). 0 + g is written, as
    the general path's += onto zeros does (the sign of a zero gradient). */
-static HOT_LOOP void backward_2x2(const float *p, int H, int W, const float *g, float *dp, int OH,
-                                  int OW) {
+static void backward_2x2(const float *p, int H, int W, const float *g, float *dp, int OH, int OW) {
     for (int oy = 0; oy < OH; oy++) {
         const float *r0 = p + (size_t)2 * oy * W, *r1 = r0 + W;
         float *d0 = dp + (size_t)2 * oy * W, *d1 = d0 + W;
         for (int ox = 0; ox < OW; ox++) {
             const float a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];
-            const int top_right = b > a, bottom_right = d > c;
-            const float top = top_right ? b : a, bottom = bottom_right ? d : c;
-            const int lower = bottom > top;
-            const float v = 0.0f + g[oy * OW + ox];
-            d0[2 * ox] = !lower && !top_right ? v : 0.0f;
-            d0[2 * ox + 1] = !lower && top_right ? v : 0.0f;
-            d1[2 * ox] = lower && !bottom_right ? v : 0.0f;
-            d1[2 * ox + 1] = lower && bottom_right ? v : 0.0f;
+            const float top = b > a ? b : a, bottom = d > c ? d : c, v = 0.0f + g[oy * OW + ox];
+            const float upper = bottom > top ? 0.0f : v, lower = bottom > top ? v : 0.0f;
+            d0[2 * ox] = b > a ? 0.0f : upper;
+            d0[2 * ox + 1] = b > a ? upper : 0.0f;
+            d1[2 * ox] = d > c ? 0.0f : lower;
+            d1[2 * ox + 1] = d > c ? lower : 0.0f;
         }
         for (int x = 2 * OW; x < W; x++) d0[x] = d1[x] = 0.0f;
     }

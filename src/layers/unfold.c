@@ -25,37 +25,58 @@ void dpt_unfold_valid_columns(const dpt_unfold *u, int kj, int *lo, int *hi) {
     if (*lo > *hi) *lo = *hi;
 }
 
-/* dpt_im2col for stride 1 and a grid the image's size (2*pad = k-1, "same" convolutions): each
-   row of the column matrix is the image plane shifted by (ki - pad, kj - pad): one contiguous
-   copy, zeros where the shift leaves the image, then zeros over the columns it wrapped. */
+/* Stride 1 and a grid the image's size (2*pad = k-1, "same" convolutions): the row of tap
+   (ki, kj) is the image plane shifted by (ki - pad, kj - pad), row[i] = plane[i + shift]. A
+   shift leaves the image at the top or bottom (rows of zeros) and at the sides, where the
+   flat index wraps to the neighbouring image row: those are the wrapped columns. */
+static int is_same(const dpt_unfold *u) {
+    return u->stride == 1 && u->gh == u->h && u->gw == u->w;
+}
+
+typedef struct shifted {
+    int shift;  /* row[i] pairs with plane[i + shift] */
+    int lo, hi; /* for i in [lo, hi): inside the image but for the wrapped columns */
+    int x0, x1; /* the wrapped columns, [x0, x1) of each grid row */
+} shifted;
+
+static shifted shifted_tap(const dpt_unfold *u, int ki, int kj) {
+    const int w = u->w, n = u->h * u->w, dy = ki - u->pad, dx = kj - u->pad;
+    shifted t = {.shift = dy * w + dx, .lo = dy < 0 ? -dy * w : 0, .hi = dy > 0 ? n - dy * w : n};
+    /* What would pair with a value outside the plane is a wrapped column anyway. */
+    if (t.lo < -t.shift) t.lo = -t.shift;
+    if (t.lo > n) t.lo = n;
+    if (t.hi > n - t.shift) t.hi = n - t.shift;
+    if (t.hi < t.lo) t.hi = t.lo;
+    t.x0 = dx < 0 ? 0 : w - dx > 0 ? w - dx : 0;
+    t.x1 = dx < 0 ? (-dx < w ? -dx : w) : dx > 0 ? w : 0;
+    return t;
+}
+
+static void zero_wrapped_columns(const dpt_unfold *u, const shifted *t, float *row) {
+    for (int gy = 0; gy < u->gh && t->x0 < t->x1; gy++)
+        for (int gx = t->x0; gx < t->x1; gx++) row[(size_t)gy * u->w + gx] = 0;
+}
+
+/* dpt_im2col of a "same" geometry: a contiguous copy per row, zeros around it. */
 static void im2col_same(const dpt_unfold *u, const float *img, float *col) {
-    const int w = u->w, n = u->h * u->w;
+    const int n = u->h * u->w;
     for (int c = 0; c < u->c; c++)
         for (int ki = 0; ki < u->k; ki++)
             for (int kj = 0; kj < u->k; kj++) {
                 float *row = col + (size_t)((c * u->k + ki) * u->k + kj) * n;
                 const float *plane = img + (size_t)c * n;
-                const int dy = ki - u->pad, dx = kj - u->pad, shift = dy * w + dx;
-                /* row[i] = plane[i + shift] for i in [lo, hi): the rows the shift keeps inside,
-                   less what would be read from outside the plane (wrapped columns anyway). */
-                int lo = dy < 0 ? -dy * w : 0, hi = dy > 0 ? n - dy * w : n;
-                if (lo < -shift) lo = -shift;
-                if (lo > n) lo = n;
-                if (hi > n - shift) hi = n - shift;
-                if (hi < lo) hi = lo;
-                memset(row, 0, sizeof(float) * (size_t)lo);
-                if (hi > lo)
-                    memcpy(row + lo, plane + lo + shift, sizeof(float) * (size_t)(hi - lo));
-                memset(row + hi, 0, sizeof(float) * (size_t)(n - hi));
-                const int x0 = dx < 0 ? 0 : w - dx > 0 ? w - dx : 0;
-                const int x1 = dx < 0 ? (-dx < w ? -dx : w) : w;
-                for (int gy = 0; gy < u->gh && dx != 0; gy++)
-                    for (int gx = x0; gx < x1; gx++) row[(size_t)gy * w + gx] = 0;
+                const shifted t = shifted_tap(u, ki, kj);
+                memset(row, 0, sizeof(float) * (size_t)t.lo);
+                if (t.hi > t.lo)
+                    memcpy(row + t.lo, plane + t.lo + t.shift,
+                           sizeof(float) * (size_t)(t.hi - t.lo));
+                memset(row + t.hi, 0, sizeof(float) * (size_t)(n - t.hi));
+                zero_wrapped_columns(u, &t, row);
             }
 }
 
 void dpt_im2col(const dpt_unfold *u, const float *img, float *col) {
-    if (u->stride == 1 && u->gh == u->h && u->gw == u->w) {
+    if (is_same(u)) {
         im2col_same(u, img, col);
         return;
     }
@@ -106,5 +127,26 @@ void dpt_col2im(const dpt_unfold *u, const float *col, float *img) {
                     else
                         for (int gx = lo; gx < hi; gx++) dst[(gx - lo) * u->stride] += src[gx];
                 }
+            }
+}
+
+void dpt_col2im_onto_zeros(const dpt_unfold *u, float *col, float *img) {
+    const int n = u->h * u->w;
+    memset(img, 0, sizeof(float) * (size_t)u->c * n);
+    if (!is_same(u)) {
+        dpt_col2im(u, col, img);
+        return;
+    }
+    /* Each row's wrapped columns set to zero, then added with the rest in one contiguous loop:
+       adding +0 leaves every sum as it was (a sum that starts at +0 is never -0), so each value
+       is the same sum, in the same order, as dpt_col2im's. */
+    for (int c = 0; c < u->c; c++)
+        for (int ki = 0; ki < u->k; ki++)
+            for (int kj = 0; kj < u->k; kj++) {
+                float *row = col + (size_t)((c * u->k + ki) * u->k + kj) * n;
+                float *dst = img + (size_t)c * n;
+                const shifted t = shifted_tap(u, ki, kj);
+                zero_wrapped_columns(u, &t, row);
+                for (int i = t.lo; i < t.hi; i++) dst[i + t.shift] += row[i];
             }
 }

@@ -28,4 +28,8 @@ void dpt_im2col(const dpt_unfold *u, const float *img, float *col);
    it, in the order of c, ki, kj, gy, gx. */
 void dpt_col2im(const dpt_unfold *u, const float *col, float *img);
 
+/* img = the dpt_col2im of col onto zeros (img need not be cleared first), the same values;
+   col's entries that read outside the image may be overwritten with zeros. */
+void dpt_col2im_onto_zeros(const dpt_unfold *u, float *col, float *img);
+
 #endif
