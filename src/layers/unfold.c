@@ -2,7 +2,6 @@
 #include "unfold.h"
 
 #include <stddef.h>
-#include <string.h>
 
 dpt_unfold dpt_unfold_make(int c, int h, int w, int k, int stride, int pad, int gh, int gw) {
     return (dpt_unfold){.c = c,
@@ -57,7 +56,8 @@ static void zero_wrapped_columns(const dpt_unfold *u, const shifted *t, float *r
         for (int gx = t->x0; gx < t->x1; gx++) row[(size_t)gy * u->w + gx] = 0;
 }
 
-/* dpt_im2col of a "same" geometry: a contiguous copy per row, zeros around it. */
+/* dpt_im2col of a "same" geometry: per row, zeros, a contiguous copy, zeros. (Plain loops, kept
+   loops by CMakeLists.txt: glibc's memset and memcpy calls cost more than these rows.) */
 static void im2col_same(const dpt_unfold *u, const float *img, float *col) {
     const int n = u->h * u->w;
     for (int c = 0; c < u->c; c++)
@@ -66,11 +66,9 @@ static void im2col_same(const dpt_unfold *u, const float *img, float *col) {
                 float *row = col + (size_t)((c * u->k + ki) * u->k + kj) * n;
                 const float *plane = img + (size_t)c * n;
                 const shifted t = shifted_tap(u, ki, kj);
-                memset(row, 0, sizeof(float) * (size_t)t.lo);
-                if (t.hi > t.lo)
-                    memcpy(row + t.lo, plane + t.lo + t.shift,
-                           sizeof(float) * (size_t)(t.hi - t.lo));
-                memset(row + t.hi, 0, sizeof(float) * (size_t)(n - t.hi));
+                for (int i = 0; i < t.lo; i++) row[i] = 0;
+                for (int i = t.lo; i < t.hi; i++) row[i] = plane[i + t.shift];
+                for (int i = t.hi; i < n; i++) row[i] = 0;
                 zero_wrapped_columns(u, &t, row);
             }
 }
@@ -132,7 +130,7 @@ void dpt_col2im(const dpt_unfold *u, const float *col, float *img) {
 
 void dpt_col2im_onto_zeros(const dpt_unfold *u, float *col, float *img) {
     const int n = u->h * u->w;
-    memset(img, 0, sizeof(float) * (size_t)u->c * n);
+    for (size_t i = 0; i < (size_t)u->c * n; i++) img[i] = 0;
     if (!is_same(u)) {
         dpt_col2im(u, col, img);
         return;
