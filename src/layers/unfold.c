@@ -1,6 +1,8 @@
 /* im2col and col2im (unfold.h). */
 #include "unfold.h"
 
+#include "dptrain/hot_loop.h"
+
 #include <stddef.h>
 
 dpt_unfold dpt_unfold_make(int c, int h, int w, int k, int stride, int pad, int gh, int gw) {
@@ -58,7 +60,7 @@ static void zero_wrapped_columns(const dpt_unfold *u, const shifted *t, float *r
 
 /* dpt_im2col of a "same" geometry: per row, zeros, a contiguous copy, zeros. (Plain loops, kept
    loops by CMakeLists.txt: glibc's memset and memcpy calls cost more than these rows.) */
-static void im2col_same(const dpt_unfold *u, const float *img, float *col) {
+static HOT_LOOP void im2col_same(const dpt_unfold *u, const float *img, float *col) {
     const int n = u->h * u->w;
     for (int c = 0; c < u->c; c++)
         for (int ki = 0; ki < u->k; ki++)
@@ -128,7 +130,7 @@ void dpt_col2im(const dpt_unfold *u, const float *col, float *img) {
             }
 }
 
-void dpt_col2im_onto_zeros(const dpt_unfold *u, float *col, float *img) {
+HOT_LOOP void dpt_col2im_onto_zeros(const dpt_unfold *u, float *col, float *img) {
     const int n = u->h * u->w;
     for (size_t i = 0; i < (size_t)u->c * n; i++) img[i] = 0;
     if (!is_same(u)) {
