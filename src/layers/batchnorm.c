@@ -11,6 +11,7 @@
    this is exactly PyTorch's update). Evaluation normalizes with the running statistics. */
 #include <math.h>
 
+#include "dptrain/hot_loop.h"
 #include "dptrain/layer.h"
 
 enum { ARG_AFFINE, ARG_MOMENTUM, ARG_EPS };
@@ -62,10 +63,26 @@ static void init_state(const dpt_layer *l, float *state) {
     state[2 * C] = 0;
 }
 
+/* The per-channel sums below run over the micro-batch in sample, then pixel order (the order
+   the results depend on), LANES channels side by side so that their chains of additions
+   overlap; a last, partial group repeats its last channel in the spare lanes. */
+enum { LANES = 8 };
+
+typedef struct channel_group {
+    int c0, count;        /* channels c0 .. c0+count-1 */
+    size_t offset[LANES]; /* of each lane's channel within a sample */
+} channel_group;
+
+static channel_group group_at(int c0, int C, size_t HW) {
+    channel_group g = {.c0 = c0, .count = C - c0 < LANES ? C - c0 : LANES};
+    for (int j = 0; j < LANES; j++) g.offset[j] = (size_t)(j < g.count ? c0 + j : C - 1) * HW;
+    return g;
+}
+
 /* mean[c] and invstd[c] over the n samples: the micro-batch's (training) or the running ones
    (evaluation); in training also the statistics for the running update. */
-static void moments(const dpt_layer *l, const dpt_pass *pass, const float *in, int n, float *mean,
-                    float *invstd) {
+static HOT_LOOP void moments(const dpt_layer *l, const dpt_pass *pass, const float *in, int n,
+                             float *mean, float *invstd) {
     const int C = l->in[0].c;
     const size_t HW = (size_t)l->in[0].h * l->in[0].w, per_sample = C * HW;
     const double eps = l->arg[ARG_EPS];
@@ -79,23 +96,30 @@ static void moments(const dpt_layer *l, const dpt_pass *pass, const float *in, i
     }
     const double m = (double)n * HW;
     float *stats = pass->stats ? pass->stats + l->stat_offset : NULL;
-    for (int c = 0; c < C; c++) {
-        double sum = 0, squares = 0;
+    for (int c0 = 0; c0 < C; c0 += LANES) {
+        const channel_group g = group_at(c0, C, HW);
+        double sum[LANES] = {0}, squares[LANES] = {0}, mu[LANES];
         for (int s = 0; s < n; s++) {
-            const float *x = in + s * per_sample + c * HW;
-            for (size_t i = 0; i < HW; i++) sum += x[i];
+            const float *x = in + s * per_sample;
+            for (size_t i = 0; i < HW; i++)
+                for (int j = 0; j < LANES; j++) sum[j] += x[g.offset[j] + i];
         }
-        const double mu = sum / m;
+        for (int j = 0; j < LANES; j++) mu[j] = sum[j] / m;
         for (int s = 0; s < n; s++) {
-            const float *x = in + s * per_sample + c * HW;
-            for (size_t i = 0; i < HW; i++) squares += (x[i] - mu) * (x[i] - mu);
+            const float *x = in + s * per_sample;
+            for (size_t i = 0; i < HW; i++)
+                for (int j = 0; j < LANES; j++)
+                    squares[j] += (x[g.offset[j] + i] - mu[j]) * (x[g.offset[j] + i] - mu[j]);
         }
-        const double var = squares / m;
-        mean[c] = (float)mu;
-        invstd[c] = (float)(1.0 / sqrt(var + eps));
-        if (stats) {
-            stats[c] = (float)(n * mu);
-            stats[C + c] = (float)(n * (m > 1 ? squares / (m - 1) : 0));
+        for (int j = 0; j < g.count; j++) {
+            const int c = c0 + j;
+            const double var = squares[j] / m;
+            mean[c] = (float)mu[j];
+            invstd[c] = (float)(1.0 / sqrt(var + eps));
+            if (stats) {
+                stats[c] = (float)(n * mu[j]);
+                stats[C + c] = (float)(n * (m > 1 ? squares[j] / (m - 1) : 0));
+            }
         }
     }
 }
@@ -116,42 +140,61 @@ static void forward(const dpt_layer *l, const dpt_pass *pass, const float *param
         }
 }
 
-/* With xhat = (x - mean) * invstd and dxhat = dy * weight, training gives
-   dx = invstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)) over the channel's m values;
-   evaluation (fixed statistics) gives dx = invstd * dxhat. */
-static void backward(const dpt_layer *l, const dpt_pass *pass, const float *params, float *grads,
-                     const float *const *in, const float *out, const float *dout, float *const *din,
-                     float *scratch_floats, int n) {
-    (void)out;
+/* dx of channel c and its parameters' gradients, from the channel's sums of dy and dy * xhat. */
+static HOT_LOOP void backward_channel(const dpt_layer *l, const dpt_pass *pass, const float *params,
+                                      float *grads, const float *in, const float *dout, float *din,
+                                      const float *mean, const float *invstd, int n, int c,
+                                      double sum_dy, double sum_dy_xhat) {
     const int C = l->in[0].c, affine = l->ntensors > 0;
     const size_t HW = (size_t)l->in[0].h * l->in[0].w, per_sample = C * HW;
     const double m = (double)n * HW;
+    if (affine) grads[c] = (float)sum_dy_xhat, grads[C + c] = (float)sum_dy;
+    if (!din) return;
+    const double w = affine ? params[c] : 1.0;
+    const double k1 = pass->training ? sum_dy / m : 0, k2 = pass->training ? sum_dy_xhat / m : 0;
+    for (int s = 0; s < n; s++) {
+        const float *x = in + s * per_sample + c * HW, *dy = dout + s * per_sample + c * HW;
+        float *dx = din + s * per_sample + c * HW;
+        for (size_t i = 0; i < HW; i++) {
+            const double xhat = (x[i] - mean[c]) * (double)invstd[c];
+            dx[i] = (float)(w * invstd[c] * (dy[i] - k1 - xhat * k2));
+        }
+    }
+}
+
+/* With xhat = (x - mean) * invstd and dxhat = dy * weight, training gives
+   dx = invstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)) over the channel's m values;
+   evaluation (fixed statistics) gives dx = invstd * dxhat. */
+static HOT_LOOP void backward(const dpt_layer *l, const dpt_pass *pass, const float *params,
+                              float *grads, const float *const *in, const float *out,
+                              const float *dout, float *const *din, float *scratch_floats, int n) {
+    (void)out;
+    const int C = l->in[0].c;
+    const size_t HW = (size_t)l->in[0].h * l->in[0].w, per_sample = C * HW;
     dpt_pass quiet = *pass;
     quiet.stats = NULL; /* forward has written them */
     float *mean = scratch_floats, *invstd = scratch_floats + C;
     moments(l, &quiet, in[0], n, mean, invstd);
-    for (int c = 0; c < C; c++) {
-        double sum_dy = 0, sum_dy_xhat = 0;
-        for (int s = 0; s < n; s++) {
-            const float *x = in[0] + s * per_sample + c * HW, *dy = dout + s * per_sample + c * HW;
-            for (size_t i = 0; i < HW; i++) {
-                sum_dy += dy[i];
-                sum_dy_xhat += (double)dy[i] * (x[i] - mean[c]) * invstd[c];
-            }
+    for (int c0 = 0; c0 < C; c0 += LANES) {
+        const channel_group g = group_at(c0, C, HW);
+        double sum_dy[LANES] = {0}, sum_dy_xhat[LANES] = {0};
+        float lane_mean[LANES], lane_invstd[LANES];
+        for (int j = 0; j < LANES; j++) {
+            const int c = j < g.count ? c0 + j : C - 1;
+            lane_mean[j] = mean[c], lane_invstd[j] = invstd[c];
         }
-        if (affine) grads[c] = (float)sum_dy_xhat, grads[C + c] = (float)sum_dy;
-        if (!din[0]) continue;
-        const double w = affine ? params[c] : 1.0;
-        const double k1 = pass->training ? sum_dy / m : 0,
-                     k2 = pass->training ? sum_dy_xhat / m : 0;
         for (int s = 0; s < n; s++) {
-            const float *x = in[0] + s * per_sample + c * HW, *dy = dout + s * per_sample + c * HW;
-            float *dx = din[0] + s * per_sample + c * HW;
-            for (size_t i = 0; i < HW; i++) {
-                const double xhat = (x[i] - mean[c]) * (double)invstd[c];
-                dx[i] = (float)(w * invstd[c] * (dy[i] - k1 - xhat * k2));
-            }
+            const float *x = in[0] + s * per_sample, *dy = dout + s * per_sample;
+            for (size_t i = 0; i < HW; i++)
+                for (int j = 0; j < LANES; j++) {
+                    const size_t at = g.offset[j] + i;
+                    sum_dy[j] += dy[at];
+                    sum_dy_xhat[j] += (double)dy[at] * (x[at] - lane_mean[j]) * lane_invstd[j];
+                }
         }
+        for (int j = 0; j < g.count; j++)
+            backward_channel(l, pass, params, grads, in[0], dout, din[0], mean, invstd, n, c0 + j,
+                             sum_dy[j], sum_dy_xhat[j]);
     }
 }
 
