@@ -15,8 +15,8 @@ function runtime(line) {
     return line ~ / in (__interceptor_|__asan_|__sanitizer_|__asan::|__sanitizer::|fuzzer::)/ ||
            line ~ / in (malloc|calloc|realloc|free|strdup|memcpy|memmove|memset) / ||
            line ~ / in __(memcpy|memmove|memset)[a-z0-9_]* / || # libc's, under the interceptor
-           line ~ /^ *#[0-9]+ 0x[0-9a-f]+  \(.*\/libc\.so/ || # the signal handler's return
-           line ~ / in pthread_getspecific / # ASan's allocator asking for its thread
+           line ~ /\/libc\.so|(sysdeps|nptl)\// # glibc's own code (the signal handler's return,
+                                                 # memset or a thread lookup by ASan's allocator)
 }
 /^==[0-9]+==ERROR: AddressSanitizer: / ||
 /^==[0-9]+== ERROR: libFuzzer: (out-of-memory \(malloc\(|timeout)/ {
