@@ -16,6 +16,12 @@ one pass. --infer N then times inference (evaluation mode, no gradients) on the 
 images in chunks of 256, as `dptrain eval` does. --json adds one JSON object as the last line:
 train_samples, train_seconds, train_samples_per_s, infer_samples, infer_seconds,
 infer_samples_per_s (of the last epoch), torch version and threads (scripts/bench/run reads it).
+
+For whole recipes (scripts/bench/race): --sched const, exp:GAMMA (lr * GAMMA^epoch) or
+onecycle[:PCT] (OneCycleLR per step, peak --lr after PCT of the steps, 0.3; no momentum
+cycling, as dptrain's), and after each epoch, as dptrain train does, --val N (accuracy on the N
+training images after the --train ones) and --test N (on the first N test images); the JSON
+then has val_acc and test_acc of the last epoch.
   build/dptrain data convert data/mnist-seg /tmp/seg.h5
   /usr/bin/python3 scripts/bench/torch_train.py --data /tmp/seg.h5 --model unet --batch 16 \
       --opt adam --lr 0.001 --train 2000
@@ -55,16 +61,18 @@ def read_idx(path):
 
 def read_test(path, n):
     """The first n test images, standardized as read_data does (an HDF5 set: with its own
-    per-channel statistics, enough for timing), for inference timing."""
+    per-channel statistics, enough for timing), for inference timing; MNIST's with their labels
+    (else None)."""
     if os.path.isdir(path):
         x = read_idx(f"{path}/t10k-images-idx3-ubyte")[:n]
-        return (torch.from_numpy(x.astype(np.float32) / 255.0).unsqueeze(1) - 0.1307) / 0.3081
+        y = torch.from_numpy(read_idx(f"{path}/t10k-labels-idx1-ubyte")[:n].astype(np.int64))
+        return (torch.from_numpy(x.astype(np.float32) / 255.0).unsqueeze(1) - 0.1307) / 0.3081, y
     with dptrain_torch.h5py.File(path, "r") as f:
         x = f["test"]["images"][:n].astype(np.float32) / 255.0
     if x.ndim == 3:
         x = x[:, None]
     mean, std = x.mean(axis=(0, 2, 3), keepdims=True), x.std(axis=(0, 2, 3), keepdims=True)
-    return torch.from_numpy((x - mean) / np.where(std > 0, std, 1))
+    return torch.from_numpy((x - mean) / np.where(std > 0, std, 1)), None
 
 
 def infer(model, x, chunk=256):
@@ -77,6 +85,31 @@ def infer(model, x, chunk=256):
     seconds = time.perf_counter() - start
     model.train()
     return seconds
+
+
+def accuracy(model, x, y, chunk=256):
+    """The share of x's images whose largest logit is their label y."""
+    model.eval()
+    correct = 0
+    with torch.no_grad():
+        for i in range(0, len(x), chunk):
+            correct += (model(x[i:i + chunk]).argmax(1) == y[i:i + chunk]).sum().item()
+    model.train()
+    return correct / len(x)
+
+
+def scheduler(opt, text, epochs, steps):
+    """(per-step scheduler or None, per-epoch scheduler or None) of dptrain's --sched text."""
+    kind, _, arg = text.partition(":")
+    if kind == "exp":
+        return None, torch.optim.lr_scheduler.ExponentialLR(opt, gamma=float(arg))
+    if kind == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(
+            opt, max_lr=opt.param_groups[0]["lr"], total_steps=epochs * steps,
+            pct_start=float(arg or 0.3), cycle_momentum=False), None
+    if kind == "const":
+        return None, None
+    sys.exit(f"torch_train.py: --sched {text}: const, exp:GAMMA or onecycle[:PCT]")
 
 
 def train_step(model, opt, loss_fn, xb, yb, micro):
@@ -96,19 +129,20 @@ def train_step(model, opt, loss_fn, xb, yb, micro):
     return correct
 
 
-def read_data(path, n):
+def read_data(path, n, skip=0):
     """(images N x C x H x W standardized, targets, classes, task) of the first n training
-    samples: MNIST's IDX folder (MNIST's mean and std), or an HDF5 dataset (each channel's)."""
+    samples after the first skip: MNIST's IDX folder (MNIST's mean and std), or an HDF5 dataset
+    (each channel's)."""
     if os.path.isdir(path):
-        x = read_idx(f"{path}/train-images-idx3-ubyte")[:n]
-        y = read_idx(f"{path}/train-labels-idx1-ubyte")[:n]
+        x = read_idx(f"{path}/train-images-idx3-ubyte")[skip:skip + n]
+        y = read_idx(f"{path}/train-labels-idx1-ubyte")[skip:skip + n]
         x = (torch.from_numpy(x.astype(np.float32) / 255.0).unsqueeze(1) - 0.1307) / 0.3081
         return x, torch.from_numpy(y.astype(np.int64)), 10, "classify"
     with dptrain_torch.h5py.File(path, "r") as f:
         train = f["train"]
-        x = train["images"][:n].astype(np.float32) / 255.0
+        x = train["images"][skip:skip + n].astype(np.float32) / 255.0
         task = "segment" if "masks" in train else "classify"
-        y = train["masks" if task == "segment" else "labels"][:n].astype(np.int64)
+        y = train["masks" if task == "segment" else "labels"][skip:skip + n].astype(np.int64)
         classes = len(f["classes"]) if "classes" in f else int(y.max()) + 1
     if x.ndim == 3:
         x = x[:, None]
@@ -135,12 +169,21 @@ def main():
                     help="samples per forward/backward pass, gradients accumulated (0: the batch)")
     ap.add_argument("--infer", type=int, default=0, metavar="N",
                     help="after each epoch, time inference on the first N test images")
+    ap.add_argument("--sched", default="const", help="const, exp:GAMMA or onecycle[:PCT]")
+    ap.add_argument("--val", type=int, default=0, metavar="N",
+                    help="after each epoch, accuracy on the N training images after --train's")
+    ap.add_argument("--test", type=int, default=0, metavar="N",
+                    help="after each epoch, accuracy on the first N test images (MNIST)")
     ap.add_argument("--json", action="store_true", help="end with one JSON line of the timings")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     x, y, classes, task = read_data(a.data, a.train)
-    x_test = read_test(a.data, a.infer) if a.infer else None
+    x_val, y_val = read_data(a.data, a.val, skip=a.train)[:2] if a.val else (None, None)
+    x_test = read_test(a.data, a.infer)[0] if a.infer else None
+    x_acc, y_acc = read_test(a.data, a.test) if a.test else (None, None)
+    if a.test and y_acc is None:
+        sys.exit("torch_train.py: --test needs MNIST's IDX folder as --data")
     model = network(a.model, a.dptrain, tuple(x.shape[1:]), classes, task).train()
     if a.channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -152,6 +195,8 @@ def main():
     else:
         opt = torch.optim.SGD(model.parameters(), lr=a.lr, momentum=a.momentum)
     loss_fn = nn.CrossEntropyLoss()
+    per_step, per_epoch = scheduler(opt, a.sched, a.epochs, (len(x) + a.batch - 1) // a.batch)
+    accuracies = {}
     for epoch in range(a.epochs):
         perm = torch.randperm(len(x))
         start = time.perf_counter()
@@ -159,9 +204,18 @@ def main():
         for i in range(0, len(x), a.batch):
             idx = perm[i:i + a.batch]
             correct += train_step(model, opt, loss_fn, x[idx], y[idx], a.micro_batch)
+            if per_step:
+                per_step.step()
         seconds = time.perf_counter() - start
+        if per_epoch:
+            per_epoch.step()
+        if x_val is not None:
+            accuracies["val_acc"] = accuracy(model, x_val, y_val)
+        if x_acc is not None:
+            accuracies["test_acc"] = accuracy(model, x_acc, y_acc)
         print(f"torch {torch.__version__} {a.model} batch {a.batch} threads {a.threads} epoch {epoch + 1}: "
-              f"{seconds:.2f} s, {len(x) / seconds:.1f} samples/s, train acc {correct / len(x):.4f}",
+              f"{seconds:.2f} s, {len(x) / seconds:.1f} samples/s, train acc {correct / len(x):.4f}"
+              + "".join(f", {k.replace('_', ' ')} {v:.4f}" for k, v in accuracies.items()),
               flush=True)
         infer_seconds = infer(model, x_test) if x_test is not None else 0.0
     if a.json:
@@ -171,7 +225,8 @@ def main():
                           "train_samples": len(x), "train_seconds": seconds,
                           "train_samples_per_s": len(x) / seconds,
                           "infer_samples": n_test, "infer_seconds": infer_seconds,
-                          "infer_samples_per_s": n_test / infer_seconds if n_test else None}))
+                          "infer_samples_per_s": n_test / infer_seconds if n_test else None,
+                          **accuracies}))
 
 
 if __name__ == "__main__":
