@@ -81,20 +81,20 @@ static void forward(const dpt_layer *l, const dpt_pass *pass, const float *param
 }
 
 /* db[m] += the sum of row m of d (M rows of P values), each row added in order as a loop over
-   it would, eight rows at a time: eight independent chains of additions instead of one. */
+   it would, eight rows at a time: eight independent chains of additions instead of one (a last,
+   partial group repeats its last row in the spare lanes). */
 static void add_row_sums(const float *d, int M, int P, float *db) {
-    int m = 0;
-    for (; m + 8 <= M; m += 8) {
-        float acc[8];
-        for (int j = 0; j < 8; j++) acc[j] = db[m + j];
+    enum { LANES = 8 };
+    for (int m = 0; m < M; m += LANES) {
+        const float *row[LANES];
+        float acc[LANES];
+        for (int j = 0; j < LANES; j++) {
+            const int r = m + j < M ? m + j : M - 1;
+            row[j] = d + (size_t)r * P, acc[j] = db[r];
+        }
         for (int p = 0; p < P; p++)
-            for (int j = 0; j < 8; j++) acc[j] += d[(size_t)(m + j) * P + p];
-        for (int j = 0; j < 8; j++) db[m + j] = acc[j];
-    }
-    for (; m < M; m++) {
-        float acc = db[m];
-        for (int p = 0; p < P; p++) acc += d[(size_t)m * P + p];
-        db[m] = acc;
+            for (int j = 0; j < LANES; j++) acc[j] += row[j][p];
+        for (int j = 0; j < LANES && m + j < M; j++) db[m + j] = acc[j];
     }
 }
 
