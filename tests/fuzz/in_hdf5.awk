@@ -15,8 +15,10 @@ function runtime(line) {
     return line ~ / in (__interceptor_|__asan_|__sanitizer_|__asan::|__sanitizer::|fuzzer::)/ ||
            line ~ / in (malloc|calloc|realloc|free|strdup|memcpy|memmove|memset) / ||
            line ~ / in __(memcpy|memmove|memset)[a-z0-9_]* / || # libc's, under the interceptor
-           line ~ /\/libc\.so|(sysdeps|nptl)\// # glibc's own code (the signal handler's return,
-                                                 # memset or a thread lookup by ASan's allocator)
+           line ~ /\/libc\.so|(sysdeps|nptl)\// || # glibc's own code (the signal handler's return,
+                                                    # memset or a thread lookup by ASan's allocator)
+           line !~ /\.so[.0-9]*\+0x|\.c:[0-9]+/ # in the harness's executable without a source
+                                                 # line: the sanitizers' and libFuzzer's own code
 }
 /^==[0-9]+==ERROR: AddressSanitizer: / ||
 /^==[0-9]+== ERROR: libFuzzer: (out-of-memory \(malloc\(|timeout)/ {
