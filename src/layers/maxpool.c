@@ -3,7 +3,6 @@
    forward pass picked, so no index buffer is kept. */
 #include <string.h>
 
-#include "dptrain/hot_loop.h"
 #include "dptrain/layer.h"
 
 enum { ARG_KERNEL, ARG_STRIDE };
