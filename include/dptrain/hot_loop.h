@@ -1,7 +1,8 @@
 /* HOT_LOOP marks a function compiled twice on x86-64 with gcc, for any CPU and for AVX-512
    (x86-64-v4), the copy chosen at run time. Only for loops whose every operation gives the same
-   bits either way (exact integer work, correctly rounded conversions): results must not depend on
-   the CPU. */
+   bits either way (exact integer work, copies and compares, correctly rounded conversions and
+   IEEE arithmetic: -std=c17 keeps gcc from contracting a*b+c into an FMA): results must not
+   depend on the CPU. */
 #ifndef DPTRAIN_HOT_LOOP_H
 #define DPTRAIN_HOT_LOOP_H
 
