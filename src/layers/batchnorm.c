@@ -69,13 +69,17 @@ static void init_state(const dpt_layer *l, float *state) {
 enum { LANES = 8 };
 
 typedef struct channel_group {
-    int c0, count;        /* channels c0 .. c0+count-1 */
+    int count;            /* channels c0 .. c0+count-1, in lanes 0 .. count-1 */
+    int channel[LANES];   /* each lane's channel */
     size_t offset[LANES]; /* of each lane's channel within a sample */
 } channel_group;
 
 static channel_group group_at(int c0, int C, size_t HW) {
-    channel_group g = {.c0 = c0, .count = C - c0 < LANES ? C - c0 : LANES};
-    for (int j = 0; j < LANES; j++) g.offset[j] = (size_t)(j < g.count ? c0 + j : C - 1) * HW;
+    channel_group g = {.count = C - c0 < LANES ? C - c0 : LANES};
+    for (int j = 0; j < LANES; j++) {
+        g.channel[j] = j < g.count ? c0 + j : C - 1;
+        g.offset[j] = (size_t)g.channel[j] * HW;
+    }
     return g;
 }
 
@@ -179,10 +183,8 @@ static HOT_LOOP void backward(const dpt_layer *l, const dpt_pass *pass, const fl
         const channel_group g = group_at(c0, C, HW);
         double sum_dy[LANES] = {0}, sum_dy_xhat[LANES] = {0};
         float lane_mean[LANES], lane_invstd[LANES];
-        for (int j = 0; j < LANES; j++) {
-            const int c = j < g.count ? c0 + j : C - 1;
-            lane_mean[j] = mean[c], lane_invstd[j] = invstd[c];
-        }
+        for (int j = 0; j < LANES; j++)
+            lane_mean[j] = mean[g.channel[j]], lane_invstd[j] = invstd[g.channel[j]];
         for (int s = 0; s < n; s++) {
             const float *x = in[0] + s * per_sample, *dy = dout + s * per_sample;
             for (size_t i = 0; i < HW; i++)
