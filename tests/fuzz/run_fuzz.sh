@@ -49,7 +49,8 @@ executed() {
 }
 # Runs a command, output to log $1. libFuzzer's timeout handler can itself get stuck (seen after
 # a loop in HDF5: "ALARM: working on the last Unit", then nothing, the process asleep, no
-# report, no input written): a log left at that alarm for 60 s ends it with SIGKILL (status 137).
+# report, no input written): a log left at that alarm for FUZZ_STUCK_SECONDS (60) ends it with
+# SIGKILL (status 137).
 run_watched() {
   local log=$1
   shift
@@ -58,7 +59,7 @@ run_watched() {
   while kill -0 "$pid" 2>/dev/null; do
     sleep 1
     if tail -3 "$log" | grep -q '^ALARM: working on the last Unit' &&
-      (($(date +%s) - $(stat -c %Y "$log") > 60)); then
+      (($(date +%s) - $(stat -c %Y "$log") > ${FUZZ_STUCK_SECONDS:-60})); then
       kill -9 "$pid"
       break
     fi
@@ -80,7 +81,8 @@ while :; do
   # A stuck timeout report leaves nothing to classify or replay: with --hdf5 (where HDF5's loops
   # are the likely cause) it is counted and the run goes on; otherwise it is a finding.
   if ((rc == 137)) && tail -3 "$log" | grep -q '^ALARM: working on the last Unit'; then
-    echo "seed $seed: libFuzzer's timeout report got stuck (killed after 60 s; the input is lost)"
+    echo "seed $seed: libFuzzer's timeout report got stuck (killed after" \
+      "${FUZZ_STUCK_SECONDS:-60} s; the input is lost)"
     if ((hdf5)) && [[ ${FUZZ_STRICT_HDF5:-0} != 1 ]]; then
       stuck=$((stuck + 1)) seed=$((seed + 1))
       if ((left > 0 && deadline - SECONDS > 0)); then continue; fi
