@@ -1,7 +1,8 @@
 /* Whether convolution GEMMs would gain from batching samples, for the README's performance notes:
    for each shape (M output channels, K = in_channels*k*k, P output pixels) it times S products
-   (M x K) . (K x P), one per sample, against one (M x K) . (K x S*P) product (the best of 5, warm
-   caches, one thread), and counts the outputs whose bits differ between the two ways.
+   (M x K) . (K x P), one per sample, against one (M x K) . (K x S*P) product (the best of 5, one
+   thread; the S unfolded inputs are as large as a micro-batch's, tens of MB, so they come from
+   memory as in training), and counts the output rows whose bits differ between the two ways.
 
      cc -O2 -I/usr/include/x86_64-linux-gnu/openblas-pthread gemm_batching.c -o gemm_batching \
         -lopenblas && OPENBLAS_NUM_THREADS=1 ./gemm_batching */
