@@ -24,6 +24,8 @@
 #include "dptrain/model.h"
 #include "reference_layers.h"
 
+#include "../src/layers/conv_direct.h"
+
 /* Central differences of the double-precision reference: step, and tolerance (relative, and
    absolute below 1). */
 #define FD_STEP 1e-5
@@ -479,6 +481,56 @@ static void test_kernel_against_reference(void **state) {
     fixture_close(&f);
 }
 
+/* ---- The direct convolution's AVX-512 kernels give the plain kernels' bits: the same fused
+   multiply-adds in the same order, whatever the tile, tail or padding columns; for the output,
+   the output with a flipped kernel (the input gradient) and the weight gradient. */
+static void test_direct_fast_is_plain(void **state) {
+    (void)state;
+    if (!dpt_direct_fast()) skip();
+    static const dpt_direct shapes[] = {
+        {1, 28, 28, 8, 3, 1}, {8, 14, 14, 16, 3, 1}, {16, 7, 7, 32, 3, 1},  {3, 9, 7, 12, 3, 1},
+        {2, 11, 19, 3, 5, 0}, {3, 15, 23, 2, 5, 4},  {5, 4, 5, 13, 3, 2},   {2, 1, 1, 9, 3, 1},
+        {4, 6, 40, 5, 2, 1},  {7, 5, 3, 4, 1, 0},    {6, 33, 17, 20, 3, 1}, {1, 2, 70, 1, 1, 0},
+    };
+    dpt_rng rng = dpt_rng_stream(21, DPT_STREAM_INIT, 0);
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        const dpt_direct *d = &shapes[i];
+        const int ho = d->h + 2 * d->pad - d->k + 1, wo = d->w + 2 * d->pad - d->k + 1;
+        const size_t nin = (size_t)d->c * d->h * d->w, nout = (size_t)d->m * ho * wo;
+        const size_t nw = (size_t)d->m * d->c * d->k * d->k;
+        float *in = NEW(float, nin), *w = NEW(float, nw), *bias = NEW(float, d->m);
+        float *packed = NEW(float, dpt_direct_packed(d));
+        float *scratch = NEW(float, dpt_direct_scratch(d) + dpt_direct_grad_scratch(d, 2));
+        float *in2 = NEW(float, 2 * nin), *dout2 = NEW(float, 2 * nout);
+        float *fast = NEW(float, nout), *plain = NEW(float, nout), *dout = NEW(float, nout);
+        float *dw_fast = NEW(float, nw), *dw_plain = NEW(float, nw);
+        fill_floats(&rng, in, nin, -1, 1), fill_floats(&rng, w, nw, -1, 1);
+        fill_floats(&rng, bias, (size_t)d->m, -1, 1), fill_floats(&rng, dout, nout, -1, 1);
+        for (int flip = 0; flip < 2; flip++) {
+            /* flip reads w as (c, m, k, k): the same count of weights. */
+            dpt_direct_pack(d, w, flip, packed);
+            poison(fast, nout), poison(plain, nout);
+            dpt_direct_conv(d, packed, flip ? NULL : bias, in, fast, scratch, 1);
+            dpt_direct_conv(d, packed, flip ? NULL : bias, in, plain, scratch, 0);
+            if (memcmp(fast, plain, sizeof(float) * nout) != 0)
+                fail_msg("direct conv c=%d %dx%d m=%d k=%d pad=%d flip=%d: fast and plain differ",
+                         d->c, d->h, d->w, d->m, d->k, d->pad, flip);
+        }
+        /* The weight gradient of two samples: the input and gradient, then the same reversed. */
+        for (size_t k = 0; k < nin; k++) in2[k] = in[k], in2[nin + k] = -in[nin - 1 - k];
+        for (size_t k = 0; k < nout; k++) dout2[k] = dout[k], dout2[nout + k] = dout[nout - 1 - k];
+        poison(dw_fast, nw), poison(dw_plain, nw);
+        dpt_direct_weight_grad(d, 2, in2, dout2, dw_fast, scratch, 1);
+        dpt_direct_weight_grad(d, 2, in2, dout2, dw_plain, scratch, 0);
+        if (memcmp(dw_fast, dw_plain, sizeof(float) * nw) != 0)
+            fail_msg("direct weight gradient c=%d %dx%d m=%d k=%d pad=%d: fast and plain differ",
+                     d->c, d->h, d->w, d->m, d->k, d->pad);
+        free(in2), free(dout2);
+        free(in), free(w), free(bias), free(packed), free(scratch), free(fast), free(plain);
+        free(dout), free(dw_fast), free(dw_plain);
+    }
+}
+
 /* ---- The cases: fixed edge cases, then seeded random ones for every kind in the table. */
 
 static const layer_case fixed_cases[] = {
@@ -490,6 +542,12 @@ static const layer_case fixed_cases[] = {
     {"conv(9,3,pad=1)", {2, 5, 7}, .n = 2}, /* "same": shifted copies; 8 + 1 bias rows */
     {"conv(2,5,pad=2)", {2, 1, 3}, .n = 2}, /* "same", shifts past the whole image */
     {"conv(4,3,stride=2,pad=1)", {1, 28, 28}, .n = 2},
+    /* Stride 1, pad < kernel: the direct kernel where the CPU has AVX-512 (conv_direct.h). */
+    {"conv(12,3,pad=1)", {3, 9, 7}, .n = 2}, /* channel blocks of 8 and 4 (the 4 x 64 tile) */
+    {"conv(3,5)", {2, 11, 19}, .n = 2},      /* no padding; the input gradient's pad is 4 */
+    {"conv(2,3,pad=2)", {2, 4, 5}, .n = 2},  /* output larger than the input; gradient pad 0 */
+    {"conv(5,2,pad=1)", {3, 6, 40}, .n = 2}, /* even kernel; rows of 42 over three vectors */
+    {"conv(9,3,pad=1,bias=0)", {2, 1, 1}, .n = 3},
     {"convtranspose(3,2,stride=2)", {2, 5, 4}, .n = 2}, /* the U-Net's: tiles, no overlap */
     {"convtranspose(2,2,stride=2,outpad=1,bias=0)", {3, 3, 2}, .n = 2}, /* tiles and a margin */
     {"convtranspose(2,3,stride=2,pad=1,outpad=1)", {2, 4, 5}, .n = 2},  /* overlapping */
@@ -1124,6 +1182,7 @@ int main(void) {
         cmocka_unit_test(test_reference_known_gradients),
         cmocka_unit_test(test_flipped_kernel_is_caught),
         cmocka_unit_test(test_convtranspose_layout_is_caught),
+        cmocka_unit_test(test_direct_fast_is_plain),
         cmocka_unit_test(test_dropout_masks),
         cmocka_unit_test(test_batchnorm_state),
         cmocka_unit_test(test_softmax_xent_gradient),

@@ -1,0 +1,315 @@
+/* Direct stride-1 convolution (conv_direct.h).
+
+   The padded input p (c planes of hp x wp) is read as flat planes: the output value at flat
+   index i = y*wp + x sums p[i + ky*wp + kx] over the taps, so 16 consecutive outputs are one
+   vector load per tap. Indices whose x falls in the padding columns (x >= w') are computed too
+   and dropped as the vector is stored (compressed; w'/wp of the work is kept: 7/9 for a
+   7-pixel-wide "same" 3x3 convolution, 64/66 for 64). A tile holds 8 output channels x 32
+   outputs (or 4 x 64 where a block has at most 4 channels) in 16 registers; each tap costs two
+   (four) loads and 8 weight broadcasts for 16 fused multiply-adds.
+
+   The weight gradient pairs the output gradient, spread out to the same flat layout (zeros in
+   the padding columns), with the padded input shifted by each tap: a dot product over the flat
+   indices of every sample, 4 output channels x 6 taps at a time (24 registers, 10 loads for 24
+   fused multiply-adds), each in 16 lanes added up once at the end. */
+#include "conv_direct.h"
+
+#include "dptrain/hot_loop.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { BLOCK = 8 }; /* output channels per block of packed weights */
+
+typedef struct plan {
+    int hp, wp, ho, wo;
+    size_t plane;  /* hp*wp: a padded input plane */
+    size_t oplane; /* ho*wo: an output plane */
+    int n;         /* flat outputs that matter: (ho-1)*wp + wo */
+    int taps;      /* c*k*k */
+} plan;
+
+static plan plan_of(const dpt_direct *d) {
+    plan p = {.hp = d->h + 2 * d->pad, .wp = d->w + 2 * d->pad};
+    p.ho = p.hp - d->k + 1, p.wo = p.wp - d->k + 1;
+    p.plane = (size_t)p.hp * p.wp, p.oplane = (size_t)p.ho * p.wo;
+    p.n = (p.ho - 1) * p.wp + p.wo;
+    p.taps = d->c * d->k * d->k;
+    return p;
+}
+
+size_t dpt_direct_packed(const dpt_direct *d) {
+    return (size_t)(d->m + BLOCK - 1) / BLOCK * BLOCK * plan_of(d).taps;
+}
+
+size_t dpt_direct_scratch(const dpt_direct *d) {
+    const plan p = plan_of(d);
+    return d->pad ? (size_t)d->c * p.plane : 0;
+}
+
+size_t dpt_direct_grad_scratch(const dpt_direct *d, int n) {
+    const plan p = plan_of(d);
+    return (size_t)n * ((d->pad ? (size_t)d->c * p.plane : 0) + (size_t)d->m * p.n);
+}
+
+void dpt_direct_pack(const dpt_direct *d, const float *w, int flip, float *packed) {
+    const int kk = d->k * d->k, taps = plan_of(d).taps;
+    for (int b = 0; b * BLOCK < d->m; b++)
+        for (int t = 0; t < taps; t++)
+            for (int j = 0; j < BLOCK; j++) {
+                const int o = b * BLOCK + j, ch = t / kk, tap = t % kk;
+                float v = 0;
+                if (o < d->m)
+                    v = flip ? w[((size_t)ch * d->m + o) * kk + (kk - 1 - tap)]
+                             : w[((size_t)o * d->c + ch) * kk + tap];
+                packed[((size_t)b * taps + t) * BLOCK + j] = v;
+            }
+}
+
+/* p = in with pad zeros around each plane (loops: at these row lengths, memset and memcpy
+   calls cost more than the copying). */
+HOT_LOOP static void pad_planes(const dpt_direct *d, const plan *p, const float *in, float *out) {
+    for (int ch = 0; ch < d->c; ch++) {
+        float *o = out + ch * p->plane;
+        const float *src = in + (size_t)ch * d->h * d->w;
+        for (int i = 0; i < d->pad * p->wp; i++) *o++ = 0;
+        for (int y = 0; y < d->h; y++, src += d->w) {
+            for (int x = 0; x < d->pad; x++) *o++ = 0;
+            for (int x = 0; x < d->w; x++) *o++ = src[x];
+            for (int x = 0; x < d->pad; x++) *o++ = 0;
+        }
+        for (int i = 0; i < d->pad * p->wp; i++) *o++ = 0;
+    }
+}
+
+/* The plain kernel, output by output. */
+static void conv_plain(const dpt_direct *d, const plan *p, const float *packed, const float *bias,
+                       const float *pin, float *out) {
+    for (int o = 0; o < d->m; o++) {
+        const float *wb = packed + (size_t)(o / BLOCK) * p->taps * BLOCK + o % BLOCK;
+        for (int y = 0; y < p->ho; y++)
+            for (int x = 0; x < p->wo; x++) {
+                float acc = bias ? bias[o] : 0.0f;
+                const float *w = wb;
+                for (int ch = 0; ch < d->c; ch++)
+                    for (int ky = 0; ky < d->k; ky++)
+                        for (int kx = 0; kx < d->k; kx++, w += BLOCK)
+                            acc = fmaf(*w, pin[ch * p->plane + (size_t)(y + ky) * p->wp + x + kx],
+                                       acc);
+                out[o * p->oplane + (size_t)y * p->wo + x] = acc;
+            }
+    }
+}
+
+/* dout's planes (m, ho, wo) spread to the flat layout: rows wp apart, zeros between them. */
+HOT_LOOP static void spread_rows(const dpt_direct *d, const plan *p, const float *dout,
+                                 float *flat) {
+    for (int o = 0; o < d->m; o++) {
+        const float *src = dout + o * p->oplane;
+        float *dst = flat + (size_t)o * p->n;
+        for (int y = 0; y < p->ho; y++, src += p->wo) {
+            for (int x = 0; x < p->wo; x++) *dst++ = src[x];
+            for (int x = p->wo; x < p->wp && y + 1 < p->ho; x++) *dst++ = 0;
+        }
+    }
+}
+
+/* Where tap t = (ch, ky, kx) of the padded input starts. */
+static size_t tap_offset(const dpt_direct *d, const plan *p, int t) {
+    const int kk = d->k * d->k, r = t % kk;
+    return (t / kk) * p->plane + (size_t)(r / d->k) * p->wp + r % d->k;
+}
+
+/* The sum of 16 lanes: lanes 8 apart added, then 4, 2, 1. */
+static float lane_sum(float s[16]) {
+    for (int h = 8; h; h /= 2)
+        for (int l = 0; l < h; l++) s[l] += s[l + h];
+    return s[0];
+}
+
+/* The samples of a weight gradient: padded inputs and flat output gradients, `stride` floats
+   from one sample to the next. */
+typedef struct samples {
+    int n;
+    const float *pin, *flat;
+    size_t pin_stride, flat_stride;
+} samples;
+
+/* The plain weight gradient, weight by weight. */
+static void grad_plain(const dpt_direct *d, const plan *p, const samples *b, float *dw) {
+    for (int o = 0; o < d->m; o++)
+        for (int t = 0; t < p->taps; t++) {
+            float s[16] = {0};
+            for (int n = 0; n < b->n; n++) {
+                const float *x = b->flat + n * b->flat_stride + (size_t)o * p->n;
+                const float *y = b->pin + n * b->pin_stride + tap_offset(d, p, t);
+                for (int i = 0; i < p->n; i++) s[i % 16] = fmaf(x[i], y[i], s[i % 16]);
+            }
+            dw[(size_t)o * p->taps + t] = lane_sum(s);
+        }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+#define AVX512 __attribute__((target("avx512f")))
+
+/* The lanes of the 16 flat outputs from i whose column is an output column (x < wo), within
+   mask, and *at, the output index of the first of them. */
+AVX512 static inline __mmask16 kept_lanes(const plan *p, int i, __mmask16 mask, size_t *at) {
+    const int y = i / p->wp, x = i % p->wp;
+    *at = (size_t)y * p->wo + (x < p->wo ? x : p->wo);
+    __m512i col =
+        _mm512_add_epi32(_mm512_set1_epi32(x),
+                         _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+    const __m512i wp = _mm512_set1_epi32(p->wp);
+    for (__mmask16 wrap; (wrap = _mm512_cmpge_epi32_mask(col, wp));)
+        col = _mm512_mask_sub_epi32(col, wrap, col, wp);
+    return mask & _mm512_cmplt_epi32_mask(col, _mm512_set1_epi32(p->wo));
+}
+
+/* One tile: channels [o0, o0 + mb) of a block (MB of its weights, lanes beyond mb zero) at the
+   flat outputs [i0, i0 + 16*NV), the kept lanes compressed into the output. A macro, so that each
+   instance has fixed-size accumulators the compiler keeps in registers. */
+#define DEFINE_TILE(MB, NV)                                                                        \
+    AVX512 static void tile_##MB##x##NV(const dpt_direct *d, const plan *p, const float *wb,       \
+                                        const float *bias, const float *pin, float *out, int o0,   \
+                                        int mb, int i0) {                                          \
+        __m512 acc[MB][NV];                                                                        \
+        __mmask16 mask[NV];                                                                        \
+        _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) {                                     \
+            const int left = p->n - (i0 + 16 * v);                                                 \
+            mask[v] = left >= 16 ? 0xFFFF : left > 0 ? (__mmask16)((1u << left) - 1) : 0;          \
+        }                                                                                          \
+        _Pragma("GCC unroll 8") for (int j = 0; j < MB; j++) {                                     \
+            const __m512 b = _mm512_set1_ps(bias && j < mb ? bias[o0 + j] : 0.0f);                 \
+            _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) acc[j][v] = b;                    \
+        }                                                                                          \
+        const float *w = wb;                                                                       \
+        for (int ch = 0; ch < d->c; ch++)                                                          \
+            for (int ky = 0; ky < d->k; ky++) {                                                    \
+                const float *row = pin + ch * p->plane + (size_t)ky * p->wp + i0;                  \
+                for (int kx = 0; kx < d->k; kx++, w += BLOCK) {                                    \
+                    __m512 x[NV];                                                                  \
+                    _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) x[v] =                    \
+                        _mm512_maskz_loadu_ps(mask[v], row + kx + 16 * v);                         \
+                    _Pragma("GCC unroll 8") for (int j = 0; j < MB; j++) {                         \
+                        const __m512 wj = _mm512_set1_ps(w[j]);                                    \
+                        _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) acc[j][v] =           \
+                            _mm512_fmadd_ps(wj, x[v], acc[j][v]);                                  \
+                    }                                                                              \
+                }                                                                                  \
+            }                                                                                      \
+        _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) {                                     \
+            size_t at;                                                                             \
+            const __mmask16 keep = kept_lanes(p, i0 + 16 * v, mask[v], &at);                       \
+            const __mmask16 first = (__mmask16)((1u << __builtin_popcount(keep)) - 1);             \
+            _Pragma("GCC unroll 8") for (int j = 0; j < MB; j++) {                                 \
+                if (j >= mb) break;                                                                \
+                _mm512_mask_storeu_ps(out + (o0 + j) * p->oplane + at, first,                      \
+                                      _mm512_maskz_compress_ps(keep, acc[j][v]));                  \
+            }                                                                                      \
+        }                                                                                          \
+    }
+DEFINE_TILE(8, 2)
+DEFINE_TILE(4, 4)
+
+AVX512 static void conv_avx512(const dpt_direct *d, const plan *p, const float *packed,
+                               const float *bias, const float *pin, float *out) {
+    for (int o0 = 0; o0 < d->m; o0 += BLOCK) {
+        const float *wb = packed + (size_t)(o0 / BLOCK) * p->taps * BLOCK;
+        const int mb = d->m - o0 < BLOCK ? d->m - o0 : BLOCK;
+        if (mb > 4)
+            for (int i0 = 0; i0 < p->n; i0 += 32) tile_8x2(d, p, wb, bias, pin, out, o0, mb, i0);
+        else
+            for (int i0 = 0; i0 < p->n; i0 += 64) tile_4x4(d, p, wb, bias, pin, out, o0, mb, i0);
+    }
+}
+
+/* The weight gradient of output channels [o0, o0 + 4) and taps [t0, t0 + 6); past the last
+   channel or tap, the last one again (computed, not stored). */
+AVX512 static void grad_tile(const dpt_direct *d, const plan *p, const samples *b, float *dw,
+                             int o0, int t0) {
+    enum { MB = 4, TB = 6 };
+    size_t a[MB], x[TB];
+    for (int j = 0; j < MB; j++) a[j] = (size_t)(o0 + j < d->m ? o0 + j : d->m - 1) * p->n;
+    for (int u = 0; u < TB; u++) x[u] = tap_offset(d, p, t0 + u < p->taps ? t0 + u : p->taps - 1);
+    __m512 acc[MB][TB];
+    _Pragma("GCC unroll 8") for (int j = 0; j < MB; j++)
+        _Pragma("GCC unroll 8") for (int u = 0; u < TB; u++) acc[j][u] = _mm512_setzero_ps();
+    for (int n = 0; n < b->n; n++) {
+        const float *flat = b->flat + n * b->flat_stride, *pin = b->pin + n * b->pin_stride;
+        for (int i = 0; i < p->n; i += 16) {
+            const int left = p->n - i;
+            const __mmask16 mask = left >= 16 ? 0xFFFF : (__mmask16)((1u << left) - 1);
+            __m512 in[TB];
+            _Pragma("GCC unroll 8") for (int u = 0; u < TB; u++) in[u] =
+                _mm512_maskz_loadu_ps(mask, pin + x[u] + i);
+            _Pragma("GCC unroll 8") for (int j = 0; j < MB; j++) {
+                const __m512 g = _mm512_maskz_loadu_ps(mask, flat + a[j] + i);
+                _Pragma("GCC unroll 8") for (int u = 0; u < TB; u++) acc[j][u] =
+                    _mm512_fmadd_ps(g, in[u], acc[j][u]);
+            }
+        }
+    }
+    _Pragma("GCC unroll 8") for (int j = 0; j < MB; j++) {
+        _Pragma("GCC unroll 8") for (int u = 0; u < TB; u++) {
+            if (o0 + j >= d->m || t0 + u >= p->taps) continue;
+            float s[16];
+            _mm512_storeu_ps(s, acc[j][u]);
+            dw[(size_t)(o0 + j) * p->taps + t0 + u] = lane_sum(s);
+        }
+    }
+}
+
+AVX512 static void grad_avx512(const dpt_direct *d, const plan *p, const samples *b, float *dw) {
+    for (int o0 = 0; o0 < d->m; o0 += 4)
+        for (int t0 = 0; t0 < p->taps; t0 += 6) grad_tile(d, p, b, dw, o0, t0);
+}
+
+int dpt_direct_fast(void) {
+    const char *off = getenv("DPTRAIN_DIRECT_CONV");
+    return __builtin_cpu_supports("avx512f") && !(off && strcmp(off, "0") == 0);
+}
+#else
+static void conv_avx512(const dpt_direct *d, const plan *p, const float *packed, const float *bias,
+                        const float *pin, float *out) {
+    conv_plain(d, p, packed, bias, pin, out);
+}
+
+static void grad_avx512(const dpt_direct *d, const plan *p, const samples *b, float *dw) {
+    grad_plain(d, p, b, dw);
+}
+
+int dpt_direct_fast(void) {
+    return 0;
+}
+#endif
+
+void dpt_direct_conv(const dpt_direct *d, const float *packed, const float *bias, const float *in,
+                     float *out, float *scratch, int fast) {
+    const plan p = plan_of(d);
+    const float *pin = in;
+    if (d->pad) {
+        pad_planes(d, &p, in, scratch);
+        pin = scratch;
+    }
+    (fast ? conv_avx512 : conv_plain)(d, &p, packed, bias, pin, out);
+}
+
+void dpt_direct_weight_grad(const dpt_direct *d, int n, const float *in, const float *dout,
+                            float *dw, float *scratch, int fast) {
+    const plan p = plan_of(d);
+    const size_t image = (size_t)d->c * d->h * d->w;
+    samples b = {.n = n, .pin = in, .pin_stride = image, .flat_stride = (size_t)d->m * p.n};
+    if (d->pad) {
+        for (int s = 0; s < n; s++) pad_planes(d, &p, in + s * image, scratch + s * d->c * p.plane);
+        b.pin = scratch, b.pin_stride = d->c * p.plane;
+        scratch += n * b.pin_stride;
+    }
+    for (int s = 0; s < n; s++)
+        spread_rows(d, &p, dout + s * d->m * p.oplane, scratch + s * b.flat_stride);
+    b.flat = scratch;
+    (fast ? grad_avx512 : grad_plain)(d, &p, &b, dw);
+}
