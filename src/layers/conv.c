@@ -6,9 +6,8 @@
    them instead: with few output channels, sgemm's packing of the K x P matrix costs about as
    much as the product (measured in issue 12's note: a 3x3 convolution from 32 to 16 channels on
    64x64 twice as fast, 64 to 64 channels on 28x28 8% slower, one input channel up to 30%
-   slower). Weight (out, in, k, k) and
-   bias (out), as in PyTorch; bias=0 leaves the bias out (ResNet convolutions before
-   BatchNorm). */
+   slower). Weight (out, in, k, k) and bias (out), as in PyTorch; bias=0 leaves the bias out
+   (ResNet convolutions before BatchNorm). */
 #include <cblas.h>
 
 #include "conv_direct.h"
@@ -142,8 +141,7 @@ static void add_row_sums(const float *d, int M, int P, float *db) {
     }
 }
 
-/* The weight gradient by im2col + sgemm, the input gradient by the direct kernel or sgemm +
-   col2im. */
+/* Both gradients by im2col + sgemm (the input gradient's folded back by col2im). */
 static void backward_unfolded(const geometry *g, const float *params, const float *in,
                               const float *dout, float *dW, float *din, float *scratch, int n) {
     const size_t image = (size_t)g->u.c * g->u.h * g->u.w;
