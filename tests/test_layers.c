@@ -1139,6 +1139,53 @@ static void test_softmax_xent_accumulates(void **state) {
     assert_int_equal(sums.top5, 2);
 }
 
+/* ---- ELU's own e^x - 1 (activations.c) is within 2 ulp of the exact value over the negative
+   floats it sees (every 997th float from -0 to -20, and the edges), -inf gives -alpha, NaN stays
+   NaN; positive inputs pass through. */
+static double ulp_of(float y) {
+    return (double)nextafterf(fabsf(y), INFINITY) - (double)fabsf(y);
+}
+
+static void test_elu_accuracy(void **state) {
+    (void)state;
+    enum { EDGES = 12 };
+    static const float edges[EDGES] = {-0.0f,  -1e-30f, -1e-40f, -1e-8f,  -0.3465f, -0.3466f,
+                                       -17.4f, -17.5f,  -17.6f,  -100.0f, 0.5f,     3e38f};
+    const uint32_t first = 0x80000000u, last = 0xc1a00000u; /* -0 and -20 */
+    const int n = EDGES + (int)((last - first) / 997) + 1 + 2;
+    float *x = NEW(float, (size_t)n), *y = NEW(float, (size_t)n);
+    int m = 0;
+    for (int i = 0; i < EDGES; i++) x[m++] = edges[i];
+    for (uint32_t bits = first; bits <= last; bits += 997) {
+        memcpy(&x[m], &bits, sizeof(float));
+        m++;
+    }
+    x[m++] = -INFINITY, x[m++] = NAN;
+    dpt_model model;
+    dpt_err err;
+    if (dpt_model_build("elu", (dpt_shape){1, 1, m}, 0, &model, &err)) fail_msg("%s", err.msg);
+    const dpt_layer *l = &model.layers[model.nlayers - 1];
+    const dpt_pass pass = {0};
+    const float *in[1] = {x};
+    l->kind->forward(l, &pass, NULL, in, y, NULL, 1);
+    double worst = 0;
+    for (int i = 0; i < m; i++) {
+        if (isnan(x[i])) {
+            if (!isnan(y[i])) fail_msg("elu(NaN) = %g", (double)y[i]);
+            continue;
+        }
+        const double want = x[i] > 0 ? (double)x[i] : expm1((double)x[i]);
+        const double ulps = fabs((double)y[i] - want) / ulp_of((float)want);
+        if (ulps > worst) worst = ulps;
+        if (ulps > 2)
+            fail_msg("elu(%a) = %a, e^x - 1 = %a: %.2f ulp", (double)x[i], (double)y[i], want,
+                     ulps);
+    }
+    print_message("elu: %d inputs, worst %.2f ulp\n", m, worst);
+    free(x), free(y);
+    dpt_model_free(&model);
+}
+
 static void test_softmax_xent_is_stable(void **state) {
     (void)state;
     float z[10] = {1000, -1000, 0, 0, 0, 0, 0, 0, 0, 0};
@@ -1190,6 +1237,7 @@ int main(void) {
         cmocka_unit_test(test_softmax_xent_counts),
         cmocka_unit_test(test_softmax_xent_accumulates),
         cmocka_unit_test(test_softmax_xent_is_stable),
+        cmocka_unit_test(test_elu_accuracy),
     };
     enum { NFIXED_TESTS = sizeof fixed_tests / sizeof fixed_tests[0] };
     static struct CMUnitTest tests[NFIXED_TESTS + 2 * MAX_CASES];
