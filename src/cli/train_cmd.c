@@ -30,7 +30,11 @@ static const char usage_tail[] =
     "\n"
     "Each epoch prints train loss/accuracy (means over the epoch's batches), validation and test\n"
     "loss/accuracy, the learning rate, the training wall time and samples/s. On a terminal a\n"
-    "live progress line shows the current epoch.\n";
+    "live progress line shows the current epoch.\n"
+    "\n"
+    "DPTRAIN_DIRECT_CONV=0: every convolution by im2col + sgemm. On CPUs with AVX-512, small\n"
+    "stride-1 convolutions otherwise run dptrain's direct kernels, whose last bits differ: set it\n"
+    "on every rank to match a run on a CPU without AVX-512.\n";
 
 static const char *const sections[DPT_NSECTIONS] = {"Model and data", "Training", "Running"};
 
