@@ -49,8 +49,7 @@ size_t dpt_direct_scratch(const dpt_direct *d) {
 }
 
 size_t dpt_direct_grad_scratch(const dpt_direct *d, int n) {
-    const plan p = plan_of(d);
-    return (size_t)n * ((d->pad ? (size_t)d->c * p.plane : 0) + (size_t)d->m * p.n);
+    return (size_t)n * (dpt_direct_scratch(d) + (size_t)d->m * plan_of(d).n);
 }
 
 void dpt_direct_pack(const dpt_direct *d, const float *w, int flip, float *packed) {
@@ -304,8 +303,8 @@ void dpt_direct_weight_grad(const dpt_direct *d, int n, const float *in, const f
     const size_t image = (size_t)d->c * d->h * d->w;
     samples b = {.n = n, .pin = in, .pin_stride = image, .flat_stride = (size_t)d->m * p.n};
     if (d->pad) {
-        for (int s = 0; s < n; s++) pad_planes(d, &p, in + s * image, scratch + s * d->c * p.plane);
-        b.pin = scratch, b.pin_stride = d->c * p.plane;
+        b.pin = scratch, b.pin_stride = dpt_direct_scratch(d);
+        for (int s = 0; s < n; s++) pad_planes(d, &p, in + s * image, scratch + s * b.pin_stride);
         scratch += n * b.pin_stride;
     }
     for (int s = 0; s < n; s++)
