@@ -519,6 +519,34 @@ static int parse_sequence(parser *ps, int *current, int depth) {
     }
 }
 
+/* ReLU then max-pooling gives what max-pooling then ReLU gives, value for value and gradient for
+   gradient: ReLU keeps the order of values, so where a window's maximum is positive both pick
+   its first maximum and pass it the same gradient, and where it is not, every gradient of the
+   window is +0 either way (NaN inputs aside). Pooling first runs the ReLU on a quarter of the
+   values (cnn2710: 12% of a step before): where a relu's only reader is a maxpool, the two nodes
+   trade places, their names and the canonical spec unchanged. */
+static int pool_before_relu(dpt_model *m, dpt_err *err) {
+    int *readers = calloc((size_t)m->nlayers, sizeof *readers);
+    if (!readers) return dpt_fail(err, "out of memory building the model");
+    for (int i = 0; i < m->nlayers; i++)
+        for (int k = 0; k < m->layers[i].kind->inputs; k++)
+            if (m->layers[i].input[k] >= 0) readers[m->layers[i].input[k]]++;
+    for (int i = 0; i + 1 < m->nlayers; i++) {
+        dpt_layer *first = &m->layers[i], *second = &m->layers[i + 1];
+        if (strcmp(first->kind->name, "relu") != 0 || strcmp(second->kind->name, "maxpool") != 0 ||
+            second->input[0] != i || readers[i] != 1)
+            continue;
+        const dpt_layer relu = *first;
+        *first = *second;
+        first->index = i, first->input[0] = relu.input[0], first->in[0] = relu.in[0];
+        *second = relu;
+        second->index = i + 1, second->input[0] = i, second->in[0] = second->out = first->out;
+        i++;
+    }
+    free(readers);
+    return 0;
+}
+
 /* Offsets of every node's tensors in the three flat buffers, and the tables naming them. */
 static int lay_out_buffers(dpt_model *m, dpt_err *err) {
     for (int i = 0; i < m->nlayers; i++) {
@@ -610,6 +638,7 @@ int dpt_model_build_task(const char *spec_text, dpt_shape input, int classes, dp
         rc = dpt_fail(err, "model spec %s has no layers (presets: %s)", excerpt_of(spec_text).s,
                       dpt_model_preset_names());
     if (rc == 0) rc = check_output(m, classes, err);
+    if (rc == 0) rc = pool_before_relu(m, err);
     if (rc == 0) rc = lay_out_buffers(m, err);
     if (rc) dpt_model_free(m);
     return rc;

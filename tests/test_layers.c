@@ -25,6 +25,7 @@
 #include "reference_layers.h"
 
 #include "../src/layers/conv_direct.h"
+#include "../src/layers/maxpool_2x2.h"
 
 /* Central differences of the double-precision reference: step, and tolerance (relative, and
    absolute below 1). */
@@ -529,6 +530,40 @@ static void test_direct_fast_is_plain(void **state) {
         free(in), free(w), free(bias), free(packed), free(scratch), free(fast), free(plain);
         free(dout), free(dw_fast), free(dw_plain);
     }
+}
+
+/* ---- The 2x2 max-pool's AVX-512 kernels give the plain kernels' bits: every width from 1 to 40
+   (one, two and three vectors of outputs, masked tails, odd last columns), odd and even heights,
+   values with ties, signed zeros and NaN. */
+static void test_pool2_fast_is_plain(void **state) {
+    (void)state;
+    if (!dpt_pool2_fast()) skip();
+    static const float values[] = {-1.5f, -0.0f, 0.0f, 0.5f, 1.0f, 2.0f, NAN};
+    dpt_rng rng = dpt_rng_stream(22, DPT_STREAM_INIT, 0);
+    enum { PLANES = 3, MAX_W = 40, MAX_H = 5 };
+    float in[PLANES * MAX_H * MAX_W], dout[PLANES * MAX_H * MAX_W];
+    float out_fast[PLANES * MAX_H * MAX_W], out_plain[PLANES * MAX_H * MAX_W];
+    float din_fast[PLANES * MAX_H * MAX_W], din_plain[PLANES * MAX_H * MAX_W];
+    for (int h = 1; h <= MAX_H; h++)
+        for (int w = 1; w <= MAX_W; w++) {
+            const size_t nin = (size_t)PLANES * h * w, nout = (size_t)PLANES * (h / 2) * (w / 2);
+            for (size_t i = 0; i < nin; i++) {
+                const double u = dpt_rng_uniform(&rng);
+                in[i] = u < 0.5 ? values[(int)(u * 14)] : (float)(4 * u - 3);
+            }
+            fill_floats(&rng, dout, nout, -1, 1);
+            if (nout) dout[0] = -0.0f;
+            poison(out_fast, nout), poison(out_plain, nout);
+            poison(din_fast, nin), poison(din_plain, nin);
+            dpt_pool2_forward(in, PLANES, h, w, out_fast, 1);
+            dpt_pool2_forward(in, PLANES, h, w, out_plain, 0);
+            dpt_pool2_backward(in, PLANES, h, w, dout, din_fast, 1);
+            dpt_pool2_backward(in, PLANES, h, w, dout, din_plain, 0);
+            if (memcmp(out_fast, out_plain, sizeof(float) * nout) != 0)
+                fail_msg("maxpool 2x2 forward on %dx%d: fast and plain differ", h, w);
+            if (memcmp(din_fast, din_plain, sizeof(float) * nin) != 0)
+                fail_msg("maxpool 2x2 backward on %dx%d: fast and plain differ", h, w);
+        }
 }
 
 /* ---- The cases: fixed edge cases, then seeded random ones for every kind in the table. */
@@ -1230,6 +1265,7 @@ int main(void) {
         cmocka_unit_test(test_flipped_kernel_is_caught),
         cmocka_unit_test(test_convtranspose_layout_is_caught),
         cmocka_unit_test(test_direct_fast_is_plain),
+        cmocka_unit_test(test_pool2_fast_is_plain),
         cmocka_unit_test(test_dropout_masks),
         cmocka_unit_test(test_batchnorm_state),
         cmocka_unit_test(test_softmax_xent_gradient),

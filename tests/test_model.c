@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -268,6 +269,76 @@ static void test_init_schemes(void **state) {
     dpt_model_free(&m);
 }
 
+static const char *kind_of(const dpt_model *m, int i) {
+    return m->layers[i].kind->name;
+}
+
+/* A relu read only by a maxpool runs after it (model.c, pool_before_relu): the order of the nodes
+   changes, not the values or the gradients, bit for bit, on inputs full of ties, zeros of both
+   signs and windows with no positive value. */
+static void test_pool_runs_before_relu(void **state) {
+    (void)state;
+    dpt_model m;
+    dpt_err err;
+    assert_int_equal(dpt_model_build("cnn2710", MNIST, 10, &m, &err), 0);
+    assert_string_equal(kind_of(&m, 1), "maxpool");
+    assert_string_equal(kind_of(&m, 2), "relu");
+    assert_string_equal(m.layers[2].name, "relu1");
+    assert_int_equal(m.layers[1].input[0], 0);
+    assert_int_equal(m.layers[2].input[0], 1);
+    assert_int_equal(m.layers[3].input[0], 2);
+    assert_int_equal(m.layers[2].out.c * m.layers[2].out.h * m.layers[2].out.w, 16 * 14 * 14);
+    dpt_model_free(&m);
+    /* The relu's output read twice: no swap. */
+    assert_int_equal(dpt_model_build("conv(2,3,pad=1) relu @r maxpool(2) upsample(2) concat(@r) "
+                                     "linear(10)",
+                                     MNIST, 10, &m, &err),
+                     0);
+    assert_string_equal(kind_of(&m, 1), "relu");
+    assert_string_equal(kind_of(&m, 2), "maxpool");
+    dpt_model_free(&m);
+
+    static const char *const pools[] = {"maxpool(2)", "maxpool(3,stride=2)", "maxpool(2,stride=1)"};
+    static const float values[] = {-1.5f, -0.5f, -0.0f, 0.0f, 0.5f, 1.0f};
+    enum { N = 2, C = 3, H = 9, W = 11, SIZE = N * C * H * W };
+    const dpt_shape in = {C, H, W};
+    float x[SIZE], r[SIZE], dr[SIZE], dx_chain[SIZE], dx_swapped[SIZE];
+    float y_chain[SIZE], y_pooled[SIZE], y_swapped[SIZE], dy[SIZE], dpooled[SIZE];
+    dpt_rng rng = dpt_rng_stream(3, DPT_STREAM_INIT, 0);
+    const dpt_pass pass = {0};
+    for (size_t p = 0; p < sizeof pools / sizeof pools[0]; p++) {
+        char spec[64];
+        snprintf(spec, sizeof spec, "relu %s flatten linear(10)", pools[p]);
+        assert_int_equal(dpt_model_build(spec, in, 10, &m, &err), 0);
+        assert_string_equal(kind_of(&m, 0), "maxpool");
+        const dpt_layer pool = m.layers[0], relu_after = m.layers[1];
+        dpt_layer relu_before = relu_after;
+        relu_before.in[0] = relu_before.out = in;
+        const size_t nout = (size_t)N * dpt_shape_size(pool.out);
+        for (int i = 0; i < SIZE; i++) x[i] = values[dpt_rng_uniform(&rng) < 0.5 ? 0 : 1 + i % 5];
+        for (size_t i = 0; i < nout; i++) dy[i] = values[i % 6] + (float)dpt_rng_uniform(&rng);
+        /* As written: relu, then maxpool; as run: maxpool, then relu. */
+        relu_before.kind->forward(&relu_before, &pass, NULL, (const float *[]){x, NULL}, r, NULL, N);
+        pool.kind->forward(&pool, &pass, NULL, (const float *[]){r, NULL}, y_chain, NULL, N);
+        pool.kind->backward(&pool, &pass, NULL, NULL, (const float *[]){r, NULL}, y_chain, dy,
+                            (float *[]){dr, NULL}, NULL, N);
+        relu_before.kind->backward(&relu_before, &pass, NULL, NULL, (const float *[]){x, NULL}, r,
+                                   dr, (float *[]){dx_chain, NULL}, NULL, N);
+        pool.kind->forward(&pool, &pass, NULL, (const float *[]){x, NULL}, y_pooled, NULL, N);
+        relu_after.kind->forward(&relu_after, &pass, NULL, (const float *[]){y_pooled, NULL},
+                                 y_swapped, NULL, N);
+        relu_after.kind->backward(&relu_after, &pass, NULL, NULL, (const float *[]){y_pooled, NULL},
+                                  y_swapped, dy, (float *[]){dpooled, NULL}, NULL, N);
+        pool.kind->backward(&pool, &pass, NULL, NULL, (const float *[]){x, NULL}, y_pooled,
+                            dpooled, (float *[]){dx_swapped, NULL}, NULL, N);
+        if (memcmp(y_chain, y_swapped, sizeof(float) * nout) != 0)
+            fail_msg("%s: relu then pool and pool then relu give different outputs", pools[p]);
+        if (memcmp(dx_chain, dx_swapped, sizeof(float) * SIZE) != 0)
+            fail_msg("%s: relu then pool and pool then relu give different gradients", pools[p]);
+        dpt_model_free(&m);
+    }
+}
+
 /* Loss of the whole model on a fixed batch, in double: training mode with a fixed pass, so
    BatchNorm uses the batch's statistics and dropout the same mask every time. */
 static double model_loss(const dpt_model *m, const float *params, float *stats, const float *state,
@@ -352,6 +423,7 @@ int main(void) {
         cmocka_unit_test(test_spec_errors),
         cmocka_unit_test(test_init_matches_pytorch_bounds),
         cmocka_unit_test(test_init_schemes),
+        cmocka_unit_test(test_pool_runs_before_relu),
         cmocka_unit_test(test_whole_model_gradients),
     };
     return cmocka_run_group_tests_name("model", tests, NULL, NULL);

