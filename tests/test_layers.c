@@ -532,6 +532,49 @@ static void test_direct_fast_is_plain(void **state) {
     }
 }
 
+/* ---- The direct weight gradient of samples that take several chunks (conv_direct.c holds a
+   chunk's padded inputs and gradients within 512 KB; here one sample a chunk): the sum its header
+   describes, lane by lane, sample by sample, with both kernels. */
+static void test_direct_weight_grad_in_chunks(void **state) {
+    (void)state;
+    const dpt_direct d = {2, 150, 150, 3, 3, 1}; /* 114,000 floats a sample */
+    enum { N = 3 };
+    const int wp = d.w + 2 * d.pad, ho = d.h, wo = d.w, kk = d.k * d.k;
+    const size_t nin = (size_t)d.c * d.h * d.w, nout = (size_t)d.m * ho * wo;
+    const size_t nw = (size_t)d.m * d.c * kk;
+    assert_true(dpt_direct_grad_scratch(&d, N) < N * (nin + nout)); /* chunks, not the batch */
+    float *in = NEW(float, N * nin), *dout = NEW(float, N * nout), *dw = NEW(float, nw);
+    float *want = NEW(float, nw), *scratch = NEW(float, dpt_direct_grad_scratch(&d, N));
+    dpt_rng rng = dpt_rng_stream(23, DPT_STREAM_INIT, 0);
+    fill_floats(&rng, in, N * nin, -1, 1), fill_floats(&rng, dout, N * nout, -1, 1);
+    for (int o = 0; o < d.m; o++)
+        for (int t = 0; t < d.c * kk; t++) {
+            const int ch = t / kk, ky = t % kk / d.k, kx = t % d.k;
+            float lanes[16] = {0};
+            for (int s = 0; s < N; s++)
+                for (int y = 0; y < ho; y++)
+                    for (int x = 0; x < wp && (y + 1 < ho || x < wo); x++) {
+                        const int iy = y + ky - d.pad, ix = x + kx - d.pad;
+                        const float g = x < wo ? dout[s * nout + ((size_t)o * ho + y) * wo + x] : 0;
+                        const float v = iy >= 0 && iy < d.h && ix >= 0 && ix < d.w
+                                            ? in[s * nin + ((size_t)ch * d.h + iy) * d.w + ix]
+                                            : 0;
+                        float *lane = &lanes[(y * wp + x) % 16];
+                        *lane = fmaf(g, v, *lane);
+                    }
+            for (int h = 8; h; h /= 2)
+                for (int l = 0; l < h; l++) lanes[l] += lanes[l + h];
+            want[(size_t)o * d.c * kk + t] = lanes[0];
+        }
+    for (int fast = 0; fast <= dpt_direct_fast(); fast++) {
+        poison(dw, nw);
+        dpt_direct_weight_grad(&d, N, in, dout, dw, scratch, fast);
+        if (memcmp(dw, want, sizeof(float) * nw) != 0)
+            fail_msg("direct weight gradient in chunks (fast=%d): not the lanes' sum", fast);
+    }
+    free(in), free(dout), free(dw), free(want), free(scratch);
+}
+
 /* ---- The 2x2 max-pool's AVX-512 kernels give the plain kernels' bits: every width from 1 to 40
    (one, two and three vectors of outputs, masked tails, odd last columns), odd and even heights,
    values with ties, signed zeros and NaN. */
@@ -1265,6 +1308,7 @@ int main(void) {
         cmocka_unit_test(test_flipped_kernel_is_caught),
         cmocka_unit_test(test_convtranspose_layout_is_caught),
         cmocka_unit_test(test_direct_fast_is_plain),
+        cmocka_unit_test(test_direct_weight_grad_in_chunks),
         cmocka_unit_test(test_pool2_fast_is_plain),
         cmocka_unit_test(test_dropout_masks),
         cmocka_unit_test(test_batchnorm_state),

@@ -48,8 +48,23 @@ size_t dpt_direct_scratch(const dpt_direct *d) {
     return d->pad ? (size_t)d->c * p.plane : 0;
 }
 
+/* The weight gradient takes its samples a chunk at a time, each chunk's padded inputs and flat
+   output gradients within about 512 KB (a core's L2 cache): a micro-batch of U-Net inputs would
+   take 26 MB, and the lanes go through memory only once a chunk. */
+enum { CHUNK_FLOATS = 128 * 1024 };
+
+static size_t grad_floats_per_sample(const dpt_direct *d) {
+    return dpt_direct_scratch(d) + (size_t)d->m * plan_of(d).n;
+}
+
+static int grad_chunk(const dpt_direct *d, int n) {
+    const size_t fit = CHUNK_FLOATS / grad_floats_per_sample(d);
+    return fit < 1 ? 1 : fit < (size_t)n ? (int)fit : n;
+}
+
 size_t dpt_direct_grad_scratch(const dpt_direct *d, int n) {
-    return (size_t)n * (dpt_direct_scratch(d) + (size_t)d->m * plan_of(d).n);
+    return (size_t)grad_chunk(d, n) * grad_floats_per_sample(d) +
+           (size_t)16 * d->m * plan_of(d).taps;
 }
 
 void dpt_direct_pack(const dpt_direct *d, const float *w, int flip, float *packed) {
@@ -134,17 +149,17 @@ typedef struct samples {
     size_t pin_stride, flat_stride;
 } samples;
 
-/* The plain weight gradient, weight by weight. */
-static void grad_plain(const dpt_direct *d, const plan *p, const samples *b, float *dw) {
+/* The plain weight gradient, weight by weight: the samples added onto each weight's 16 lanes
+   (lanes + 16 * (o * taps + t)). */
+static void grad_plain(const dpt_direct *d, const plan *p, const samples *b, float *lanes) {
     for (int o = 0; o < d->m; o++)
         for (int t = 0; t < p->taps; t++) {
-            float s[16] = {0};
+            float *s = lanes + 16 * ((size_t)o * p->taps + t);
             for (int n = 0; n < b->n; n++) {
                 const float *x = b->flat + n * b->flat_stride + (size_t)o * p->n;
                 const float *y = b->pin + n * b->pin_stride + tap_offset(d, p, t);
                 for (int i = 0; i < p->n; i++) s[i % 16] = fmaf(x[i], y[i], s[i % 16]);
             }
-            dw[(size_t)o * p->taps + t] = lane_sum(s);
         }
 }
 
@@ -246,17 +261,20 @@ AVX512 static void conv_avx512(const dpt_direct *d, const plan *p, const float *
     }
 }
 
-/* The weight gradient of output channels [o0, o0 + 4) and taps [t0, t0 + 6); past the last
-   channel or tap, the last one again (computed, not stored). */
-AVX512 static void grad_tile(const dpt_direct *d, const plan *p, const samples *b, float *dw,
+/* The weight gradient of output channels [o0, o0 + 4) and taps [t0, t0 + 6), added onto their
+   lanes; past the last channel or tap, the last one again (computed, not stored). */
+AVX512 static void grad_tile(const dpt_direct *d, const plan *p, const samples *b, float *lanes,
                              int o0, int t0) {
     enum { MB = 4, TB = 6 };
     size_t a[MB], x[TB];
-    for (int j = 0; j < MB; j++) a[j] = (size_t)(o0 + j < d->m ? o0 + j : d->m - 1) * p->n;
-    for (int u = 0; u < TB; u++) x[u] = tap_offset(d, p, t0 + u < p->taps ? t0 + u : p->taps - 1);
+    for (int j = 0; j < MB; j++) a[j] = (size_t)(o0 + j < d->m ? o0 + j : d->m - 1);
+    for (int u = 0; u < TB; u++) x[u] = (size_t)(t0 + u < p->taps ? t0 + u : p->taps - 1);
     __m512 acc[MB][TB];
     _Pragma("GCC unroll 8") for (int j = 0; j < MB; j++)
-        _Pragma("GCC unroll 8") for (int u = 0; u < TB; u++) acc[j][u] = _mm512_setzero_ps();
+        _Pragma("GCC unroll 8") for (int u = 0; u < TB; u++) acc[j][u] =
+            _mm512_loadu_ps(lanes + 16 * (a[j] * p->taps + x[u]));
+    for (int j = 0; j < MB; j++) a[j] *= p->n;
+    for (int u = 0; u < TB; u++) x[u] = tap_offset(d, p, (int)x[u]);
     for (int n = 0; n < b->n; n++) {
         const float *flat = b->flat + n * b->flat_stride, *pin = b->pin + n * b->pin_stride;
         for (int i = 0; i < p->n; i += 16) {
@@ -272,19 +290,17 @@ AVX512 static void grad_tile(const dpt_direct *d, const plan *p, const samples *
             }
         }
     }
-    _Pragma("GCC unroll 8") for (int j = 0; j < MB; j++) {
+    _Pragma("GCC unroll 8") for (int j = 0; j < MB; j++)
         _Pragma("GCC unroll 8") for (int u = 0; u < TB; u++) {
             if (o0 + j >= d->m || t0 + u >= p->taps) continue;
-            float s[16];
-            _mm512_storeu_ps(s, acc[j][u]);
-            dw[(size_t)(o0 + j) * p->taps + t0 + u] = lane_sum(s);
+            _mm512_storeu_ps(lanes + 16 * ((size_t)(o0 + j) * p->taps + t0 + u), acc[j][u]);
         }
-    }
 }
 
-AVX512 static void grad_avx512(const dpt_direct *d, const plan *p, const samples *b, float *dw) {
+AVX512 static void grad_avx512(const dpt_direct *d, const plan *p, const samples *b,
+                               float *lanes) {
     for (int o0 = 0; o0 < d->m; o0 += 4)
-        for (int t0 = 0; t0 < p->taps; t0 += 6) grad_tile(d, p, b, dw, o0, t0);
+        for (int t0 = 0; t0 < p->taps; t0 += 6) grad_tile(d, p, b, lanes, o0, t0);
 }
 
 int dpt_direct_fast(void) {
@@ -297,8 +313,8 @@ static void conv_avx512(const dpt_direct *d, const plan *p, const float *packed,
     conv_plain(d, p, packed, bias, pin, out);
 }
 
-static void grad_avx512(const dpt_direct *d, const plan *p, const samples *b, float *dw) {
-    grad_plain(d, p, b, dw);
+static void grad_avx512(const dpt_direct *d, const plan *p, const samples *b, float *lanes) {
+    grad_plain(d, p, b, lanes);
 }
 
 static void pad_planes_avx512(const dpt_direct *d, const plan *p, const float *in, float *out) {
@@ -324,17 +340,25 @@ void dpt_direct_conv(const dpt_direct *d, const float *packed, const float *bias
 void dpt_direct_weight_grad(const dpt_direct *d, int n, const float *in, const float *dout,
                             float *dw, float *scratch, int fast) {
     const plan p = plan_of(d);
-    const size_t image = (size_t)d->c * d->h * d->w;
-    samples b = {.n = n, .pin = in, .pin_stride = image, .flat_stride = (size_t)d->m * p.n};
-    if (d->pad) {
-        b.pin = scratch, b.pin_stride = dpt_direct_scratch(d);
-        for (int s = 0; s < n; s++)
-            (fast ? pad_planes_avx512 : pad_planes)(d, &p, in + s * image,
-                                                   scratch + s * b.pin_stride);
-        scratch += n * b.pin_stride;
+    const size_t image = (size_t)d->c * d->h * d->w, oimage = (size_t)d->m * p.oplane;
+    const int chunk = grad_chunk(d, n);
+    samples b = {.pin_stride = d->pad ? dpt_direct_scratch(d) : image,
+                 .flat_stride = (size_t)d->m * p.n};
+    float *pins = scratch, *flats = pins + (d->pad ? chunk * b.pin_stride : 0);
+    float *lanes = flats + chunk * b.flat_stride;
+    const size_t weights = (size_t)d->m * p.taps;
+    memset(lanes, 0, sizeof(float) * 16 * weights);
+    for (int s0 = 0; s0 < n; s0 += chunk) {
+        b.n = n - s0 < chunk ? n - s0 : chunk;
+        b.pin = d->pad ? pins : in + s0 * image;
+        for (int s = 0; s < b.n; s++) {
+            if (d->pad)
+                (fast ? pad_planes_avx512 : pad_planes)(d, &p, in + (s0 + s) * image,
+                                                       pins + s * b.pin_stride);
+            spread_rows(d, &p, dout + (s0 + s) * oimage, flats + s * b.flat_stride);
+        }
+        b.flat = flats;
+        (fast ? grad_avx512 : grad_plain)(d, &p, &b, lanes);
     }
-    for (int s = 0; s < n; s++)
-        spread_rows(d, &p, dout + s * d->m * p.oplane, scratch + s * b.flat_stride);
-    b.flat = scratch;
-    (fast ? grad_avx512 : grad_plain)(d, &p, &b, dw);
+    for (size_t w = 0; w < weights; w++) dw[w] = lane_sum(lanes + 16 * w);
 }
