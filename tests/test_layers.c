@@ -26,6 +26,7 @@
 
 #include "../src/layers/conv_direct.h"
 #include "../src/layers/maxpool_2x2.h"
+#include "../src/layers/row_sums.h"
 
 /* Central differences of the double-precision reference: step, and tolerance (relative, and
    absolute below 1). */
@@ -573,6 +574,32 @@ static void test_direct_weight_grad_in_chunks(void **state) {
             fail_msg("direct weight gradient in chunks (fast=%d): not the lanes' sum", fast);
     }
     free(in), free(dout), free(dw), free(want), free(scratch);
+}
+
+/* ---- The bias gradient's row sums: the AVX-512 kernel gives the plain kernel's bits (each row
+   added in order), for row counts around the vector's 16 and rows of 1 to 784 values; rows of
+   -0 keep a -0 start (no padding value is ever added). */
+static void test_row_sums_fast_is_plain(void **state) {
+    (void)state;
+    if (!dpt_row_sums_fast()) skip();
+    static const int rows[] = {1, 4, 8, 15, 16, 17, 33}, cols[] = {1, 5, 16, 17, 196, 784};
+    dpt_rng rng = dpt_rng_stream(24, DPT_STREAM_INIT, 0);
+    float *d = NEW(float, 33 * 784), fast[33], plain[33];
+    for (size_t a = 0; a < sizeof rows / sizeof rows[0]; a++)
+        for (size_t b = 0; b < sizeof cols / sizeof cols[0]; b++) {
+            const int M = rows[a], P = cols[b];
+            fill_floats(&rng, d, (size_t)M * P, -1, 1);
+            fill_floats(&rng, fast, (size_t)M, -100, 100);
+            for (int p = 0; p < P; p++) d[p] = -0.0f; /* row 0: -0 + (-0) + ... */
+            fast[0] = -0.0f;
+            memcpy(plain, fast, sizeof(float) * M);
+            dpt_add_row_sums(d, M, P, fast, 1);
+            dpt_add_row_sums(d, M, P, plain, 0);
+            if (memcmp(fast, plain, sizeof(float) * M) != 0)
+                fail_msg("row sums of %d x %d: fast and plain differ", M, P);
+            assert_true(signbit(fast[0]));
+        }
+    free(d);
 }
 
 /* ---- The 2x2 max-pool's AVX-512 kernels give the plain kernels' bits: every width from 1 to 40
@@ -1310,6 +1337,7 @@ int main(void) {
         cmocka_unit_test(test_direct_fast_is_plain),
         cmocka_unit_test(test_direct_weight_grad_in_chunks),
         cmocka_unit_test(test_pool2_fast_is_plain),
+        cmocka_unit_test(test_row_sums_fast_is_plain),
         cmocka_unit_test(test_dropout_masks),
         cmocka_unit_test(test_batchnorm_state),
         cmocka_unit_test(test_softmax_xent_gradient),

@@ -11,6 +11,7 @@
 #include <cblas.h>
 
 #include "conv_direct.h"
+#include "row_sums.h"
 #include "dptrain/layer.h"
 #include "unfold.h"
 
@@ -123,24 +124,6 @@ static void forward(const dpt_layer *l, const dpt_pass *pass, const float *param
     }
 }
 
-/* db[m] += the sum of row m of d (M rows of P values), each row added in order as a loop over
-   it would, eight rows at a time: eight independent chains of additions instead of one (a last,
-   partial group repeats its last row in the spare lanes). */
-static void add_row_sums(const float *d, int M, int P, float *db) {
-    enum { LANES = 8 };
-    for (int m = 0; m < M; m += LANES) {
-        const float *row[LANES];
-        float acc[LANES];
-        for (int j = 0; j < LANES; j++) {
-            const int r = m + j < M ? m + j : M - 1;
-            row[j] = d + (size_t)r * P, acc[j] = db[r];
-        }
-        for (int p = 0; p < P; p++)
-            for (int j = 0; j < LANES; j++) acc[j] += row[j][p];
-        for (int j = 0; j < LANES && m + j < M; j++) db[m + j] = acc[j];
-    }
-}
-
 /* Both gradients by im2col + sgemm (the input gradient's folded back by col2im). */
 static void backward_unfolded(const geometry *g, const float *params, const float *in,
                               const float *dout, float *dW, float *din, float *scratch, int n) {
@@ -180,7 +163,8 @@ static void backward(const dpt_layer *l, const dpt_pass *pass, const float *para
     if (g.bias) {
         for (int m = 0; m < g.M; m++) db[m] = 0;
         for (int s = 0; s < n; s++)
-            add_row_sums(dout + (size_t)s * g.M * g.u.cols, g.M, g.u.cols, db);
+            dpt_add_row_sums(dout + (size_t)s * g.M * g.u.cols, g.M, g.u.cols, db,
+                             dpt_row_sums_fast());
     }
     (g.direct ? backward_direct : backward_unfolded)(&g, params, inputs[0], dout, grads, dinputs[0],
                                                      scratch, n);
