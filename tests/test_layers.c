@@ -544,7 +544,7 @@ static void test_direct_weight_grad_in_chunks(void **state) {
     const size_t nin = (size_t)d.c * d.h * d.w, nout = (size_t)d.m * ho * wo;
     const size_t nw = (size_t)d.m * d.c * kk;
     assert_true(dpt_direct_grad_scratch(&d, N) < N * (nin + nout)); /* chunks, not the batch */
-    float *in = NEW(float, N * nin), *dout = NEW(float, N * nout), *dw = NEW(float, nw);
+    float *in = NEW(float, N *nin), *dout = NEW(float, N *nout), *dw = NEW(float, nw);
     float *want = NEW(float, nw), *scratch = NEW(float, dpt_direct_grad_scratch(&d, N));
     dpt_rng rng = dpt_rng_stream(23, DPT_STREAM_INIT, 0);
     fill_floats(&rng, in, N * nin, -1, 1), fill_floats(&rng, dout, N * nout, -1, 1);

@@ -318,7 +318,8 @@ static void test_pool_runs_before_relu(void **state) {
         for (int i = 0; i < SIZE; i++) x[i] = values[dpt_rng_uniform(&rng) < 0.5 ? 0 : 1 + i % 5];
         for (size_t i = 0; i < nout; i++) dy[i] = values[i % 6] + (float)dpt_rng_uniform(&rng);
         /* As written: relu, then maxpool; as run: maxpool, then relu. */
-        relu_before.kind->forward(&relu_before, &pass, NULL, (const float *[]){x, NULL}, r, NULL, N);
+        relu_before.kind->forward(&relu_before, &pass, NULL, (const float *[]){x, NULL}, r, NULL,
+                                  N);
         pool.kind->forward(&pool, &pass, NULL, (const float *[]){r, NULL}, y_chain, NULL, N);
         pool.kind->backward(&pool, &pass, NULL, NULL, (const float *[]){r, NULL}, y_chain, dy,
                             (float *[]){dr, NULL}, NULL, N);
@@ -329,8 +330,8 @@ static void test_pool_runs_before_relu(void **state) {
                                  y_swapped, NULL, N);
         relu_after.kind->backward(&relu_after, &pass, NULL, NULL, (const float *[]){y_pooled, NULL},
                                   y_swapped, dy, (float *[]){dpooled, NULL}, NULL, N);
-        pool.kind->backward(&pool, &pass, NULL, NULL, (const float *[]){x, NULL}, y_pooled,
-                            dpooled, (float *[]){dx_swapped, NULL}, NULL, N);
+        pool.kind->backward(&pool, &pass, NULL, NULL, (const float *[]){x, NULL}, y_pooled, dpooled,
+                            (float *[]){dx_swapped, NULL}, NULL, N);
         if (memcmp(y_chain, y_swapped, sizeof(float) * nout) != 0)
             fail_msg("%s: relu then pool and pool then relu give different outputs", pools[p]);
         if (memcmp(dx_chain, dx_swapped, sizeof(float) * SIZE) != 0)

@@ -48,16 +48,18 @@ typedef struct windows {
 } windows;
 
 AVX512 static inline windows load_windows(const float *p, int w, int oy, int ox, int ow) {
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28,
-                                           30),
+    const __m512i even =
+                      _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30),
                   odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
     const int n = ow - ox < 16 ? ow - ox : 16, in = 2 * n;
     windows v = {.out = (__mmask16)((1u << n) - 1),
                  .lo = (__mmask16)(in >= 16 ? 0xFFFF : (1u << in) - 1),
                  .hi = (__mmask16)(in > 16 ? (1u << (in - 16)) - 1 : 0)};
     const float *r0 = p + (size_t)2 * oy * w + 2 * ox, *r1 = r0 + w;
-    const __m512 r0lo = _mm512_maskz_loadu_ps(v.lo, r0), r0hi = _mm512_maskz_loadu_ps(v.hi, r0 + 16);
-    const __m512 r1lo = _mm512_maskz_loadu_ps(v.lo, r1), r1hi = _mm512_maskz_loadu_ps(v.hi, r1 + 16);
+    const __m512 r0lo = _mm512_maskz_loadu_ps(v.lo, r0),
+                 r0hi = _mm512_maskz_loadu_ps(v.hi, r0 + 16);
+    const __m512 r1lo = _mm512_maskz_loadu_ps(v.lo, r1),
+                 r1hi = _mm512_maskz_loadu_ps(v.hi, r1 + 16);
     v.a = _mm512_permutex2var_ps(r0lo, even, r0hi), v.b = _mm512_permutex2var_ps(r0lo, odd, r0hi);
     v.c = _mm512_permutex2var_ps(r1lo, even, r1hi), v.d = _mm512_permutex2var_ps(r1lo, odd, r1hi);
     return v;
@@ -114,12 +116,11 @@ void dpt_pool2_forward(const float *in, size_t planes, int h, int w, float *out,
     row_fn *row = fast ? forward_row_avx512 : forward_row;
     const int oh = h / 2, ow = w / 2;
     for (size_t pl = 0; pl < planes; pl++)
-        for (int oy = 0; oy < oh; oy++)
-            row(in + pl * h * w, w, oy, out + (pl * oh + oy) * ow, ow);
+        for (int oy = 0; oy < oh; oy++) row(in + pl * h * w, w, oy, out + (pl * oh + oy) * ow, ow);
 }
 
-void dpt_pool2_backward(const float *in, size_t planes, int h, int w, const float *dout,
-                        float *din, int fast) {
+void dpt_pool2_backward(const float *in, size_t planes, int h, int w, const float *dout, float *din,
+                        int fast) {
     grad_row_fn *row = fast ? backward_row_avx512 : backward_row;
     const int oh = h / 2, ow = w / 2;
     for (size_t pl = 0; pl < planes; pl++) {

@@ -15,7 +15,7 @@ int dpt_pool2_fast(void);
 void dpt_pool2_forward(const float *in, size_t planes, int h, int w, float *out, int fast);
 
 /* din (planes, h, w) = the input's gradient for the output's gradient dout (planes, h/2, w/2). */
-void dpt_pool2_backward(const float *in, size_t planes, int h, int w, const float *dout,
-                        float *din, int fast);
+void dpt_pool2_backward(const float *in, size_t planes, int h, int w, const float *dout, float *din,
+                        int fast);
 
 #endif

@@ -43,7 +43,8 @@ AVX512 static inline void transpose(__m512 r[LANES]) {
         u[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
         u[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
     }
-    /* v[2k], v[2k + 1] (k < 4): rows 0..7 at columns k, k + 8 and k + 4, k + 12; v[8 + ...]: 8..15 */
+    /* v[2k], v[2k + 1] (k < 4): rows 0..7 at columns k, k + 8 and k + 4, k + 12; v[8 + ...]: 8..15
+     */
     for (int h = 0; h < 2; h++)
         for (int k = 0; k < 4; k++) {
             v[8 * h + 2 * k] = _mm512_shuffle_f32x4(u[8 * h + k], u[8 * h + 4 + k], 0x88);
