@@ -6,7 +6,11 @@
    and dropped as the vector is stored (compressed; w'/wp of the work is kept: 7/9 for a
    7-pixel-wide "same" 3x3 convolution, 64/66 for 64). A tile holds 8 output channels x 32
    outputs (or 4 x 64 where a block has at most 4 channels) in 16 registers; each tap costs two
-   (four) loads and 8 weight broadcasts for 16 fused multiply-adds.
+   (four) loads and 8 weight broadcasts for 16 fused multiply-adds. Where the output channels
+   come in 32s the lanes hold channels instead: 32 (64) channels x 12 (6) consecutive outputs,
+   each input value broadcast to 24 fused multiply-adds, no padding columns computed; the
+   outputs leave through a transpose. The weights are packed tap by tap, m (rounded up to 16)
+   values each.
 
    The weight gradient pairs the output gradient, spread out to the same flat layout (zeros in
    the padding columns), with the padded input shifted by each tap: a dot product over the flat
@@ -20,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { BLOCK = 8 }; /* output channels per block of packed weights */
+enum { BLOCK = 8 }; /* output channels of a tile */
 
 typedef struct plan {
     int hp, wp, ho, wo;
@@ -28,6 +32,7 @@ typedef struct plan {
     size_t oplane; /* ho*wo: an output plane */
     int n;         /* flat outputs that matter: (ho-1)*wp + wo */
     int taps;      /* c*k*k */
+    int mp;        /* packed weights per tap: m rounded up to a multiple of 16 */
 } plan;
 
 static plan plan_of(const dpt_direct *d) {
@@ -36,11 +41,13 @@ static plan plan_of(const dpt_direct *d) {
     p.plane = (size_t)p.hp * p.wp, p.oplane = (size_t)p.ho * p.wo;
     p.n = (p.ho - 1) * p.wp + p.wo;
     p.taps = d->c * d->k * d->k;
+    p.mp = (d->m + 15) / 16 * 16;
     return p;
 }
 
 size_t dpt_direct_packed(const dpt_direct *d) {
-    return (size_t)(d->m + BLOCK - 1) / BLOCK * BLOCK * plan_of(d).taps;
+    const plan p = plan_of(d);
+    return (size_t)p.taps * p.mp;
 }
 
 size_t dpt_direct_scratch(const dpt_direct *d) {
@@ -68,17 +75,17 @@ size_t dpt_direct_grad_scratch(const dpt_direct *d, int n) {
 }
 
 void dpt_direct_pack(const dpt_direct *d, const float *w, int flip, float *packed) {
-    const int kk = d->k * d->k, taps = plan_of(d).taps;
-    for (int b = 0; b * BLOCK < d->m; b++)
-        for (int t = 0; t < taps; t++)
-            for (int j = 0; j < BLOCK; j++) {
-                const int o = b * BLOCK + j, ch = t / kk, tap = t % kk;
-                float v = 0;
-                if (o < d->m)
-                    v = flip ? w[((size_t)ch * d->m + o) * kk + (kk - 1 - tap)]
-                             : w[((size_t)o * d->c + ch) * kk + tap];
-                packed[((size_t)b * taps + t) * BLOCK + j] = v;
-            }
+    const plan p = plan_of(d);
+    const int kk = d->k * d->k;
+    for (int t = 0; t < p.taps; t++)
+        for (int o = 0; o < p.mp; o++) {
+            const int ch = t / kk, tap = t % kk;
+            float v = 0;
+            if (o < d->m)
+                v = flip ? w[((size_t)ch * d->m + o) * kk + (kk - 1 - tap)]
+                         : w[((size_t)o * d->c + ch) * kk + tap];
+            packed[(size_t)t * p.mp + o] = v;
+        }
 }
 
 /* p = in with pad zeros around each plane. */
@@ -100,14 +107,14 @@ static void pad_planes(const dpt_direct *d, const plan *p, const float *in, floa
 static void conv_plain(const dpt_direct *d, const plan *p, const float *packed, const float *bias,
                        const float *pin, float *out) {
     for (int o = 0; o < d->m; o++) {
-        const float *wb = packed + (size_t)(o / BLOCK) * p->taps * BLOCK + o % BLOCK;
+        const float *wb = packed + o;
         for (int y = 0; y < p->ho; y++)
             for (int x = 0; x < p->wo; x++) {
                 float acc = bias ? bias[o] : 0.0f;
                 const float *w = wb;
                 for (int ch = 0; ch < d->c; ch++)
                     for (int ky = 0; ky < d->k; ky++)
-                        for (int kx = 0; kx < d->k; kx++, w += BLOCK)
+                        for (int kx = 0; kx < d->k; kx++, w += p->mp)
                             acc = fmaf(*w, pin[ch * p->plane + (size_t)(y + ky) * p->wp + x + kx],
                                        acc);
                 out[o * p->oplane + (size_t)y * p->wo + x] = acc;
@@ -164,9 +171,7 @@ static void grad_plain(const dpt_direct *d, const plan *p, const samples *b, flo
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-
-#define AVX512 __attribute__((target("avx512f")))
+#include "avx512.h"
 
 /* The lanes of the 16 flat outputs from i whose column is an output column (x < wo), within
    mask, and *at, the output index of the first of them. */
@@ -206,7 +211,6 @@ AVX512 static void pad_planes_avx512(const dpt_direct *d, const plan *p, const f
 /* A vector of 16 floats at p: all of them (full), or the lanes of mask (the others zero). Masked
    loads cost: the tiles and the weight gradient use full loads wherever all 16 lanes count
    (cnn002-bn's 5x5 convolution alone, forward and backward: 50.0 ms instead of 53.8). */
-#define AVX512_INLINE AVX512 __attribute__((always_inline)) static inline
 AVX512_INLINE __m512 load16(const float *p, __mmask16 mask, int full) {
     return full ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(mask, p);
 }
@@ -233,7 +237,7 @@ AVX512_INLINE __m512 load16(const float *p, __mmask16 mask, int full) {
         for (int ch = 0; ch < d->c; ch++)                                                          \
             for (int ky = 0; ky < d->k; ky++) {                                                    \
                 const float *row = pin + ch * p->plane + (size_t)ky * p->wp + i0;                  \
-                for (int kx = 0; kx < d->k; kx++, w += BLOCK) {                                    \
+                for (int kx = 0; kx < d->k; kx++, w += p->mp) {                                    \
                     __m512 x[NV];                                                                  \
                     _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) x[v] =                    \
                         load16(row + kx + 16 * v, mask[v], full);                                  \
@@ -266,10 +270,75 @@ AVX512_INLINE __m512 load16(const float *p, __mmask16 mask, int full) {
 DEFINE_TILE(8, 2)
 DEFINE_TILE(4, 4)
 
+/* Output channels in lanes: channels [o0, o0 + 16V) x P outputs (consecutive in the output
+   plane, across rows; past its end, the last again, computed and not stored), each input value
+   broadcast and multiplied with 16V weights. No lanes are spent on padding columns (the flat
+   tiles keep wo of every wp), but each output's sum is the same chain of fused multiply-adds. */
+#define DEFINE_LANES_TILE(V, P)                                                                    \
+    AVX512 static void lanes_##V##x##P(const dpt_direct *d, const plan *p, const float *packed,    \
+                                       const float *bias, const float *pin, float *out, int o0,    \
+                                       int q0) {                                                   \
+        int off[P], at[P];                                                                         \
+        const int last = (int)p->oplane - 1;                                                       \
+        for (int j = 0; j < P; j++) {                                                              \
+            at[j] = q0 + j < last ? q0 + j : last;                                                 \
+            off[j] = at[j] / p->wo * p->wp + at[j] % p->wo;                                        \
+        }                                                                                          \
+        __m512 acc[P][V];                                                                          \
+        _Pragma("GCC unroll 8") for (int v = 0; v < V; v++) {                                      \
+            const __m512 b = bias ? _mm512_loadu_ps(bias + o0 + 16 * v) : _mm512_setzero_ps();     \
+            _Pragma("GCC unroll 32") for (int j = 0; j < P; j++) acc[j][v] = b;                    \
+        }                                                                                          \
+        const float *w = packed + o0;                                                              \
+        for (int ch = 0; ch < d->c; ch++)                                                          \
+            for (int ky = 0; ky < d->k; ky++) {                                                    \
+                const float *row = pin + ch * p->plane + (size_t)ky * p->wp;                       \
+                for (int kx = 0; kx < d->k; kx++, w += p->mp) {                                    \
+                    __m512 wv[V];                                                                  \
+                    _Pragma("GCC unroll 8") for (int v = 0; v < V; v++) wv[v] =                    \
+                        _mm512_loadu_ps(w + 16 * v);                                               \
+                    _Pragma("GCC unroll 32") for (int j = 0; j < P; j++) {                         \
+                        const __m512 x = _mm512_set1_ps(row[off[j] + kx]);                         \
+                        _Pragma("GCC unroll 8") for (int v = 0; v < V; v++) acc[j][v] =            \
+                            _mm512_fmadd_ps(wv[v], x, acc[j][v]);                                  \
+                    }                                                                              \
+                }                                                                                  \
+            }                                                                                      \
+        const int count = last + 1 - q0 < P ? last + 1 - q0 : P;                                   \
+        const __mmask16 kept = (__mmask16)((1u << count) - 1);                                     \
+        _Pragma("GCC unroll 8") for (int v = 0; v < V; v++) {                                      \
+            __m512 r[16];                                                                          \
+            _Pragma("GCC unroll 16") for (int j = 0; j < 16; j++) r[j] =                           \
+                j < P ? acc[j][v] : _mm512_setzero_ps();                                           \
+            dpt_transpose16(r);                                                                    \
+            float *o = out + (size_t)(o0 + 16 * v) * p->oplane + q0;                               \
+            _Pragma("GCC unroll 16") for (int i = 0; i < 16; i++)                                  \
+                _mm512_mask_storeu_ps(o + i * p->oplane, kept, r[i]);                              \
+        }                                                                                          \
+    }
+DEFINE_LANES_TILE(4, 6)
+DEFINE_LANES_TILE(2, 12)
+
+/* Channels in lanes where they come in 32s (it measured faster there, most where the flat tiles
+   drop many padding columns: cnn002-bn's 5x5 convolution 50.4 -> 44.7 ms; 16 channels alone
+   measured slower), the flat tiles elsewhere. */
 AVX512 static void conv_avx512(const dpt_direct *d, const plan *p, const float *packed,
                                const float *bias, const float *pin, float *out) {
+    const int outputs = (int)p->oplane;
+    if (d->m % 32 == 0) {
+        for (int o0 = 0; o0 < d->m;)
+            if (d->m - o0 >= 64) {
+                for (int q = 0; q < outputs; q += 6) lanes_4x6(d, p, packed, bias, pin, out, o0, q);
+                o0 += 64;
+            } else {
+                for (int q = 0; q < outputs; q += 12)
+                    lanes_2x12(d, p, packed, bias, pin, out, o0, q);
+                o0 += 32;
+            }
+        return;
+    }
     for (int o0 = 0; o0 < d->m; o0 += BLOCK) {
-        const float *wb = packed + (size_t)(o0 / BLOCK) * p->taps * BLOCK;
+        const float *wb = packed + o0;
         const int mb = d->m - o0 < BLOCK ? d->m - o0 : BLOCK;
         if (mb > 4)
             for (int i0 = 0; i0 < p->n; i0 += 32) tile_8x2(d, p, wb, bias, pin, out, o0, mb, i0);

@@ -36,9 +36,7 @@ typedef void row_fn(const float *p, int w, int oy, float *dst, int ow);
 typedef void grad_row_fn(const float *p, int w, int oy, const float *g, float *dp, int ow);
 
 #if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-
-#define AVX512 __attribute__((target("avx512f")))
+#include "avx512.h"
 
 /* The window's values a b / c d for outputs [ox, ox + 16) of row oy, within *out (outputs kept)
    and *lo, *hi (the 32 inputs of each row). */

@@ -1,0 +1,42 @@
+/* AVX-512 helpers the kernels share (conv_direct.c, maxpool_2x2.c, row_sums.c): the target
+   attribute their functions carry, and a 16 x 16 transpose in registers. Include only inside
+   #if defined(__x86_64__) && defined(__GNUC__). Internal to the library. */
+#ifndef DPTRAIN_SRC_LAYERS_AVX512_H
+#define DPTRAIN_SRC_LAYERS_AVX512_H
+
+#include <immintrin.h>
+
+#define AVX512 __attribute__((target("avx512f")))
+#define AVX512_INLINE AVX512 __attribute__((always_inline)) static inline
+
+/* r[j] (16 values) becomes column j: lane i of the result is r[i]'s value j. In three rounds of
+   unpacking (pairs of values, then of pairs) and two of moving 128-bit quarters. */
+AVX512_INLINE void dpt_transpose16(__m512 r[16]) {
+    __m512 t[16], u[16], v[16];
+    for (int i = 0; i < 16; i += 2)
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]), t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    /* u[4g + k]: rows 4g..4g+3 at columns k, k + 4, k + 8, k + 12 (one per quarter) */
+    for (int i = 0; i < 16; i += 4) {
+        const __m512d t0 = _mm512_castps_pd(t[i]), t1 = _mm512_castps_pd(t[i + 1]),
+                      t2 = _mm512_castps_pd(t[i + 2]), t3 = _mm512_castps_pd(t[i + 3]);
+        u[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
+        u[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
+        u[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
+        u[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
+    }
+    /* v[2k], v[2k + 1] (k < 4): rows 0..7 at columns k, k + 8 and k + 4, k + 12; v[8 + ...]: 8..15
+     */
+    for (int h = 0; h < 2; h++)
+        for (int k = 0; k < 4; k++) {
+            v[8 * h + 2 * k] = _mm512_shuffle_f32x4(u[8 * h + k], u[8 * h + 4 + k], 0x88);
+            v[8 * h + 2 * k + 1] = _mm512_shuffle_f32x4(u[8 * h + k], u[8 * h + 4 + k], 0xDD);
+        }
+    for (int k = 0; k < 4; k++) {
+        r[k] = _mm512_shuffle_f32x4(v[2 * k], v[8 + 2 * k], 0x88);
+        r[k + 8] = _mm512_shuffle_f32x4(v[2 * k], v[8 + 2 * k], 0xDD);
+        r[k + 4] = _mm512_shuffle_f32x4(v[2 * k + 1], v[8 + 2 * k + 1], 0x88);
+        r[k + 12] = _mm512_shuffle_f32x4(v[2 * k + 1], v[8 + 2 * k + 1], 0xDD);
+    }
+}
+
+#endif
