@@ -324,20 +324,13 @@ DEFINE_LANES_TILE(2, 12)
    measured slower), the flat tiles elsewhere. */
 AVX512 static void conv_avx512(const dpt_direct *d, const plan *p, const float *packed,
                                const float *bias, const float *pin, float *out) {
-    const int outputs = (int)p->oplane;
-    if (d->m % 32 == 0) {
-        for (int o0 = 0; o0 < d->m;)
-            if (d->m - o0 >= 64) {
-                for (int q = 0; q < outputs; q += 6) lanes_4x6(d, p, packed, bias, pin, out, o0, q);
-                o0 += 64;
-            } else {
-                for (int q = 0; q < outputs; q += 12)
-                    lanes_2x12(d, p, packed, bias, pin, out, o0, q);
-                o0 += 32;
-            }
-        return;
-    }
-    for (int o0 = 0; o0 < d->m; o0 += BLOCK) {
+    const int outputs = (int)p->oplane, in_lanes = d->m / 32 * 32;
+    int o0 = 0;
+    for (; o0 + 64 <= in_lanes; o0 += 64)
+        for (int q = 0; q < outputs; q += 6) lanes_4x6(d, p, packed, bias, pin, out, o0, q);
+    for (; o0 < in_lanes; o0 += 32)
+        for (int q = 0; q < outputs; q += 12) lanes_2x12(d, p, packed, bias, pin, out, o0, q);
+    for (; o0 < d->m; o0 += BLOCK) {
         const float *wb = packed + o0;
         const int mb = d->m - o0 < BLOCK ? d->m - o0 : BLOCK;
         if (mb > 4)
