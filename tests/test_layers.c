@@ -503,11 +503,13 @@ static void test_direct_fast_is_plain(void **state) {
         {7, 5, 3, 4, 1, 0},
         {6, 33, 17, 20, 3, 1},
         {1, 2, 70, 1, 1, 0},
-        /* channels in lanes (32s): 64 + 32, fewer outputs than a tile, 5x5 without padding */
+        /* channels in lanes (32s): 64 + 32, fewer outputs than a tile, 5x5 without padding,
+           32 in lanes and 8 + 4 in flat tiles */
         {5, 9, 13, 96, 3, 1},
         {3, 1, 1, 32, 3, 1},
         {2, 12, 10, 64, 5, 0},
         {4, 3, 2, 32, 2, 1},
+        {3, 5, 6, 44, 3, 1},
     };
     dpt_rng rng = dpt_rng_stream(21, DPT_STREAM_INIT, 0);
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {

@@ -319,9 +319,9 @@ DEFINE_TILE(4, 4)
 DEFINE_LANES_TILE(4, 6)
 DEFINE_LANES_TILE(2, 12)
 
-/* Channels in lanes where they come in 32s (it measured faster there, most where the flat tiles
-   drop many padding columns: cnn002-bn's 5x5 convolution 50.4 -> 44.7 ms; 16 channels alone
-   measured slower), the flat tiles elsewhere. */
+/* Channels in lanes in 32s (it measured faster there, most where the flat tiles drop many
+   padding columns: cnn002-bn's 5x5 convolution 50.4 -> 44.7 ms; 16 channels alone measured
+   slower), the flat tiles for the rest. */
 AVX512 static void conv_avx512(const dpt_direct *d, const plan *p, const float *packed,
                                const float *bias, const float *pin, float *out) {
     const int outputs = (int)p->oplane, in_lanes = d->m / 32 * 32;
