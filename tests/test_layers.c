@@ -24,6 +24,7 @@
 #include "dptrain/model.h"
 #include "reference_layers.h"
 
+#include "../src/layers/avx512.h"
 #include "../src/layers/conv_direct.h"
 #include "../src/layers/maxpool_2x2.h"
 #include "../src/layers/row_sums.h"
@@ -598,7 +599,7 @@ static void test_direct_weight_grad_in_chunks(void **state) {
    -0 keep a -0 start (no padding value is ever added). */
 static void test_row_sums_fast_is_plain(void **state) {
     (void)state;
-    if (!dpt_row_sums_fast()) skip();
+    if (!dpt_avx512()) skip();
     static const int rows[] = {1, 4, 8, 15, 16, 17, 33}, cols[] = {1, 5, 16, 17, 196, 784};
     dpt_rng rng = dpt_rng_stream(24, DPT_STREAM_INIT, 0);
     float *d = NEW(float, 33 * 784), fast[33], plain[33];
@@ -624,7 +625,7 @@ static void test_row_sums_fast_is_plain(void **state) {
    values with ties, signed zeros and NaN. */
 static void test_pool2_fast_is_plain(void **state) {
     (void)state;
-    if (!dpt_pool2_fast()) skip();
+    if (!dpt_avx512()) skip();
     static const float values[] = {-1.5f, -0.0f, 0.0f, 0.5f, 1.0f, 2.0f, NAN};
     dpt_rng rng = dpt_rng_stream(22, DPT_STREAM_INIT, 0);
     enum { PLANES = 3, MAX_W = 40, MAX_H = 5 };

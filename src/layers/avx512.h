@@ -1,9 +1,13 @@
-/* AVX-512 helpers the kernels share (conv_direct.c, maxpool_2x2.c, row_sums.c): the target
-   attribute their functions carry, and a 16 x 16 transpose in registers. Include only inside
-   #if defined(__x86_64__) && defined(__GNUC__). Internal to the library. */
+/* AVX-512 for the kernels that have a fast twin (conv_direct.c, maxpool_2x2.c, row_sums.c):
+   whether the CPU runs it, and, for x86 compilers, the target attribute their functions carry
+   and a 16 x 16 transpose in registers. Internal to the library. */
 #ifndef DPTRAIN_SRC_LAYERS_AVX512_H
 #define DPTRAIN_SRC_LAYERS_AVX512_H
 
+/* Whether this CPU runs the AVX-512 kernels. */
+int dpt_avx512(void);
+
+#if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 
 #define AVX512 __attribute__((target("avx512f")))
@@ -39,4 +43,5 @@ AVX512_INLINE void dpt_transpose16(__m512 r[16]) {
     }
 }
 
+#endif
 #endif

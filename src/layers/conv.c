@@ -12,6 +12,7 @@
 
 #include "conv_direct.h"
 #include "row_sums.h"
+#include "avx512.h"
 #include "dptrain/layer.h"
 #include "unfold.h"
 
@@ -163,8 +164,7 @@ static void backward(const dpt_layer *l, const dpt_pass *pass, const float *para
     if (g.bias) {
         for (int m = 0; m < g.M; m++) db[m] = 0;
         for (int s = 0; s < n; s++)
-            dpt_add_row_sums(dout + (size_t)s * g.M * g.u.cols, g.M, g.u.cols, db,
-                             dpt_row_sums_fast());
+            dpt_add_row_sums(dout + (size_t)s * g.M * g.u.cols, g.M, g.u.cols, db, dpt_avx512());
     }
     (g.direct ? backward_direct : backward_unfolded)(&g, params, inputs[0], dout, grads, dinputs[0],
                                                      scratch, n);

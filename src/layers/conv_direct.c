@@ -18,6 +18,8 @@
    fused multiply-adds), each in 16 lanes added up once at the end. */
 #include "conv_direct.h"
 
+#include "avx512.h"
+
 #include "dptrain/hot_loop.h"
 
 #include <math.h>
@@ -171,8 +173,6 @@ static void grad_plain(const dpt_direct *d, const plan *p, const samples *b, flo
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-#include "avx512.h"
-
 /* The lanes of the 16 flat outputs from i whose column is an output column (x < wo), within
    mask, and *at, the output index of the first of them. */
 AVX512 static inline __mmask16 kept_lanes(const plan *p, int i, __mmask16 mask, size_t *at) {
@@ -384,10 +384,6 @@ AVX512 static void grad_avx512(const dpt_direct *d, const plan *p, const samples
         for (int t0 = 0; t0 < p->taps; t0 += 6) grad_tile(d, p, b, lanes, o0, t0);
 }
 
-int dpt_direct_fast(void) {
-    const char *off = getenv("DPTRAIN_DIRECT_CONV");
-    return __builtin_cpu_supports("avx512f") && !(off && strcmp(off, "0") == 0);
-}
 #else
 static void conv_avx512(const dpt_direct *d, const plan *p, const float *packed, const float *bias,
                         const float *pin, float *out) {
@@ -402,10 +398,12 @@ static void pad_planes_avx512(const dpt_direct *d, const plan *p, const float *i
     pad_planes(d, p, in, out);
 }
 
-int dpt_direct_fast(void) {
-    return 0;
-}
 #endif
+
+int dpt_direct_fast(void) {
+    const char *off = getenv("DPTRAIN_DIRECT_CONV");
+    return dpt_avx512() && !(off && strcmp(off, "0") == 0);
+}
 
 void dpt_direct_conv(const dpt_direct *d, const float *packed, const float *bias, const float *in,
                      float *out, float *scratch, int fast) {

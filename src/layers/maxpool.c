@@ -3,6 +3,7 @@
    forward pass picked, so no index buffer is kept. */
 #include <string.h>
 
+#include "avx512.h"
 #include "dptrain/layer.h"
 #include "maxpool_2x2.h"
 
@@ -31,7 +32,7 @@ static void forward(const dpt_layer *l, const dpt_pass *pass, const float *param
     const int k = (int)l->arg[ARG_KERNEL], stride = (int)l->arg[ARG_STRIDE];
     const int H = l->in[0].h, W = l->in[0].w, OH = l->out.h, OW = l->out.w;
     if (k == 2 && stride == 2) {
-        dpt_pool2_forward(in[0], (size_t)n * l->in[0].c, H, W, out, dpt_pool2_fast());
+        dpt_pool2_forward(in[0], (size_t)n * l->in[0].c, H, W, out, dpt_avx512());
         return;
     }
     for (size_t p = 0; p < (size_t)n * l->in[0].c; p++) {
@@ -51,7 +52,7 @@ static void backward(const dpt_layer *l, const dpt_pass *pass, const float *para
     const int k = (int)l->arg[ARG_KERNEL], stride = (int)l->arg[ARG_STRIDE];
     const int H = l->in[0].h, W = l->in[0].w, OH = l->out.h, OW = l->out.w;
     if (k == 2 && stride == 2) {
-        dpt_pool2_backward(in[0], (size_t)n * l->in[0].c, H, W, dout, din[0], dpt_pool2_fast());
+        dpt_pool2_backward(in[0], (size_t)n * l->in[0].c, H, W, dout, din[0], dpt_avx512());
         return;
     }
     memset(din[0], 0, sizeof(float) * (size_t)n * dpt_shape_size(l->in[0]));

@@ -5,6 +5,8 @@
    stride-2 stores. */
 #include "maxpool_2x2.h"
 
+#include "avx512.h"
+
 #include <string.h>
 
 /* Row oy of a plane p (w wide) into dst (ow values). */
@@ -36,8 +38,6 @@ typedef void row_fn(const float *p, int w, int oy, float *dst, int ow);
 typedef void grad_row_fn(const float *p, int w, int oy, const float *g, float *dp, int ow);
 
 #if defined(__x86_64__) && defined(__GNUC__)
-#include "avx512.h"
-
 /* The window's values a b / c d for outputs [ox, ox + 16) of row oy, within *out (outputs kept)
    and *lo, *hi (the 32 inputs of each row). */
 typedef struct windows {
@@ -98,16 +98,9 @@ AVX512 static void backward_row_avx512(const float *p, int w, int oy, const floa
     }
 }
 
-int dpt_pool2_fast(void) {
-    return __builtin_cpu_supports("avx512f");
-}
 #else
 #define forward_row_avx512 forward_row
 #define backward_row_avx512 backward_row
-
-int dpt_pool2_fast(void) {
-    return 0;
-}
 #endif
 
 void dpt_pool2_forward(const float *in, size_t planes, int h, int w, float *out, int fast) {

@@ -3,6 +3,8 @@
    16 rows x 16 values loaded and transposed in registers, then the 16 columns added in order. */
 #include "row_sums.h"
 
+#include "avx512.h"
+
 #include <stddef.h>
 
 enum { LANES = 16 };
@@ -24,8 +26,6 @@ static void add_row_sums_plain(const float *d, int M, int P, float *db) {
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-#include "avx512.h"
-
 AVX512 static void add_row_sums_avx512(const float *d, int M, int P, float *db) {
     for (int m = 0; m < M; m += LANES) {
         const int rows = M - m < LANES ? M - m : LANES;
@@ -44,15 +44,8 @@ AVX512 static void add_row_sums_avx512(const float *d, int M, int P, float *db) 
     }
 }
 
-int dpt_row_sums_fast(void) {
-    return __builtin_cpu_supports("avx512f");
-}
 #else
 #define add_row_sums_avx512 add_row_sums_plain
-
-int dpt_row_sums_fast(void) {
-    return 0;
-}
 #endif
 
 void dpt_add_row_sums(const float *d, int M, int P, float *db, int fast) {
