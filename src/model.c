@@ -541,6 +541,7 @@ static int pool_before_relu(dpt_model *m, dpt_err *err) {
         first->index = i, first->input[0] = relu.input[0], first->in[0] = relu.in[0];
         *second = relu;
         second->index = i + 1, second->input[0] = i, second->in[0] = second->out = first->out;
+        second->moved = 1;
         i++;
     }
     free(readers);

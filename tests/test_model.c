@@ -284,6 +284,7 @@ static void test_pool_runs_before_relu(void **state) {
     assert_string_equal(kind_of(&m, 1), "maxpool");
     assert_string_equal(kind_of(&m, 2), "relu");
     assert_string_equal(m.layers[2].name, "relu1");
+    assert_true(m.layers[2].moved && !m.layers[1].moved);
     assert_int_equal(m.layers[1].input[0], 0);
     assert_int_equal(m.layers[2].input[0], 1);
     assert_int_equal(m.layers[3].input[0], 2);
@@ -296,6 +297,7 @@ static void test_pool_runs_before_relu(void **state) {
                      0);
     assert_string_equal(kind_of(&m, 1), "relu");
     assert_string_equal(kind_of(&m, 2), "maxpool");
+    assert_false(m.layers[1].moved);
     dpt_model_free(&m);
 
     static const char *const pools[] = {"maxpool(2)", "maxpool(3,stride=2)", "maxpool(2,stride=1)"};

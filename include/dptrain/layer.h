@@ -120,6 +120,7 @@ struct dpt_layer {
     int input[DPT_LAYER_MAX_INPUTS]; /* nodes read: -1 is the model's input */
     char from[24];                   /* the saved name of input[1] in the spec ("" if implicit) */
     int last_reader;                 /* the highest node reading this one's output */
+    int moved; /* a relu written before the maxpool reading it, run after it (model.c) */
     dpt_shape in[DPT_LAYER_MAX_INPUTS], out;
     int ntensors, nstate_tensors;
     dpt_tensor tensors[DPT_LAYER_MAX_TENSORS];       /* parameters */

@@ -11,7 +11,9 @@ static const char usage[] =
     "\n"
     "Prints the model's graph as a table: each node's name, layer, inputs, output shape,\n"
     "parameters, buffers (BatchNorm's running statistics) and forward FLOPs per sample\n"
-    "(a multiply-add counts 2), with totals.\n"
+    "(a multiply-add counts 2), with totals, in the order the nodes run: a relu read only by\n"
+    "a maxpool runs after it (the same values and gradients, bit for bit, on the pooled\n"
+    "values), so `relu maxpool(2)` is listed as maxpool, then relu, and a line says so.\n"
     "\n"
     "  --model NAME|SPEC   a preset or a spec (below)\n"
     "  --input CxHxW       input shape                                      [1x28x28]\n"
@@ -99,6 +101,11 @@ static void print_table(const dpt_model *m) {
     }
     printf("%-4s %-*s %-*s %-*s %-12s %12zu %9zu %14.0f\n", "total", name_w, "", layer_w, "",
            inputs_w, "", "", m->nparams, m->nstate, dpt_model_flops(m));
+    for (int i = 0; i < m->nlayers; i++)
+        if (m->layers[i].moved)
+            printf("%s runs after %s, on its output (the spec has it before: the same values and "
+                   "gradients, fewer to compute)\n",
+                   m->layers[i].name, m->layers[i - 1].name);
 }
 
 int dpt_cmd_info(int argc, char **argv) {

@@ -4,10 +4,17 @@ source "$(dirname "$0")/lib.sh"
 total() { "$DPTRAIN" info --model "$1" | awk '$1 == "total" { print $2 }'; }
 [[ $(total cnn2710) == 2710 ]] || fail "cnn2710 total $(total cnn2710)"
 [[ $(total mlp300) == 238510 ]] || fail "mlp300 total $(total mlp300)"
-# node, name, layer, inputs, output, parameters, buffers, FLOPs (2 x 4 x 36 x 196 + 4 x 196)
-"$DPTRAIN" info --model cnn2710 |
-  grep -Eq '^4 +conv2 +conv\(4,3,stride=1,pad=1,bias=1\) +maxpool1 +4x14x14 +580 +0 +226576$' ||
-  fail "cnn2710 layer table"
+# node, name, layer, inputs, output, parameters, buffers, FLOPs (2 x 4 x 36 x 196 + 4 x 196);
+# each relu runs after the maxpool that reads it (model.c), and a line says so
+"$DPTRAIN" info --model cnn2710 >"$WORK/cnn2710.txt"
+grep -Eq '^4 +conv2 +conv\(4,3,stride=1,pad=1,bias=1\) +relu1 +4x14x14 +580 +0 +226576$' \
+  "$WORK/cnn2710.txt" || fail "cnn2710 layer table: $(cat "$WORK/cnn2710.txt")"
+grep -Eq '^2 +maxpool1 +maxpool\(2,stride=2\) +conv1 +16x14x14 ' "$WORK/cnn2710.txt" &&
+  grep -Eq '^3 +relu1 +relu +maxpool1 +16x14x14 +0 +0 +3136$' "$WORK/cnn2710.txt" &&
+  grep -q '^relu1 runs after maxpool1, on its output (the spec has it before' "$WORK/cnn2710.txt" ||
+  fail "cnn2710: relu1 not shown after maxpool1: $(cat "$WORK/cnn2710.txt")"
+"$DPTRAIN" info --model cnn003-poolfirst | grep -q 'runs after' &&
+  fail "cnn003-poolfirst (written pool, then relu) says a relu was moved"
 # A graph: the add closing a residual block reads both branches; BatchNorm has buffers.
 resnet=$("$DPTRAIN" info --model resnet18)
 grep -Eq '^[0-9]+ +add1 +add +bn3,relu1 +64x28x28 ' <<<"$resnet" ||

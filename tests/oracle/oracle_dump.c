@@ -101,14 +101,31 @@ static const float *input_of(const dpt_workspace *ws, const dpt_layer *l) {
     return l->input[0] < 0 ? ws->input : ws->act[l->input[0]];
 }
 
+/* The input node i had as the spec wrote it, whose kinks the oracle (in that order) follows: a
+   relu that runs after its maxpool (model.c) read the maxpool's input, and the maxpool read its
+   ReLU (computed into `scratch`, n samples of the maxpool's input). */
+static const float *written_input(const dpt_model *m, const dpt_workspace *ws, int i, int n,
+                                  float *scratch) {
+    const dpt_layer *l = &m->layers[i];
+    if (l->moved) return input_of(ws, &m->layers[i - 1]);
+    if (i + 1 < m->nlayers && m->layers[i + 1].moved) {
+        const float *x = input_of(ws, l);
+        for (size_t j = 0, count = (size_t)n * dpt_shape_size(l->in[0]); j < count; j++)
+            scratch[j] = x[j] > 0 ? x[j] : 0.0f;
+        return scratch;
+    }
+    return input_of(ws, l);
+}
+
 static void put_kinks(hid_t f, const dpt_model *m, const dpt_workspace *ws, int n, long *index,
-                      long *choice, long *total) {
+                      long *choice, float *scratch, long *total) {
     for (int i = 0; i < m->nlayers; i++) {
         const dpt_layer *l = &m->layers[i];
         const int pointwise = is_kind(l, "relu") || is_kind(l, "leakyrelu") || is_kind(l, "elu");
         if (!pointwise && !is_kind(l, "maxpool")) continue;
-        const float *x = input_of(ws, l);
-        const size_t count = (size_t)n * dpt_shape_size(l->in[0]);
+        const float *x = written_input(m, ws, i, n, scratch);
+        const dpt_shape in = l->moved ? m->layers[i - 1].in[0] : l->in[0];
+        const size_t count = (size_t)n * dpt_shape_size(in);
         float scale = 0;
         for (size_t j = 0; j < count; j++) scale = fmaxf(scale, fabsf(x[j]));
         const float near = (float)(KINK * scale);
@@ -344,14 +361,15 @@ int main(int argc, char **argv) {
         if (dpt_shape_size(m.layers[i].in[0]) > widest) widest = dpt_shape_size(m.layers[i].in[0]);
     long *index = malloc(sizeof(long) * (size_t)n * widest + 1);
     long *choice = malloc(sizeof(long) * (size_t)n * widest + 1), kinks = 0;
-    if (!index || !choice) die(spec, "out of memory");
+    float *scratch = malloc(sizeof(float) * (size_t)n * widest + 1);
+    if (!index || !choice || !scratch) die(spec, "out of memory");
     ensure_group(f, "/oracle/kinks");
-    put_kinks(f, &m, &ws, n, index, choice, &kinks);
+    put_kinks(f, &m, &ws, n, index, choice, scratch, &kinks);
     const double near = KINK;
     if (H5LTset_attribute_double(f, "/oracle/kinks", "relative_distance", &near, 1) < 0 ||
         H5LTset_attribute_long(f, "/oracle/kinks", "count", &kinks, 1) < 0)
         die(out, "cannot write /oracle/kinks' attributes");
-    free(index), free(choice);
+    free(index), free(choice), free(scratch);
     if (H5Fclose(f) < 0) die(out, "cannot close the file");
 
     printf("%s: %d nodes, %zu parameters, %zu buffers, %zu statistics; loss %.6f\n", out, m.nlayers,
