@@ -1,5 +1,7 @@
 #include "dptrain/data.h"
 
+#include "dptrain/hot_loop.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,6 +160,12 @@ void dpt_data_free(dpt_data *data) {
     memset(data, 0, sizeof *data);
 }
 
+/* out = p * scale - shift, value by value (compiled for AVX-512 too: the same bits; the
+   baseline's conversion of bytes took 5% of an mlp300 step). */
+HOT_LOOP static void normalize(const uint8_t *p, size_t n, float scale, float shift, float *out) {
+    for (size_t j = 0; j < n; j++) out[j] = (float)p[j] * scale - shift;
+}
+
 void dpt_data_gather(const dpt_data *data, const dpt_split *split, const uint32_t *pos,
                      uint32_t first, size_t n, float *x, int *y) {
     const dpt_images *set = split->set;
@@ -169,8 +177,7 @@ void dpt_data_gather(const dpt_data *data, const dpt_split *split, const uint32_
         for (uint32_t c = 0; c < set->channels; c++) {
             const float scale = 1.0f / (255.0f * data->std[c]),
                         shift = data->mean[c] / data->std[c];
-            for (size_t j = c * pixels; j < (c + 1) * pixels; j++)
-                out[j] = (float)p[j] * scale - shift;
+            normalize(p + c * pixels, pixels, scale, shift, out + c * pixels);
         }
         if (set->masks)
             for (size_t j = 0; j < pixels; j++) y[i * pixels + j] = set->masks[sample * pixels + j];

@@ -44,6 +44,18 @@ HOT_LOOP static void quantize_add(int64_t *restrict sum, const float *restrict g
         for (size_t i = 0; i < n; i++) sum[i] += (int64_t)((double)g[i] * scale);
 }
 
+/* sum = (first ? 0 : sum) + g * scale + h * scale, each product truncated to an integer: two
+   micro-batches in one pass over the sums (integer additions are exact in any order). */
+HOT_LOOP static void quantize_add_two(int64_t *restrict sum, const float *restrict g,
+                                      const float *restrict h, size_t n, double scale, int first) {
+    if (first)
+        for (size_t i = 0; i < n; i++)
+            sum[i] = (int64_t)((double)g[i] * scale) + (int64_t)((double)h[i] * scale);
+    else
+        for (size_t i = 0; i < n; i++)
+            sum[i] += (int64_t)((double)g[i] * scale) + (int64_t)((double)h[i] * scale);
+}
+
 HOT_LOOP static void dequantize(float *restrict g, const int64_t *restrict sum, size_t n,
                                 double factor) {
     for (size_t i = 0; i < n; i++) g[i] = (float)((double)sum[i] * factor);
@@ -262,8 +274,14 @@ static int start_sum(dpt_reducer *r, dpt_bucket *b, dpt_err *err) {
         if (r->local == 0 || r->maxabs[span->tensor] >= FLOAT_INFINITY_BITS)
             memset(sum, 0, sizeof *sum * span->count); /* nothing here, or a step to discard */
         else
-            for (int j = 0; j < r->local; j++)
-                quantize_add(sum, r->micro_grads[j] + span->offset, span->count, scale, j == 0);
+            for (int j = 0; j < r->local; j += 2) {
+                const float *g = r->micro_grads[j] + span->offset;
+                if (j + 1 < r->local)
+                    quantize_add_two(sum, g, r->micro_grads[j + 1] + span->offset, span->count,
+                                     scale, j == 0);
+                else
+                    quantize_add(sum, g, span->count, scale, j == 0);
+            }
     }
     b->state = SUMMING;
     if (MPI_Iallreduce(MPI_IN_PLACE, r->sum + b->offset, (int)b->count, MPI_INT64_T, MPI_SUM,
