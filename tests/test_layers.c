@@ -487,29 +487,16 @@ static void test_kernel_against_reference(void **state) {
 /* ---- The direct convolution's AVX-512 kernels give the plain kernels' bits: the same fused
    multiply-adds in the same order, whatever the tile (flat or channels in lanes), tail or padding
    columns; for the output, the output with a flipped kernel (the input gradient) and the weight
-   gradient. */
+   gradient. The last five shapes have channels in lanes (32s): 64 + 32, fewer outputs than a
+   tile, 5x5 without padding, 32 in lanes and 8 + 4 in flat tiles. */
 static void test_direct_fast_is_plain(void **state) {
     (void)state;
     if (!dpt_direct_fast()) skip();
     static const dpt_direct shapes[] = {
-        {1, 28, 28, 8, 3, 1},
-        {8, 14, 14, 16, 3, 1},
-        {16, 7, 7, 32, 3, 1},
-        {3, 9, 7, 12, 3, 1},
-        {2, 11, 19, 3, 5, 0},
-        {3, 15, 23, 2, 5, 4},
-        {5, 4, 5, 13, 3, 2},
-        {2, 1, 1, 9, 3, 1},
-        {4, 6, 40, 5, 2, 1},
-        {7, 5, 3, 4, 1, 0},
-        {6, 33, 17, 20, 3, 1},
-        {1, 2, 70, 1, 1, 0},
-        /* channels in lanes (32s): 64 + 32, fewer outputs than a tile, 5x5 without padding,
-           32 in lanes and 8 + 4 in flat tiles */
-        {5, 9, 13, 96, 3, 1},
-        {3, 1, 1, 32, 3, 1},
-        {2, 12, 10, 64, 5, 0},
-        {4, 3, 2, 32, 2, 1},
+        {1, 28, 28, 8, 3, 1}, {8, 14, 14, 16, 3, 1}, {16, 7, 7, 32, 3, 1},  {3, 9, 7, 12, 3, 1},
+        {2, 11, 19, 3, 5, 0}, {3, 15, 23, 2, 5, 4},  {5, 4, 5, 13, 3, 2},   {2, 1, 1, 9, 3, 1},
+        {4, 6, 40, 5, 2, 1},  {7, 5, 3, 4, 1, 0},    {6, 33, 17, 20, 3, 1}, {1, 2, 70, 1, 1, 0},
+        {5, 9, 13, 96, 3, 1}, {3, 1, 1, 32, 3, 1},   {2, 12, 10, 64, 5, 0}, {4, 3, 2, 32, 2, 1},
         {3, 5, 6, 44, 3, 1},
     };
     dpt_rng rng = dpt_rng_stream(21, DPT_STREAM_INIT, 0);
