@@ -522,9 +522,10 @@ static int parse_sequence(parser *ps, int *current, int depth) {
 /* ReLU then max-pooling gives what max-pooling then ReLU gives, value for value and gradient for
    gradient: ReLU keeps the order of values, so where a window's maximum is positive both pick
    its first maximum and pass it the same gradient, and where it is not, every gradient of the
-   window is +0 either way (NaN inputs aside). Pooling first runs the ReLU on a quarter of the
-   values (cnn2710: 12% of a step before): where a relu's only reader is a maxpool, the two nodes
-   trade places, their names and the canonical spec unchanged. */
+   window is +0 either way (NaN inputs aside). Pooling first runs the ReLU on the pooled values,
+   a quarter of them for 2x2 windows (cnn2710: ReLU 11% of a step before, 3.6% after): where a
+   relu's only reader is a maxpool, the two nodes trade places, their names and the canonical
+   spec unchanged, the relu marked `moved`. */
 static int pool_before_relu(dpt_model *m, dpt_err *err) {
     int *readers = calloc((size_t)m->nlayers, sizeof *readers);
     if (!readers) return dpt_fail(err, "out of memory building the model");
