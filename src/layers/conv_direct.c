@@ -289,10 +289,23 @@ DEFINE_TILE(4, 4)
             const __m512 b = bias ? _mm512_loadu_ps(bias + o0 + 16 * v) : _mm512_setzero_ps();     \
             _Pragma("GCC unroll 32") for (int j = 0; j < P; j++) acc[j][v] = b;                    \
         }                                                                                          \
+        /* Kernel rows that read only padding rows for every output of the tile add w * (+0):      \
+           without a bias (from +0, a sum never reaches -0) that changes no bit; they are          \
+           skipped (an input gradient's wide padding: 31% of cnn002-bn's taps). */                 \
+        int ky0 = 0, ky1 = d->k;                                                                   \
+        if (!bias) {                                                                               \
+            const int y0 = at[0] / p->wo, y1 = at[P - 1] / p->wo;                                  \
+            ky0 = d->pad - y1 > 0 ? d->pad - y1 : 0;                                               \
+            ky1 = d->pad + d->h - y0 < d->k ? d->pad + d->h - y0 : d->k;                           \
+        }                                                                                          \
         const float *w = packed + o0;                                                              \
         for (int ch = 0; ch < d->c; ch++)                                                          \
             for (int ky = 0; ky < d->k; ky++) {                                                    \
                 const float *row = pin + ch * p->plane + (size_t)ky * p->wp;                       \
+                if (ky < ky0 || ky >= ky1) {                                                       \
+                    w += (size_t)d->k * p->mp;                                                     \
+                    continue;                                                                      \
+                }                                                                                  \
                 for (int kx = 0; kx < d->k; kx++, w += p->mp) {                                    \
                     __m512 wv[V];                                                                  \
                     _Pragma("GCC unroll 8") for (int v = 0; v < V; v++) wv[v] =                    \
