@@ -290,8 +290,9 @@ DEFINE_TILE(4, 4)
             _Pragma("GCC unroll 32") for (int j = 0; j < P; j++) acc[j][v] = b;                    \
         }                                                                                          \
         /* Kernel rows that read only padding rows for every output of the tile add w * (+0):      \
-           without a bias (from +0, a sum never reaches -0) that changes no bit; they are          \
-           skipped (an input gradient's wide padding: 31% of cnn002-bn's taps). */                 \
+           without a bias (sums from +0) that changes no bit of any sum but one that underflowed   \
+           to -0 (the plain kernel then gives +0); they are skipped (an input gradient's wide      \
+           padding: 31% of cnn002-bn's taps). */                                                   \
         int ky0 = 0, ky1 = d->k;                                                                   \
         if (!bias) {                                                                               \
             const int y0 = at[0] / p->wo, y1 = at[P - 1] / p->wo;                                  \
