@@ -13,6 +13,11 @@ int dpt_avx512(void);
 #define AVX512 __attribute__((target("avx512f")))
 #define AVX512_INLINE AVX512 __attribute__((always_inline)) static inline
 
+/* The first n of 16 lanes: none for n <= 0, all for n >= 16. */
+static inline __mmask16 dpt_lanes(long n) {
+    return n <= 0 ? 0 : n >= 16 ? 0xFFFF : (__mmask16)((1u << n) - 1);
+}
+
 /* r[j] (16 values) becomes column j: lane i of the result is r[i]'s value j. In three rounds of
    unpacking (pairs of values, then of pairs) and two of moving 128-bit quarters. */
 AVX512_INLINE void dpt_transpose16(__m512 r[16]) {

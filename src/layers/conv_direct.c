@@ -194,15 +194,13 @@ AVX512 static void pad_planes_avx512(const dpt_direct *d, const plan *p, const f
                                      float *out) {
     const size_t all = (size_t)d->c * p->plane;
     for (size_t i = 0; i < all; i += 16)
-        _mm512_mask_storeu_ps(out + i, all - i >= 16 ? 0xFFFF : (__mmask16)((1u << (all - i)) - 1),
-                              _mm512_setzero_ps());
+        _mm512_mask_storeu_ps(out + i, dpt_lanes((long)(all - i)), _mm512_setzero_ps());
     for (int ch = 0; ch < d->c; ch++) {
         float *o = out + ch * p->plane + (size_t)d->pad * p->wp + d->pad;
         const float *src = in + (size_t)ch * d->h * d->w;
         for (int y = 0; y < d->h; y++, src += d->w, o += p->wp)
             for (int x = 0; x < d->w; x += 16) {
-                const int left = d->w - x;
-                const __mmask16 m = left >= 16 ? 0xFFFF : (__mmask16)((1u << left) - 1);
+                const __mmask16 m = dpt_lanes(d->w - x);
                 _mm512_mask_storeu_ps(o + x, m, _mm512_maskz_loadu_ps(m, src + x));
             }
     }
@@ -225,10 +223,8 @@ AVX512_INLINE __m512 load16(const float *p, __mmask16 mask, int full) {
         float *out, int o0, int mb, int i0, int full) {                                            \
         __m512 acc[MB][NV];                                                                        \
         __mmask16 mask[NV];                                                                        \
-        _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) {                                     \
-            const int left = p->n - (i0 + 16 * v);                                                 \
-            mask[v] = left >= 16 ? 0xFFFF : left > 0 ? (__mmask16)((1u << left) - 1) : 0;          \
-        }                                                                                          \
+        _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) mask[v] =                             \
+            dpt_lanes(p->n - (i0 + 16 * v));                                                       \
         _Pragma("GCC unroll 8") for (int j = 0; j < MB; j++) {                                     \
             const __m512 b = _mm512_set1_ps(bias && j < mb ? bias[o0 + j] : 0.0f);                 \
             _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) acc[j][v] = b;                    \
@@ -251,7 +247,7 @@ AVX512_INLINE __m512 load16(const float *p, __mmask16 mask, int full) {
         _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) {                                     \
             size_t at;                                                                             \
             const __mmask16 keep = kept_lanes(p, i0 + 16 * v, mask[v], &at);                       \
-            const __mmask16 first = (__mmask16)((1u << __builtin_popcount(keep)) - 1);             \
+            const __mmask16 first = dpt_lanes(__builtin_popcount(keep));                           \
             _Pragma("GCC unroll 8") for (int j = 0; j < MB; j++) {                                 \
                 if (j >= mb) break;                                                                \
                 _mm512_mask_storeu_ps(out + (o0 + j) * p->oplane + at, first,                      \
@@ -318,8 +314,7 @@ DEFINE_TILE(4, 4)
                     }                                                                              \
                 }                                                                                  \
             }                                                                                      \
-        const int count = last + 1 - q0 < P ? last + 1 - q0 : P;                                   \
-        const __mmask16 kept = (__mmask16)((1u << count) - 1);                                     \
+        const __mmask16 kept = dpt_lanes(last + 1 - q0 < P ? last + 1 - q0 : P);                   \
         _Pragma("GCC unroll 8") for (int v = 0; v < V; v++) {                                      \
             __m512 r[16];                                                                          \
             _Pragma("GCC unroll 16") for (int j = 0; j < 16; j++) r[j] =                           \
@@ -384,7 +379,7 @@ AVX512 static void grad_tile(const dpt_direct *d, const plan *p, const samples *
         const float *flat = b->flat + n * b->flat_stride, *pin = b->pin + n * b->pin_stride;
         int i = 0;
         for (; i + 16 <= p->n; i += 16) grad_step(acc, flat, a, pin, x, i, 0xFFFF, 1);
-        if (i < p->n) grad_step(acc, flat, a, pin, x, i, (__mmask16)((1u << (p->n - i)) - 1), 0);
+        if (i < p->n) grad_step(acc, flat, a, pin, x, i, dpt_lanes(p->n - i), 0);
     }
     _Pragma("GCC unroll 8") for (int j = 0; j < MB; j++)
         _Pragma("GCC unroll 8") for (int u = 0; u < TB; u++) {

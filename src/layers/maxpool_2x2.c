@@ -50,9 +50,7 @@ AVX512 static inline windows load_windows(const float *p, int w, int oy, int ox,
                       _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30),
                   odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
     const int n = ow - ox < 16 ? ow - ox : 16, in = 2 * n;
-    windows v = {.out = (__mmask16)((1u << n) - 1),
-                 .lo = (__mmask16)(in >= 16 ? 0xFFFF : (1u << in) - 1),
-                 .hi = (__mmask16)(in > 16 ? (1u << (in - 16)) - 1 : 0)};
+    windows v = {.out = dpt_lanes(n), .lo = dpt_lanes(in), .hi = dpt_lanes(in - 16)};
     const float *r0 = p + (size_t)2 * oy * w + 2 * ox, *r1 = r0 + w;
     const __m512 r0lo = _mm512_maskz_loadu_ps(v.lo, r0),
                  r0hi = _mm512_maskz_loadu_ps(v.hi, r0 + 16);

@@ -29,11 +29,11 @@ static void add_row_sums_plain(const float *d, int M, int P, float *db) {
 AVX512 static void add_row_sums_avx512(const float *d, int M, int P, float *db) {
     for (int m = 0; m < M; m += LANES) {
         const int rows = M - m < LANES ? M - m : LANES;
-        const __mmask16 kept = (__mmask16)((1u << rows) - 1);
+        const __mmask16 kept = dpt_lanes(rows);
         __m512 acc = _mm512_maskz_loadu_ps(kept, db + m);
         for (int p = 0; p < P; p += LANES) {
             const int cols = P - p < LANES ? P - p : LANES;
-            const __mmask16 load = (__mmask16)((1u << cols) - 1);
+            const __mmask16 load = dpt_lanes(cols);
             __m512 r[LANES];
             for (int j = 0; j < LANES; j++)
                 r[j] = _mm512_maskz_loadu_ps(load, d + (size_t)(j < rows ? m + j : m) * P + p);
