@@ -30,7 +30,7 @@ void dpt_train_config_defaults(dpt_train_config *cfg) {
     cfg->norm_text = "auto";
     cfg->epochs = 5;
     cfg->batch = 64;
-    cfg->micro_batch = 32;
+    cfg->micro_batch = 0; /* chosen for the model and batch: default_micro_batch */
     cfg->opt = DPT_SGD;
     cfg->optim = (dpt_optim_config){.beta1 = 0.9, .beta2 = 0.999};
     cfg->lr = 0.01;
@@ -44,7 +44,8 @@ void dpt_train_config_defaults(dpt_train_config *cfg) {
 
 /* Everything one training run holds; allocated before the first step, freed after the last. */
 typedef struct trainer {
-    const dpt_train_config *cfg;
+    const dpt_train_config *cfg; /* = &settings */
+    dpt_train_config settings;   /* the caller's, with the model's default --micro-batch */
     MPI_Comm comm;
     int rank, size, threads;
     dpt_data data;
@@ -154,9 +155,29 @@ static int check_memory(const trainer *t, int m, int local_most, dpt_err *err) {
                     t->batch_capacity, available / 1048576);
 }
 
+/* --micro-batch's default: 32 samples, or, for a model without batch statistics whose gradient
+   outweighs its activations (an MLP), the largest power of two up to batch/8 (work for 8
+   threads) whose micro-batch holds at most 4x the gradient's bytes in activations. Each
+   micro-batch writes its own gradient, which the step then reads twice (largest magnitude,
+   quantizing): mlp300 at batch 2048 trains 1.8x faster in micro-batches of 256 than of 32. The
+   choice depends on the model and batch alone, so results still do not depend on ranks or
+   threads. BatchNorm normalizes over a micro-batch, so its models keep 32. */
+static int default_micro_batch(const dpt_model *m, int batch) {
+    enum { SMALLEST = 32 };
+    const double per_sample =
+        (double)(dpt_workspace_bytes(m, 2 * SMALLEST) - dpt_workspace_bytes(m, SMALLEST)) /
+        SMALLEST;
+    const double gradient = (double)m->nparams * sizeof(float);
+    int micro = SMALLEST;
+    while (m->nstats == 0 && 2 * micro <= batch / 8 && 2 * micro * per_sample <= 4 * gradient)
+        micro *= 2;
+    return micro;
+}
+
 static int trainer_init(trainer *t, const dpt_train_config *cfg, MPI_Comm comm, dpt_err *err) {
     memset(t, 0, sizeof *t);
-    t->cfg = cfg;
+    t->settings = *cfg;
+    t->cfg = &t->settings;
     t->comm = comm;
     MPI_Comm_rank(comm, &t->rank);
     MPI_Comm_size(comm, &t->size);
@@ -165,8 +186,8 @@ static int trainer_init(trainer *t, const dpt_train_config *cfg, MPI_Comm comm, 
        gives different bits for the same product at different thread counts. */
     openblas_set_num_threads(1);
     omp_set_num_threads(t->threads);
-    if (cfg->epochs < 1 || cfg->batch < 1 || cfg->micro_batch < 1)
-        return dpt_fail(err, "--epochs, --batch and --micro-batch must be at least 1");
+    if (cfg->epochs < 1 || cfg->batch < 1 || cfg->micro_batch < 0)
+        return dpt_fail(err, "--epochs and --batch must be at least 1, --micro-batch at least 0");
     dpt_data_options data = cfg->data;
     data.threads = t->threads; /* PNG folders decode on the rank's threads */
     const double start = dpt_now();
@@ -184,8 +205,9 @@ static int trainer_init(trainer *t, const dpt_train_config *cfg, MPI_Comm comm, 
     if (cfg->class_weights &&
         class_weights_of(cfg->class_weights, &t->data, t->model.classes, &t->class_weights, err))
         return -1;
+    if (!cfg->micro_batch) t->settings.micro_batch = default_micro_batch(&t->model, cfg->batch);
     const size_t n = t->model.nparams;
-    const int m = cfg->micro_batch < cfg->batch ? cfg->micro_batch : cfg->batch;
+    const int m = t->cfg->micro_batch < cfg->batch ? t->cfg->micro_batch : cfg->batch;
     const int micro_per_step = (cfg->batch + m - 1) / m;
     const int local_most = (micro_per_step + t->size - 1) / t->size;
     const uint32_t eval_most = t->data.val.n > t->data.test.n ? t->data.val.n : t->data.test.n;

@@ -60,6 +60,29 @@ grep -q "resuming from $ckpt at epoch 2" "$WORK/resumed.json" || fail "no resume
 [[ $(json_get "$WORK/resumed.json" 'len(d["history"])') == 2 ]] || fail "resumed history length"
 echo "ok: /config's values given back as options resume the run"
 
+# --micro-batch's default follows the model and --batch: larger for an MLP's large batch
+# (its gradient outweighs its activations), 32 with BatchNorm or convolutions; an explicit
+# value wins. The JSON config (and /config) holds the value used.
+micro_of() {
+  "$DPTRAIN" train --data "$DATA" --threads 1 --epochs 1 --val 55000 --json "$@" |
+    tail -1 >"$WORK/micro.json" || fail "train $*"
+  json_get "$WORK/micro.json" 'd["config"]["micro_batch"]'
+}
+for c in "mlp300 2048 256" "mlp300 512 64" "mlp300 256 32" "mlp300 64 32" "cnn2710 2048 32" \
+  "linear(300)_batchnorm_sigmoid_linear(10) 2048 32"; do
+  read -r model batch want <<<"$c"
+  have=$(micro_of --model "${model//_/ }" --batch "$batch")
+  [[ $have == "$want" ]] || fail "$model at batch $batch: micro-batch $have, expected $want"
+done
+[[ $(micro_of --model mlp300 --batch 2048 --micro-batch 32) == 32 ]] ||
+  fail "an explicit --micro-batch 32 was not kept"
+micro_of --model mlp300 --batch 2048 --micro-batch 0 >/dev/null
+one=$(sha "$WORK/micro.json")
+"${MPIRUN[@]}" -np 2 "$DPTRAIN" train --data "$DATA" --threads 1 --epochs 1 --val 55000 --json \
+  --model mlp300 --batch 2048 | tail -1 >"$WORK/micro2.json" || fail "mlp300 on 2 ranks"
+[[ $(sha "$WORK/micro2.json") == "$one" ]] || fail "mlp300's default micro-batch: 2 ranks differ"
+echo "ok: the default micro-batch (mlp300: 256 at batch 2048, 64 at 512; 32 with BatchNorm)"
+
 # One seed-list parser, one message.
 expect_error 2 "^dptrain train: --seeds 3-1: expected seeds such as 1-8 or 1,4,9$" \
   "$DPTRAIN" train --seeds 3-1
