@@ -1249,51 +1249,103 @@ static void test_softmax_xent_accumulates(void **state) {
     assert_int_equal(sums.top5, 2);
 }
 
-/* ---- ELU's own e^x - 1 (activations.c) is within 2 ulp of the exact value over the negative
-   floats it sees (every 997th float from -0 to -20, and the edges), -inf gives -alpha, NaN stays
-   NaN; positive inputs pass through. */
+/* ---- ELU's own e^x - 1 and sigmoid's e^-x (activations.c), against the exact values in
+   double over every 997th float of the ranges they see, and their edges. */
 static double ulp_of(float y) {
     return (double)nextafterf(fabsf(y), INFINITY) - (double)fabsf(y);
 }
 
-static void test_elu_accuracy(void **state) {
-    (void)state;
-    enum { EDGES = 12 };
-    static const float edges[EDGES] = {-0.0f,  -1e-30f, -1e-40f, -1e-8f,  -0.3465f, -0.3466f,
-                                       -17.4f, -17.5f,  -17.6f,  -100.0f, 0.5f,     3e38f};
-    const uint32_t first = 0x80000000u, last = 0xc1a00000u; /* -0 and -20 */
-    const int n = EDGES + (int)((last - first) / 997) + 1 + 2;
-    float *x = NEW(float, (size_t)n), *y = NEW(float, (size_t)n);
-    int m = 0;
-    for (int i = 0; i < EDGES; i++) x[m++] = edges[i];
-    for (uint32_t bits = first; bits <= last; bits += 997) {
-        memcpy(&x[m], &bits, sizeof(float));
-        m++;
-    }
-    x[m++] = -INFINITY, x[m++] = NAN;
+/* The edges, then every 997th float from bit pattern `first` to `last`, then -inf, +inf, NaN. */
+static float *accuracy_inputs(const float *edges, int nedges, uint32_t first, uint32_t last,
+                              int *m) {
+    float *x = NEW(float, (size_t)nedges + (last - first) / 997 + 4);
+    int k = 0;
+    for (int i = 0; i < nedges; i++) x[k++] = edges[i];
+    for (uint32_t bits = first; bits <= last; bits += 997) memcpy(&x[k++], &bits, sizeof(float));
+    x[k++] = -INFINITY, x[k++] = INFINITY, x[k++] = NAN;
+    *m = k;
+    return x;
+}
+
+/* The activation `spec` forward over x[0..m): the worst error in ulp against want(x) over the
+   finite inputs from `lo` up; fails above `limit` ulp, or where NaN does not stay NaN. */
+static double worst_ulps(const char *spec, const float *x, int m, double (*want)(double), double lo,
+                         double limit) {
+    float *y = NEW(float, (size_t)m);
     dpt_model model;
     dpt_err err;
-    if (dpt_model_build("elu", (dpt_shape){1, 1, m}, 0, &model, &err)) fail_msg("%s", err.msg);
+    if (dpt_model_build(spec, (dpt_shape){1, 1, m}, 0, &model, &err)) fail_msg("%s", err.msg);
     const dpt_layer *l = &model.layers[model.nlayers - 1];
     const dpt_pass pass = {0};
     const float *in[1] = {x};
     l->kind->forward(l, &pass, NULL, in, y, NULL, 1);
     double worst = 0;
     for (int i = 0; i < m; i++) {
-        if (isnan(x[i])) {
-            if (!isnan(y[i])) fail_msg("elu(NaN) = %g", (double)y[i]);
-            continue;
-        }
-        const double want = x[i] > 0 ? (double)x[i] : expm1((double)x[i]);
-        const double ulps = fabs((double)y[i] - want) / ulp_of((float)want);
+        if (isnan(x[i]) != isnan(y[i])) fail_msg("%s(%g) = %g", spec, (double)x[i], (double)y[i]);
+        if (isnan(x[i]) || isinf(x[i]) || x[i] < lo) continue;
+        const double exact = want((double)x[i]);
+        const double ulps = fabs((double)y[i] - exact) / ulp_of((float)exact);
         if (ulps > worst) worst = ulps;
-        if (ulps > 2)
-            fail_msg("elu(%a) = %a, e^x - 1 = %a: %.2f ulp", (double)x[i], (double)y[i], want,
+        if (ulps > limit)
+            fail_msg("%s(%a) = %a, exactly %a: %.2f ulp", spec, (double)x[i], (double)y[i], exact,
                      ulps);
     }
-    print_message("elu: %d inputs, worst %.2f ulp\n", m, worst);
-    free(x), free(y);
+    print_message("%s: %d inputs, worst %.2f ulp\n", spec, m, worst);
+    free(y);
     dpt_model_free(&model);
+    return worst;
+}
+
+static double elu_exact(double x) {
+    return x > 0 ? x : expm1(x);
+}
+
+/* ELU (alpha 1): within 2 ulp from -0 to -20; -inf gives -1; positive inputs pass through. */
+static void test_elu_accuracy(void **state) {
+    (void)state;
+    static const float edges[] = {-0.0f,  -1e-30f, -1e-40f, -1e-8f,  -0.3465f, -0.3466f,
+                                  -17.4f, -17.5f,  -17.6f,  -100.0f, 0.5f,     3e38f};
+    int m;
+    float *x = accuracy_inputs(edges, 12, 0x80000000u, 0xc1a00000u, &m); /* -0 to -20 */
+    worst_ulps("elu", x, m, elu_exact, -INFINITY, 2);
+    dpt_model model;
+    dpt_err err;
+    if (dpt_model_build("elu", (dpt_shape){1, 1, 1}, 0, &model, &err)) fail_msg("%s", err.msg);
+    const float minus_inf[1] = {-INFINITY};
+    float y;
+    model.layers[0].kind->forward(&model.layers[0], &(dpt_pass){0}, NULL,
+                                  (const float *[]){minus_inf}, &y, NULL, 1);
+    assert_true(y == -1.0f);
+    dpt_model_free(&model);
+    free(x);
+}
+
+static double sigmoid_exact(double x) {
+    return 1 / (1 + exp(-x));
+}
+
+/* Sigmoid: within 3 ulp from -87 (where e^x nears the smallest normal float) to +20 and over
+   every 997th positive float up to 20; 0 where e^-x overflows (x < -88.73), as with expf; 1 for
+   large x; -inf gives 0 and +inf 1. */
+static void test_sigmoid_accuracy(void **state) {
+    (void)state;
+    static const float edges[] = {-0.0f, 0.0f,  1e-40f, -1e-30f, 0.3465f, 0.3466f, 17.4f,
+                                  17.5f, 17.6f, 100.0f, -87.0f,  -88.7f,  -88.8f,  -100.0f};
+    int m, n;
+    float *x = accuracy_inputs(edges, 14, 0x80000000u, 0xc2ae0000u, &m); /* -0 to -87 */
+    float *pos = accuracy_inputs(NULL, 0, 0x00000000u, 0x41a00000u, &n); /* +0 to 20 */
+    worst_ulps("sigmoid", x, m, sigmoid_exact, -87, 3);
+    worst_ulps("sigmoid", pos, n, sigmoid_exact, -87, 3);
+    dpt_model model;
+    dpt_err err;
+    if (dpt_model_build("sigmoid", (dpt_shape){1, 1, 5}, 0, &model, &err)) fail_msg("%s", err.msg);
+    const float in[5] = {-88.8f, -1000.0f, -INFINITY, INFINITY, 1000.0f};
+    float y[5];
+    model.layers[0].kind->forward(&model.layers[0], &(dpt_pass){0}, NULL, (const float *[]){in}, y,
+                                  NULL, 1);
+    assert_true(y[0] == 0 && y[1] == 0 && y[2] == 0 && y[3] == 1 && y[4] == 1);
+    dpt_model_free(&model);
+    free(x), free(pos);
 }
 
 static void test_softmax_xent_is_stable(void **state) {
@@ -1351,6 +1403,7 @@ int main(void) {
         cmocka_unit_test(test_softmax_xent_accumulates),
         cmocka_unit_test(test_softmax_xent_is_stable),
         cmocka_unit_test(test_elu_accuracy),
+        cmocka_unit_test(test_sigmoid_accuracy),
     };
     enum { NFIXED_TESTS = sizeof fixed_tests / sizeof fixed_tests[0] };
     static struct CMUnitTest tests[NFIXED_TESTS + 2 * MAX_CASES];
