@@ -185,9 +185,12 @@ int dpt_reducer_init(dpt_reducer *r, const dpt_model *m, dpt_reduce_mode mode, i
     r->maxabs = calloc(T + 1, sizeof *r->maxabs);
     r->sum = calloc(r->length + 1, sizeof *r->sum);
     r->layers_done = calloc((size_t)m->nlayers, sizeof *r->layers_done);
+    r->threads = omp_get_max_threads();
+    r->chunks = malloc(sizeof(float) * SPAN_VALUES * (size_t)r->threads);
+    if (mode == DPT_REDUCE_FLOAT) r->mean = malloc(sizeof(float) * (r->length + 1));
     ok = ok && r->micro_grads && r->micro_sums && r->micro_maxabs && r->maxabs && r->sum &&
-         r->layers_done && make_spans(r) == 0 && make_buckets(r, bucket_bytes) == 0 &&
-         make_layer_tensors(r) == 0;
+         r->layers_done && r->chunks && (mode != DPT_REDUCE_FLOAT || r->mean) &&
+         make_spans(r) == 0 && make_buckets(r, bucket_bytes) == 0 && make_layer_tensors(r) == 0;
     for (int i = 0; ok && i < capacity; i++)
         ok = (r->micro_grads[i] = malloc(sizeof(float) * (r->length + 1))) != NULL;
     if (!ok) {
@@ -199,6 +202,9 @@ int dpt_reducer_init(dpt_reducer *r, const dpt_model *m, dpt_reduce_mode mode, i
 
 int dpt_reducer_connect(dpt_reducer *r, MPI_Comm comm, dpt_err *err) {
     r->comm = comm;
+    int size;
+    MPI_Comm_size(comm, &size);
+    r->alone = size == 1;
     if (MPI_Comm_dup(comm, &r->max_comm) != MPI_SUCCESS ||
         MPI_Comm_dup(comm, &r->sum_comm) != MPI_SUCCESS)
         return dpt_fail(err, "MPI_Comm_dup for the reduction failed");
@@ -214,6 +220,8 @@ void dpt_reducer_free(dpt_reducer *r) {
     free(r->stat_tensor);
     free(r->maxabs);
     free(r->sum);
+    free(r->chunks);
+    free(r->mean);
     free(r->spans);
     free(r->buckets);
     free(r->layers_done);
@@ -264,25 +272,33 @@ static int start_max(dpt_reducer *r, dpt_bucket *b, dpt_err *err) {
     return 0;
 }
 
-/* Quantizes the bucket (in parallel when called outside a parallel region) and starts its sum. */
+/* The fixed-point sum of a span over this rank's micro-batches, at its tensor's scale. */
+static void quantize_span(dpt_reducer *r, const dpt_span *span) {
+    int64_t *sum = r->sum + span->offset;
+    const double scale = scale_for(r->maxabs[span->tensor], r->M);
+    if (r->local == 0 || r->maxabs[span->tensor] >= FLOAT_INFINITY_BITS)
+        memset(sum, 0, sizeof *sum * span->count); /* nothing here, or a step to discard */
+    else
+        for (int j = 0; j < r->local; j += 2) {
+            const float *g = r->micro_grads[j] + span->offset;
+            if (j + 1 < r->local)
+                quantize_add_two(sum, g, r->micro_grads[j + 1] + span->offset, span->count, scale,
+                                 j == 0);
+            else
+                quantize_add(sum, g, span->count, scale, j == 0);
+        }
+}
+
+/* Quantizes the bucket (in parallel when called outside a parallel region) and starts its sum.
+   A rank alone has no sum to wait for: dpt_reducer_finish quantizes each span just before it
+   reads it back, while it is in cache. */
 static int start_sum(dpt_reducer *r, dpt_bucket *b, dpt_err *err) {
-#pragma omp parallel for schedule(dynamic)
-    for (int s = b->s0; s < b->s1; s++) {
-        const dpt_span *span = &r->spans[s];
-        int64_t *sum = r->sum + span->offset;
-        const double scale = scale_for(r->maxabs[span->tensor], r->M);
-        if (r->local == 0 || r->maxabs[span->tensor] >= FLOAT_INFINITY_BITS)
-            memset(sum, 0, sizeof *sum * span->count); /* nothing here, or a step to discard */
-        else
-            for (int j = 0; j < r->local; j += 2) {
-                const float *g = r->micro_grads[j] + span->offset;
-                if (j + 1 < r->local)
-                    quantize_add_two(sum, g, r->micro_grads[j + 1] + span->offset, span->count,
-                                     scale, j == 0);
-                else
-                    quantize_add(sum, g, span->count, scale, j == 0);
-            }
+    if (r->alone) {
+        b->state = DONE;
+        return 0;
     }
+#pragma omp parallel for schedule(dynamic)
+    for (int s = b->s0; s < b->s1; s++) quantize_span(r, &r->spans[s]);
     b->state = SUMMING;
     if (MPI_Iallreduce(MPI_IN_PLACE, r->sum + b->offset, (int)b->count, MPI_INT64_T, MPI_SUM,
                        r->sum_comm, &b->request) != MPI_SUCCESS)
@@ -346,8 +362,9 @@ static double divisor_of(const dpt_reducer *r, const dpt_span *span, int batch,
 }
 
 /* The plain path: float sums in micro-batch order, then MPI_SUM over floats, whose result
-   depends on how the micro-batches were dealt to ranks. */
-static int float_mean(dpt_reducer *r, int batch, double grad_divisor, float *grads, dpt_err *err) {
+   depends on how the micro-batches were dealt to ranks; r->mean holds the means. */
+static int float_mean(dpt_reducer *r, int batch, double grad_divisor, dpt_err *err) {
+    float *grads = r->mean;
 #pragma omp parallel for schedule(dynamic)
     for (int s = 0; s < r->nspans; s++) {
         const dpt_span *span = &r->spans[s];
@@ -370,8 +387,30 @@ static int float_mean(dpt_reducer *r, int batch, double grad_divisor, float *gra
     return 0;
 }
 
-int dpt_reducer_finish(dpt_reducer *r, int batch, double grad_divisor, float *grads,
-                       dpt_step_totals *totals, dpt_err *err) {
+/* Span s of the reduced vector as floats: its statistics into `stats`, its gradient handed to
+   the sink (from the thread's chunk; r->mean's values in float mode). Exact mode: a rank alone
+   first quantizes the span (start_sum left it), then each value is dequantized. */
+static void deliver(dpt_reducer *r, const dpt_span *span, int batch, double grad_divisor,
+                    float *stats, dpt_grad_sink sink, void *ctx) {
+    const int is_stat = span->tensor < r->nstat_tensors;
+    const size_t at = span->offset - (is_stat ? 0 : r->model->nstats);
+    float *out = is_stat ? stats + at : r->chunks + (size_t)omp_get_thread_num() * SPAN_VALUES;
+    if (r->mode == DPT_REDUCE_FLOAT) {
+        if (is_stat)
+            memcpy(out, r->mean + span->offset, sizeof(float) * span->count);
+        else
+            sink(ctx, at, r->mean + span->offset, span->count);
+        return;
+    }
+    if (r->alone) quantize_span(r, span);
+    const double factor =
+        1 / scale_for(r->maxabs[span->tensor], r->M) / divisor_of(r, span, batch, grad_divisor);
+    dequantize(out, r->sum + span->offset, span->count, factor);
+    if (!is_stat) sink(ctx, at, out, span->count);
+}
+
+int dpt_reducer_finish(dpt_reducer *r, int batch, double grad_divisor, float *stats,
+                       dpt_grad_sink sink, void *ctx, dpt_step_totals *totals, dpt_err *err) {
     const double start = dpt_now();
     /* Loss and counts: fixed point, exact; a slot counts losses that are not finite or so large
        that the step's M micro-batches could sum past the int64 range. */
@@ -385,8 +424,7 @@ int dpt_reducer_finish(dpt_reducer *r, int batch, double grad_divisor, float *gr
         counters[1] += r->micro_sums[j].correct;
         counters[2] += r->micro_sums[j].top5;
     }
-    if (r->mode == DPT_REDUCE_EXACT ? advance(r, 1, err)
-                                    : float_mean(r, batch, grad_divisor, grads, err))
+    if (r->mode == DPT_REDUCE_EXACT ? advance(r, 1, err) : float_mean(r, batch, grad_divisor, err))
         return -1;
     if (dpt_watch_allreduce(counters, 4, MPI_INT64_T, MPI_SUM, r->comm,
                             "the other ranks' losses") != MPI_SUCCESS)
@@ -397,20 +435,16 @@ int dpt_reducer_finish(dpt_reducer *r, int batch, double grad_divisor, float *gr
     totals->finite = counters[3] == 0;
     if (r->mode == DPT_REDUCE_FLOAT) {
         for (size_t i = 0; i < r->length && totals->finite; i++)
-            if (!isfinite(grads[i])) totals->finite = 0;
+            if (!isfinite(r->mean[i])) totals->finite = 0;
     } else {
         for (int t = 0; t < r->ntensors; t++)
             if (r->maxabs[t] >= FLOAT_INFINITY_BITS) totals->finite = 0;
-        if (totals->finite) {
-#pragma omp parallel for schedule(dynamic)
-            for (int s = 0; s < r->nspans; s++) {
-                const dpt_span *span = &r->spans[s];
-                const double factor = 1 / scale_for(r->maxabs[span->tensor], r->M) /
-                                      divisor_of(r, span, batch, grad_divisor);
-                dequantize(grads + span->offset, r->sum + span->offset, span->count, factor);
-            }
-        }
     }
-    r->wait_seconds += dpt_now() - start;
+    r->wait_seconds += dpt_now() - start; /* the sums are complete: the rest is local work */
+    if (totals->finite) {
+#pragma omp parallel for schedule(dynamic) num_threads(r->threads)
+        for (int s = 0; s < r->nspans; s++)
+            deliver(r, &r->spans[s], batch, grad_divisor, stats, sink, ctx);
+    }
     return 0;
 }

@@ -53,7 +53,7 @@ typedef struct trainer {
     double load_seconds; /* reading and checking the dataset */
     dpt_model model;
     float *params, *state; /* the model's parameters and buffers */
-    float *reduced;        /* a step's reduced vector: statistics, then gradients */
+    float *stats;          /* a step's reduced statistics (BatchNorm's) */
     float *class_weights;  /* model.classes weights, or NULL for the plain loss */
     dpt_optim optim;
     dpt_reducer reducer;
@@ -76,7 +76,7 @@ static void trainer_free(trainer *t) {
     free(t->ws);
     free(t->params);
     free(t->state);
-    free(t->reduced);
+    free(t->stats);
     free(t->class_weights);
     free(t->order);
     free(t->chunk_sums);
@@ -217,7 +217,7 @@ static int trainer_init(trainer *t, const dpt_train_config *cfg, MPI_Comm comm, 
     if (check_memory(t, m, local_most, err)) return -1;
     t->params = malloc(sizeof(float) * (n + 1));
     t->state = malloc(sizeof(float) * (t->model.nstate + 1));
-    t->reduced = malloc(sizeof(float) * (t->model.nstats + n + 1));
+    t->stats = malloc(sizeof(float) * (t->model.nstats + 1));
     t->order = malloc(sizeof(uint32_t) * t->data.train.n);
     t->chunk_sums = malloc(sizeof *t->chunk_sums * (chunks + 1));
     const size_t K = (size_t)t->model.classes;
@@ -226,7 +226,7 @@ static int trainer_init(trainer *t, const dpt_train_config *cfg, MPI_Comm comm, 
     t->batch_loss = malloc(sizeof(float) * (size_t)t->batch_capacity);
     t->batch_acc = malloc(sizeof(float) * (size_t)t->batch_capacity);
     t->ws = calloc((size_t)t->threads, sizeof *t->ws);
-    if (!t->params || !t->state || !t->reduced || !t->order || !t->chunk_sums || !t->confusion ||
+    if (!t->params || !t->state || !t->stats || !t->order || !t->chunk_sums || !t->confusion ||
         !t->history || !t->ws || !t->batch_loss || !t->batch_acc)
         return dpt_fail(err, "out of memory for a model of %zu parameters", n);
     for (int i = 0; i < t->threads; i++)
@@ -309,6 +309,18 @@ static double grad_divisor(const trainer *t, const step_plan *step) {
     return total;
 }
 
+/* The reducer's sink: the optimizer's update of each run of the parameters, as its gradient
+   comes out of the reduction. */
+typedef struct update_ctx {
+    trainer *t;
+    double lr;
+} update_ctx;
+
+static void update_params(void *ctx, size_t offset, const float *grads, size_t count) {
+    const update_ctx *u = ctx;
+    dpt_optim_update(&u->t->optim, u->t->params, grads, offset, count, u->lr);
+}
+
 /* One optimizer step on the b samples batch[0..b): this rank computes a contiguous block of the
    step's micro-batches, shared out over its threads, while their gradients are being summed
    exactly with every other rank's; thread 0 keeps the reductions moving until backward is done
@@ -329,12 +341,13 @@ static int train_step(trainer *t, const step_plan *step, double lr, dpt_step_tot
         while (thread == 0 && !failed && !dpt_reducer_computed(&t->reducer))
             failed |= dpt_reducer_progress(&t->reducer, err) != 0;
     }
-    if (failed ||
-        dpt_reducer_finish(&t->reducer, step->b, grad_divisor(t, step), t->reduced, tot, err))
+    update_ctx update = {.t = t, .lr = lr};
+    if (failed || dpt_reducer_finish(&t->reducer, step->b, grad_divisor(t, step), t->stats,
+                                     update_params, &update, tot, err))
         return -1;
-    if (!tot->finite) return 0;
-    dpt_optim_step(&t->optim, t->params, t->reduced + t->model.nstats, lr);
-    dpt_model_update_state(&t->model, t->state, t->reduced);
+    if (!tot->finite) return 0; /* a step to discard: nothing was updated */
+    dpt_optim_step_done(&t->optim);
+    dpt_model_update_state(&t->model, t->state, t->stats);
     return 0;
 }
 

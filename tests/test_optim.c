@@ -18,7 +18,10 @@ static float run(dpt_optim_config cfg, double lr, float p0, const float *g, int 
     dpt_err err;
     assert_int_equal(dpt_optim_init(&o, &cfg, 1, &err), 0);
     float p = p0;
-    for (int i = 0; i < steps; i++) dpt_optim_step(&o, &p, &g[i], lr);
+    for (int i = 0; i < steps; i++) {
+        dpt_optim_update(&o, &p, &g[i], 0, 1, lr);
+        dpt_optim_step_done(&o);
+    }
     dpt_optim_free(&o);
     return p;
 }

@@ -32,8 +32,12 @@ const char *dpt_optim_kind_name(dpt_optim_kind kind);
 double dpt_optim_default_eps(dpt_optim_kind kind);
 int dpt_optim_init(dpt_optim *o, const dpt_optim_config *cfg, size_t n, dpt_err *err);
 void dpt_optim_free(dpt_optim *o);
-/* One step: params -= lr * update(grads). */
-void dpt_optim_step(dpt_optim *o, float *params, const float *grads, double lr);
+/* Part of a step: params[offset, offset + count) -= lr * update(grads[0, count)). Any thread, on
+   disjoint ranges (each value's update is element-wise: the same bits whoever computes it). */
+void dpt_optim_update(const dpt_optim *o, float *params, const float *grads, size_t offset,
+                      size_t count, double lr);
+/* After every range of the step is updated. */
+void dpt_optim_step_done(dpt_optim *o);
 
 /* Learning rate per epoch: constant; "exp:G" (lr * G^epoch, PyTorch's ExponentialLR);
    "step:S:G" (lr * G^(epoch / S), StepLR); "cosine" (to 0 over the run, CosineAnnealingLR);

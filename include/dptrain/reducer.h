@@ -71,13 +71,17 @@ typedef struct dpt_reducer {
     uint32_t *micro_maxabs; /* per buffer and tensor: the float bits of the largest magnitude */
     uint32_t *maxabs;       /* per tensor, over all micro-batches of all ranks */
     int64_t *sum;           /* nparams fixed-point sums */
+    int alone;              /* the communicator has one rank: no sums to wait for */
+    int threads;            /* of dpt_reducer_finish's loop (OpenMP's at init) */
+    float *chunks;          /* per thread: a span's gradient, handed to the sink */
+    float *mean;            /* DPT_REDUCE_FLOAT: the reduced vector */
     dpt_span *spans;
     int nspans;
     dpt_bucket *buckets;
     int nbuckets;
     atomic_int *layers_done; /* per layer: micro-batches whose backward has passed it */
     int local, M;            /* this step's micro-batches here and in all */
-    double wait_seconds;     /* spent in dpt_reducer_finish since the caller last reset it */
+    double wait_seconds;     /* in dpt_reducer_finish completing the sums, since last reset */
 } dpt_reducer;
 
 /* bucket_bytes: the size a bucket grows to (8 bytes a parameter) before the next one starts; 0
@@ -105,11 +109,19 @@ typedef struct dpt_step_totals {
     int finite;   /* 0 if any loss or gradient value was NaN or infinite */
 } dpt_step_totals;
 
-/* Thread 0, after every local micro-batch is done: completes the reductions and sets the
-   reduced vector `grads` (r->length floats) to the sum over all micro-batches of all ranks,
-   divided by `batch` for statistics and by grad_divisor for gradients (the batch size, or the
-   summed class weights of the batch's labels). Collective. */
-int dpt_reducer_finish(dpt_reducer *r, int batch, double grad_divisor, float *grads,
-                       dpt_step_totals *totals, dpt_err *err);
+/* Takes a run of the reduced gradient: parameters [offset, offset + count) of the model's
+   gradient, with their values in grads[0, count). Called from several threads at once, on
+   disjoint runs, each run once a step. */
+typedef void (*dpt_grad_sink)(void *ctx, size_t offset, const float *grads, size_t count);
+
+/* Thread 0, after every local micro-batch is done: completes the reductions, sets the totals
+   and, when they are finite, the statistics `stats` (model->nstats floats) and the gradient, run
+   by run through the sink: the sum over all micro-batches of all ranks, divided by `batch` for
+   statistics and by grad_divisor for gradients (the batch size, or the summed class weights of
+   the batch's labels). Each run is dequantized (quantized first, by a rank alone) just before the
+   sink gets it, while it is in cache: the sink is where the optimizer's update belongs.
+   Collective. */
+int dpt_reducer_finish(dpt_reducer *r, int batch, double grad_divisor, float *stats,
+                       dpt_grad_sink sink, void *ctx, dpt_step_totals *totals, dpt_err *err);
 
 #endif
