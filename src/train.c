@@ -44,8 +44,7 @@ void dpt_train_config_defaults(dpt_train_config *cfg) {
 
 /* Everything one training run holds; allocated before the first step, freed after the last. */
 typedef struct trainer {
-    const dpt_train_config *cfg; /* = &settings */
-    dpt_train_config settings;   /* the caller's, with the model's default --micro-batch */
+    dpt_train_config cfg; /* the caller's, with the model's default --micro-batch */
     MPI_Comm comm;
     int rank, size, threads;
     dpt_data data;
@@ -176,8 +175,7 @@ static int default_micro_batch(const dpt_model *m, int batch) {
 
 static int trainer_init(trainer *t, const dpt_train_config *cfg, MPI_Comm comm, dpt_err *err) {
     memset(t, 0, sizeof *t);
-    t->settings = *cfg;
-    t->cfg = &t->settings;
+    t->cfg = *cfg;
     t->comm = comm;
     MPI_Comm_rank(comm, &t->rank);
     MPI_Comm_size(comm, &t->size);
@@ -205,9 +203,9 @@ static int trainer_init(trainer *t, const dpt_train_config *cfg, MPI_Comm comm, 
     if (cfg->class_weights &&
         class_weights_of(cfg->class_weights, &t->data, t->model.classes, &t->class_weights, err))
         return -1;
-    if (!cfg->micro_batch) t->settings.micro_batch = default_micro_batch(&t->model, cfg->batch);
+    if (!cfg->micro_batch) t->cfg.micro_batch = default_micro_batch(&t->model, cfg->batch);
     const size_t n = t->model.nparams;
-    const int m = t->cfg->micro_batch < cfg->batch ? t->cfg->micro_batch : cfg->batch;
+    const int m = t->cfg.micro_batch < cfg->batch ? t->cfg.micro_batch : cfg->batch;
     const int micro_per_step = (cfg->batch + m - 1) / m;
     const int local_most = (micro_per_step + t->size - 1) / t->size;
     const uint32_t eval_most = t->data.val.n > t->data.test.n ? t->data.val.n : t->data.test.n;
@@ -283,7 +281,7 @@ static int micro_step(trainer *t, dpt_workspace *ws, const step_plan *step, int 
     float *reduced = t->reducer.micro_grads[j];
     const dpt_pass pass = {
         .training = 1,
-        .key = dpt_pass_key(t->cfg->seed, (uint64_t)step->epoch, (uint64_t)step->index),
+        .key = dpt_pass_key(t->cfg.seed, (uint64_t)step->epoch, (uint64_t)step->index),
         .first = step->first + (uint64_t)start,
         .stats = reduced,
         .state = t->state};
@@ -392,9 +390,9 @@ static split_scores evaluate(trainer *t, const dpt_split *split) {
 /* The settings that decide the result (dptrain/settings.h), as text: every rank must hold the
    same. Allocated; NULL when out of memory. */
 static char *config_text(const trainer *t) {
-    const size_t size = dpt_settings_text(t->cfg, t->model.spec, NULL, 0) + 1;
+    const size_t size = dpt_settings_text(&t->cfg, t->model.spec, NULL, 0) + 1;
     char *text = malloc(size);
-    if (text) dpt_settings_text(t->cfg, t->model.spec, text, size);
+    if (text) dpt_settings_text(&t->cfg, t->model.spec, text, size);
     return text;
 }
 
@@ -416,7 +414,7 @@ static int check_ranks_agree(const trainer *t, dpt_err *err) {
 }
 
 static dpt_ckpt_view view_of(trainer *t) {
-    return (dpt_ckpt_view){.cfg = t->cfg,
+    return (dpt_ckpt_view){.cfg = &t->cfg,
                            .model = &t->model,
                            .data_digest = t->data.digest,
                            .data_path = t->data_path,
@@ -463,7 +461,7 @@ static int stop_requested(const trainer *t) {
 /* Runs the rest of epoch t->pos.epoch from step t->pos.step. Returns 0 at its end, 1 when
    stopped by a signal (after a checkpoint), -1 on error. */
 static int train_epoch(trainer *t, dpt_err *err) {
-    const dpt_train_config *cfg = t->cfg;
+    const dpt_train_config *cfg = &t->cfg;
     const uint32_t N = t->data.train.n;
     const int epoch = t->pos.epoch, steps = t->steps_per_epoch;
     dpt_epoch_record *rec = &t->history[epoch];
@@ -545,7 +543,7 @@ static int train_epoch(trainer *t, dpt_err *err) {
 /* --resume PATH, or --resume auto: this run's checkpoint if there is one. Rank 0 reads it and
    hands every rank the state it needs. */
 static int resume(trainer *t, dpt_err *err) {
-    const dpt_train_config *cfg = t->cfg;
+    const dpt_train_config *cfg = &t->cfg;
     const int automatic = strcmp(cfg->resume, "auto") == 0;
     if (automatic && !t->ckpt_path[0]) return dpt_fail(err, "--resume auto needs --out");
     const char *path = automatic ? t->ckpt_path : cfg->resume;
@@ -585,7 +583,7 @@ static int resume(trainer *t, dpt_err *err) {
 
 /* The JSON summary: printed with --json, and written to OUT/seed-<s>/result.json with --out. */
 static int report_run(trainer *t, dpt_err *err) {
-    const dpt_train_config *cfg = t->cfg;
+    const dpt_train_config *cfg = &t->cfg;
     char *json = NULL;
     size_t len = 0;
     FILE *mem = open_memstream(&json, &len);
@@ -613,7 +611,7 @@ static void print_data(const trainer *t) {
     const dpt_images *s = &t->data.set.train;
     printf("%sdata %s: %u training and %u test images of %ux%ux%u, %d classes, read in %.2f s | "
            "mean",
-           t->cfg->tag, t->cfg->data.path, s->count, t->data.set.test.count, s->channels, s->height,
+           t->cfg.tag, t->cfg.data.path, s->count, t->data.set.test.count, s->channels, s->height,
            s->width, t->data.set.classes, t->load_seconds);
     for (uint32_t c = 0; c < s->channels; c++) printf(" %.4g", t->data.mean[c]);
     printf(" std");

@@ -162,9 +162,10 @@ static void backward(const dpt_layer *l, const dpt_pass *pass, const float *para
     geometry g = geometry_of(l);
     float *db = grads + (size_t)g.M * g.u.rows;
     if (g.bias) {
+        const int fast = dpt_avx512();
         for (int m = 0; m < g.M; m++) db[m] = 0;
         for (int s = 0; s < n; s++)
-            dpt_add_row_sums(dout + (size_t)s * g.M * g.u.cols, g.M, g.u.cols, db, dpt_avx512());
+            dpt_add_row_sums(dout + (size_t)s * g.M * g.u.cols, g.M, g.u.cols, db, fast);
     }
     (g.direct ? backward_direct : backward_unfolded)(&g, params, inputs[0], dout, grads, dinputs[0],
                                                      scratch, n);
