@@ -183,14 +183,14 @@ int dpt_reducer_init(dpt_reducer *r, const dpt_model *m, dpt_reduce_mode mode, i
     r->micro_sums = calloc((size_t)capacity, sizeof *r->micro_sums);
     r->micro_maxabs = calloc((size_t)capacity * T + 1, sizeof *r->micro_maxabs);
     r->maxabs = calloc(T + 1, sizeof *r->maxabs);
-    r->sum = calloc(r->length + 1, sizeof *r->sum);
     r->layers_done = calloc((size_t)m->nlayers, sizeof *r->layers_done);
     r->threads = omp_get_max_threads();
     r->chunks = malloc(sizeof(float) * SPAN_VALUES * (size_t)r->threads);
+    r->span_sums = malloc(sizeof(int64_t) * SPAN_VALUES * (size_t)r->threads);
     if (mode == DPT_REDUCE_FLOAT) r->mean = malloc(sizeof(float) * (r->length + 1));
-    ok = ok && r->micro_grads && r->micro_sums && r->micro_maxabs && r->maxabs && r->sum &&
-         r->layers_done && r->chunks && (mode != DPT_REDUCE_FLOAT || r->mean) &&
-         make_spans(r) == 0 && make_buckets(r, bucket_bytes) == 0 && make_layer_tensors(r) == 0;
+    ok = ok && r->micro_grads && r->micro_sums && r->micro_maxabs && r->maxabs && r->layers_done &&
+         r->chunks && r->span_sums && (mode != DPT_REDUCE_FLOAT || r->mean) && make_spans(r) == 0 &&
+         make_buckets(r, bucket_bytes) == 0 && make_layer_tensors(r) == 0;
     for (int i = 0; ok && i < capacity; i++)
         ok = (r->micro_grads[i] = malloc(sizeof(float) * (r->length + 1))) != NULL;
     if (!ok) {
@@ -205,6 +205,9 @@ int dpt_reducer_connect(dpt_reducer *r, MPI_Comm comm, dpt_err *err) {
     int size;
     MPI_Comm_size(comm, &size);
     r->alone = size == 1;
+    if (r->mode == DPT_REDUCE_EXACT && !r->alone &&
+        !(r->sum = malloc(sizeof *r->sum * (r->length + 1))))
+        return dpt_fail(err, "out of memory for the sums of %zu gradient values", r->length);
     if (MPI_Comm_dup(comm, &r->max_comm) != MPI_SUCCESS ||
         MPI_Comm_dup(comm, &r->sum_comm) != MPI_SUCCESS)
         return dpt_fail(err, "MPI_Comm_dup for the reduction failed");
@@ -221,6 +224,7 @@ void dpt_reducer_free(dpt_reducer *r) {
     free(r->maxabs);
     free(r->sum);
     free(r->chunks);
+    free(r->span_sums);
     free(r->mean);
     free(r->spans);
     free(r->buckets);
@@ -272,9 +276,9 @@ static int start_max(dpt_reducer *r, dpt_bucket *b, dpt_err *err) {
     return 0;
 }
 
-/* The fixed-point sum of a span over this rank's micro-batches, at its tensor's scale. */
-static void quantize_span(dpt_reducer *r, const dpt_span *span) {
-    int64_t *sum = r->sum + span->offset;
+/* The fixed-point sum of a span over this rank's micro-batches, at its tensor's scale, into
+   sum[0, span->count). */
+static void quantize_span(dpt_reducer *r, const dpt_span *span, int64_t *sum) {
     const double scale = scale_for(r->maxabs[span->tensor], r->M);
     if (r->local == 0 || r->maxabs[span->tensor] >= FLOAT_INFINITY_BITS)
         memset(sum, 0, sizeof *sum * span->count); /* nothing here, or a step to discard */
@@ -290,15 +294,15 @@ static void quantize_span(dpt_reducer *r, const dpt_span *span) {
 }
 
 /* Quantizes the bucket (in parallel when called outside a parallel region) and starts its sum.
-   A rank alone has no sum to wait for: dpt_reducer_finish quantizes each span just before it
-   reads it back, while it is in cache. */
+   A rank alone has no sum to wait for: dpt_reducer_finish quantizes each span into the thread's
+   span_sums just before it reads it back, while it is in cache (and holds no sums otherwise). */
 static int start_sum(dpt_reducer *r, dpt_bucket *b, dpt_err *err) {
     if (r->alone) {
         b->state = DONE;
         return 0;
     }
 #pragma omp parallel for schedule(dynamic)
-    for (int s = b->s0; s < b->s1; s++) quantize_span(r, &r->spans[s]);
+    for (int s = b->s0; s < b->s1; s++) quantize_span(r, &r->spans[s], r->sum + r->spans[s].offset);
     b->state = SUMMING;
     if (MPI_Iallreduce(MPI_IN_PLACE, r->sum + b->offset, (int)b->count, MPI_INT64_T, MPI_SUM,
                        r->sum_comm, &b->request) != MPI_SUCCESS)
@@ -389,12 +393,14 @@ static int float_mean(dpt_reducer *r, int batch, double grad_divisor, dpt_err *e
 
 /* Span s of the reduced vector as floats: its statistics into `stats`, its gradient handed to
    the sink (from the thread's chunk; r->mean's values in float mode). Exact mode: a rank alone
-   first quantizes the span (start_sum left it), then each value is dequantized. */
+   first quantizes the span into its thread's span_sums (start_sum left it), then each value is
+   dequantized. */
 static void deliver(dpt_reducer *r, const dpt_span *span, int batch, double grad_divisor,
                     float *stats, dpt_grad_sink sink, void *ctx) {
     const int is_stat = span->tensor < r->nstat_tensors;
     const size_t at = span->offset - (is_stat ? 0 : r->model->nstats);
-    float *out = is_stat ? stats + at : r->chunks + (size_t)omp_get_thread_num() * SPAN_VALUES;
+    const size_t thread = (size_t)omp_get_thread_num();
+    float *out = is_stat ? stats + at : r->chunks + thread * SPAN_VALUES;
     if (r->mode == DPT_REDUCE_FLOAT) {
         if (is_stat)
             memcpy(out, r->mean + span->offset, sizeof(float) * span->count);
@@ -402,10 +408,11 @@ static void deliver(dpt_reducer *r, const dpt_span *span, int batch, double grad
             sink(ctx, at, r->mean + span->offset, span->count);
         return;
     }
-    if (r->alone) quantize_span(r, span);
+    int64_t *sum = r->alone ? r->span_sums + thread * SPAN_VALUES : r->sum + span->offset;
+    if (r->alone) quantize_span(r, span, sum);
     const double factor =
         1 / scale_for(r->maxabs[span->tensor], r->M) / divisor_of(r, span, batch, grad_divisor);
-    dequantize(out, r->sum + span->offset, span->count, factor);
+    dequantize(out, sum, span->count, factor);
     if (!is_stat) sink(ctx, at, out, span->count);
 }
 

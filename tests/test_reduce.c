@@ -100,10 +100,14 @@ static void test_order_does_not_change_a_bit(void **state) {
     reduce(b, &tb);
     assert_memory_equal(a, b, sizeof(float) * reducer.length);
     /* A rank alone quantizes each span as it delivers it; through MPI_SUM (here over one rank)
-       the sums are quantized before: the same bits. */
+       the sums are quantized before, into sums a rank alone does not hold: the same bits. */
     assert_true(reducer.alone);
+    assert_null(reducer.sum);
     reducer.alone = 0;
+    assert_non_null(reducer.sum = malloc(sizeof *reducer.sum * reducer.length));
     reduce(b, &tb);
+    free(reducer.sum);
+    reducer.sum = NULL;
     reducer.alone = 1;
     assert_memory_equal(a, b, sizeof(float) * reducer.length);
     assert_memory_equal(&ta.loss, &tb.loss, sizeof ta.loss);

@@ -70,10 +70,11 @@ typedef struct dpt_reducer {
     int *stat_tensor;       /* per layer: its statistics tensor, or -1 */
     uint32_t *micro_maxabs; /* per buffer and tensor: the float bits of the largest magnitude */
     uint32_t *maxabs;       /* per tensor, over all micro-batches of all ranks */
-    int64_t *sum;           /* nparams fixed-point sums */
+    int64_t *sum;           /* the fixed-point sums, summed over ranks (NULL for a rank alone) */
     int alone;              /* the communicator has one rank: no sums to wait for */
     int threads;            /* of dpt_reducer_finish's loop (OpenMP's at init) */
     float *chunks;          /* per thread: a span's gradient, handed to the sink */
+    int64_t *span_sums;     /* per thread: a span's fixed-point sum (a rank alone) */
     float *mean;            /* DPT_REDUCE_FLOAT: the reduced vector */
     dpt_span *spans;
     int nspans;
