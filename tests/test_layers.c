@@ -26,6 +26,7 @@
 
 #include "../src/layers/avx512.h"
 #include "../src/layers/conv_direct.h"
+#include "../src/layers/linear_kernels.h"
 #include "../src/layers/maxpool_2x2.h"
 #include "../src/layers/row_sums.h"
 
@@ -491,7 +492,7 @@ static void test_kernel_against_reference(void **state) {
    tile, 5x5 without padding, 32 in lanes and 8 + 4 in flat tiles. */
 static void test_direct_fast_is_plain(void **state) {
     (void)state;
-    if (!dpt_direct_fast()) skip();
+    if (!dpt_own_kernels()) skip();
     static const dpt_direct shapes[] = {
         {1, 28, 28, 8, 3, 1}, {8, 14, 14, 16, 3, 1}, {16, 7, 7, 32, 3, 1},  {3, 9, 7, 12, 3, 1},
         {2, 11, 19, 3, 5, 0}, {3, 15, 23, 2, 5, 4},  {5, 4, 5, 13, 3, 2},   {2, 1, 1, 9, 3, 1},
@@ -538,6 +539,68 @@ static void test_direct_fast_is_plain(void **state) {
     }
 }
 
+/* ---- Linear's own kernels: the AVX-512 ones give the plain ones' bits for sample, input and
+   output counts around their tiles (4 samples x 6 outputs, 16 and 32 inputs) and a block of
+   samples (45 x 784 passes 40 a block), signed zeros among the values; and both are within
+   float rounding of the exact sums. */
+static void check_linear_near_exact(const float *in, const float *W, const float *b,
+                                    const float *out, const float *dout, const float *dW, int n,
+                                    int nin, int nout) {
+    for (int s = 0; s < n; s++)
+        for (int o = 0; o < nout; o++) {
+            double exact = b[o], size = fabs(b[o]);
+            for (int k = 0; k < nin; k++) {
+                exact += (double)in[(size_t)s * nin + k] * W[(size_t)o * nin + k];
+                size += fabs((double)in[(size_t)s * nin + k] * W[(size_t)o * nin + k]);
+            }
+            if (fabs(out[(size_t)s * nout + o] - exact) > size * 1e-6)
+                fail_msg("linear %dx%d->%d out[%d][%d]: %.9g vs exact %.9g", n, nin, nout, s, o,
+                         (double)out[(size_t)s * nout + o], exact);
+        }
+    for (int o = 0; o < nout; o++)
+        for (int k = 0; k < nin; k++) {
+            double exact = 0, size = 0;
+            for (int s = 0; s < n; s++) {
+                exact += (double)dout[(size_t)s * nout + o] * in[(size_t)s * nin + k];
+                size += fabs((double)dout[(size_t)s * nout + o] * in[(size_t)s * nin + k]);
+            }
+            if (fabs(dW[(size_t)o * nin + k] - exact) > size * 1e-6)
+                fail_msg("linear %dx%d->%d dW[%d][%d]: %.9g vs exact %.9g", n, nin, nout, o, k,
+                         (double)dW[(size_t)o * nin + k], exact);
+        }
+}
+
+static void test_linear_fast_is_plain(void **state) {
+    (void)state;
+    if (!dpt_avx512()) skip();
+    static const int shapes[][3] = {{1, 1, 1},     {3, 15, 5},    {4, 16, 6}, {5, 17, 7},
+                                    {8, 31, 12},   {9, 33, 13},   {7, 48, 1}, {2, 70, 19},
+                                    {45, 784, 13}, {32, 100, 300}};
+    dpt_rng rng = dpt_rng_stream(25, DPT_STREAM_INIT, 0);
+    for (size_t c = 0; c < sizeof shapes / sizeof shapes[0]; c++) {
+        const int n = shapes[c][0], nin = shapes[c][1], nout = shapes[c][2];
+        const size_t nx = (size_t)n * nin, nw = (size_t)nout * nin, ny = (size_t)n * nout;
+        float *in = NEW(float, nx), *W = NEW(float, nw), *b = NEW(float, nout);
+        float *dout = NEW(float, ny), *out[2], *dW[2];
+        fill_floats(&rng, in, nx, -1, 1), fill_floats(&rng, W, nw, -1, 1);
+        fill_floats(&rng, b, (size_t)nout, -1, 1), fill_floats(&rng, dout, ny, -1, 1);
+        in[nx - 1] = -0.0f, W[0] = 0.0f, dout[ny / 2] = -0.0f;
+        for (int fast = 0; fast < 2; fast++) {
+            out[fast] = NEW(float, ny), dW[fast] = NEW(float, nw);
+            poison(out[fast], ny), poison(dW[fast], nw);
+            dpt_linear_dots(in, W, b, out[fast], n, nin, nout, fast);
+            dpt_linear_weight_grad(dout, in, dW[fast], n, nin, nout, fast);
+        }
+        if (memcmp(out[0], out[1], sizeof(float) * ny) != 0)
+            fail_msg("linear forward %dx%d->%d: fast and plain differ", n, nin, nout);
+        if (memcmp(dW[0], dW[1], sizeof(float) * nw) != 0)
+            fail_msg("linear weight gradient %dx%d->%d: fast and plain differ", n, nin, nout);
+        check_linear_near_exact(in, W, b, out[1], dout, dW[1], n, nin, nout);
+        free(in), free(W), free(b), free(dout);
+        for (int fast = 0; fast < 2; fast++) free(out[fast]), free(dW[fast]);
+    }
+}
+
 /* ---- The direct weight gradient of samples that take several chunks (conv_direct.c holds a
    chunk's padded inputs and gradients within 512 KB; here one sample a chunk): the sum its header
    describes, lane by lane, sample by sample, with both kernels. */
@@ -572,7 +635,7 @@ static void test_direct_weight_grad_in_chunks(void **state) {
                 for (int l = 0; l < h; l++) lanes[l] += lanes[l + h];
             want[(size_t)o * d.c * kk + t] = lanes[0];
         }
-    for (int fast = 0; fast <= dpt_direct_fast(); fast++) {
+    for (int fast = 0; fast <= dpt_own_kernels(); fast++) {
         poison(dw, nw);
         dpt_direct_weight_grad(&d, N, in, dout, dw, scratch, fast);
         if (memcmp(dw, want, sizeof(float) * nw) != 0)
@@ -1392,6 +1455,7 @@ int main(void) {
         cmocka_unit_test(test_flipped_kernel_is_caught),
         cmocka_unit_test(test_convtranspose_layout_is_caught),
         cmocka_unit_test(test_direct_fast_is_plain),
+        cmocka_unit_test(test_linear_fast_is_plain),
         cmocka_unit_test(test_direct_weight_grad_in_chunks),
         cmocka_unit_test(test_pool2_fast_is_plain),
         cmocka_unit_test(test_row_sums_fast_is_plain),

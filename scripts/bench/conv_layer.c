@@ -1,5 +1,5 @@
 /* One convolution layer alone, by both of dptrain's paths: the direct kernels and im2col + sgemm
-   (DPTRAIN_DIRECT_CONV=0), forward and backward over 32 samples, the best of 7 runs of 5.
+   (DPTRAIN_OWN_KERNELS=0), forward and backward over 32 samples, the best of 7 runs of 5.
 
      cc -O2 -std=c17 -Iinclude scripts/bench/conv_layer.c build/libdptrain_core.a \
         $(sed 's/.*libdptrain_core.a//' build/CMakeFiles/dptrain.dir/link.txt) -o /tmp/conv_layer
@@ -51,7 +51,7 @@ int main(int argc, char **argv) {
     float *dinputs[1] = {argc > 5 && strcmp(argv[5], "no-input-grad") == 0 ? NULL : dx};
     const dpt_pass pass = {0};
     for (int direct = 0; direct < 2; direct++) {
-        setenv("DPTRAIN_DIRECT_CONV", direct ? "1" : "0", 1);
+        setenv("DPTRAIN_OWN_KERNELS", direct ? "1" : "0", 1);
         float *scratch = filled(l->kind->scratch(l, N) + 1, 3);
         double best = 1e30;
         for (int r = 0; r < 7; r++) {

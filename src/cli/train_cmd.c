@@ -32,9 +32,10 @@ static const char usage_tail[] =
     "loss/accuracy, the learning rate, the training wall time and samples/s. On a terminal a\n"
     "live progress line shows the current epoch.\n"
     "\n"
-    "DPTRAIN_DIRECT_CONV=0: every convolution by im2col + sgemm. On CPUs with AVX-512, small\n"
-    "stride-1 convolutions otherwise run dptrain's direct kernels, whose last bits differ: set it\n"
-    "on every rank to match a run on a CPU without AVX-512.\n";
+    "DPTRAIN_OWN_KERNELS=0: every convolution by im2col + sgemm and every Linear by sgemm. On\n"
+    "CPUs with AVX-512, small stride-1 convolutions and Linear layers otherwise run dptrain's own\n"
+    "kernels, whose last bits differ: set it on every rank to match a run on a CPU without\n"
+    "AVX-512.\n";
 
 static const char *const sections[DPT_NSECTIONS] = {"Model and data", "Training", "Running"};
 

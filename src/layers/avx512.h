@@ -7,6 +7,12 @@
 /* Whether this CPU runs the AVX-512 kernels. */
 int dpt_avx512(void);
 
+/* Whether dptrain's own kernels replace OpenBLAS's sgemm where they are faster (direct
+   convolutions, conv_direct.h; Linear's forward and weight gradient, linear_kernels.h): the CPU
+   runs them (AVX-512) and the environment does not turn them off. Their last bits differ from
+   sgemm's; DPTRAIN_OWN_KERNELS=0 gives the bits of a CPU without AVX-512 (for comparisons). */
+int dpt_own_kernels(void);
+
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 

@@ -35,7 +35,7 @@ static geometry geometry_of(const dpt_layer *l) {
                       .bias = l->arg[ARG_BIAS] != 0,
                       .direct = l->arg[ARG_STRIDE] == 1 && l->arg[ARG_KERNEL] > 1 &&
                                 l->arg[ARG_PAD] < l->arg[ARG_KERNEL] && in.c > 1 &&
-                                l->out.c <= 32 && dpt_direct_fast()};
+                                l->out.c <= 32 && dpt_own_kernels()};
 }
 
 /* The direct convolutions of the output (input -> output) and of the input gradient (output

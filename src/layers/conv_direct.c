@@ -23,7 +23,6 @@
 #include "dptrain/hot_loop.h"
 
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 enum { BLOCK = 8 }; /* output channels of a tile */
@@ -408,11 +407,6 @@ static void pad_planes_avx512(const dpt_direct *d, const plan *p, const float *i
 }
 
 #endif
-
-int dpt_direct_fast(void) {
-    const char *off = getenv("DPTRAIN_DIRECT_CONV");
-    return dpt_avx512() && !(off && strcmp(off, "0") == 0);
-}
 
 void dpt_direct_conv(const dpt_direct *d, const float *packed, const float *bias, const float *in,
                      float *out, float *scratch, int fast) {

@@ -17,10 +17,6 @@ typedef struct dpt_direct {
     int k, pad;  /* the output is (h + 2*pad - k + 1) x (w + 2*pad - k + 1) */
 } dpt_direct;
 
-/* Whether this CPU runs the fast kernel (AVX-512), and the environment does not turn it off
-   (DPTRAIN_DIRECT_CONV=0: every convolution as im2col + sgemm, for comparisons). */
-int dpt_direct_fast(void);
-
 /* Floats of scratch dpt_direct_conv needs, and of the packed weights. */
 size_t dpt_direct_scratch(const dpt_direct *d);
 size_t dpt_direct_packed(const dpt_direct *d);
@@ -32,7 +28,7 @@ void dpt_direct_pack(const dpt_direct *d, const float *w, int flip, float *packe
 
 /* out (m, h', w') = the convolution of in (c, h, w) with the packed weights, plus bias (m values,
    or NULL); scratch of dpt_direct_scratch floats. fast: the AVX-512 kernel (only where
-   dpt_direct_fast()), else the plain one. */
+   dpt_own_kernels(), avx512.h), else the plain one. */
 void dpt_direct_conv(const dpt_direct *d, const float *packed, const float *bias, const float *in,
                      float *out, float *scratch, int fast);
 

@@ -1,8 +1,12 @@
 /* Linear: out = in W^T + b, with W stored (out, in) as in PyTorch. The input is read as a flat
-   vector per sample, so a Linear may follow a convolution without a flatten. */
+   vector per sample, so a Linear may follow a convolution without a flatten. Where
+   dpt_own_kernels() (AVX-512), the forward and the weight gradient run dptrain's own kernels
+   (linear_kernels.h), else sgemm; the input gradient is sgemm's either way. */
 #include <cblas.h>
 
 #include "dptrain/layer.h"
+#include "avx512.h"
+#include "linear_kernels.h"
 
 enum { ARG_OUT };
 
@@ -32,6 +36,10 @@ static void forward(const dpt_layer *l, const dpt_pass *pass, const float *param
     const float *in = inputs[0];
     const int nin = (int)dpt_shape_size(l->in[0]), nout = l->out.c;
     const float *W = params, *b = params + (size_t)nout * nin;
+    if (dpt_own_kernels()) {
+        dpt_linear_dots(in, W, b, out, n, nin, nout, 1);
+        return;
+    }
     for (int s = 0; s < n; s++)
         for (int o = 0; o < nout; o++) out[(size_t)s * nout + o] = b[o];
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, nout, nin, 1.0f, in, nin, W, nin, 1.0f,
@@ -46,8 +54,11 @@ static void backward(const dpt_layer *l, const dpt_pass *pass, const float *para
     float *din = dinputs[0];
     const int nin = (int)dpt_shape_size(l->in[0]), nout = l->out.c;
     float *dW = grads, *db = grads + (size_t)nout * nin;
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nout, nin, n, 1.0f, dout, nout, in, nin,
-                0.0f, dW, nin);
+    if (dpt_own_kernels())
+        dpt_linear_weight_grad(dout, in, dW, n, nin, nout, 1);
+    else
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nout, nin, n, 1.0f, dout, nout, in,
+                    nin, 0.0f, dW, nin);
     for (int o = 0; o < nout; o++) db[o] = 0;
     for (int s = 0; s < n; s++)
         for (int o = 0; o < nout; o++) db[o] += dout[(size_t)s * nout + o];

@@ -40,7 +40,7 @@ baseline_sha() { # preset
 
 for model in "linear(300) relu linear(10)" cnn2710 cnn8-16-32 cnn50-100; do
   name=${model//[^a-z0-9-]/_}
-  DPTRAIN_DIRECT_CONV=0 "$DPTRAIN" train --model "$model" "${SETTINGS[@]}" >"$WORK/$name.json"
+  DPTRAIN_OWN_KERNELS=0 "$DPTRAIN" train --model "$model" "${SETTINGS[@]}" >"$WORK/$name.json"
   got=$(sha "$WORK/$name.json")
   want=$(baseline_sha "$model")
   [[ $got == "$want" ]] || fail "$model: param_sha256 $got, before the redesign $want"
