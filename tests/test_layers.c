@@ -543,30 +543,40 @@ static void test_direct_fast_is_plain(void **state) {
    output counts around their tiles (4 samples x 6 outputs, 16 and 32 inputs) and a block of
    samples (45 x 784 passes 40 a block), signed zeros among the values; and both are within
    float rounding of the exact sums. */
+/* init + the sum of a[k * as] * b[k * bs] over k < n, exactly enough (double), and into *size the
+   sum of the terms' magnitudes. */
+static double exact_dot(const float *a, size_t as, const float *b, size_t bs, int n, double init,
+                        double *size) {
+    double sum = init;
+    *size = fabs(init);
+    for (int k = 0; k < n; k++) {
+        const double term = (double)a[k * as] * b[k * bs];
+        sum += term, *size += fabs(term);
+    }
+    return sum;
+}
+
 static void check_linear_near_exact(const float *in, const float *W, const float *b,
                                     const float *out, const float *dout, const float *dW, int n,
                                     int nin, int nout) {
+    double size;
     for (int s = 0; s < n; s++)
         for (int o = 0; o < nout; o++) {
-            double exact = b[o], size = fabs(b[o]);
-            for (int k = 0; k < nin; k++) {
-                exact += (double)in[(size_t)s * nin + k] * W[(size_t)o * nin + k];
-                size += fabs((double)in[(size_t)s * nin + k] * W[(size_t)o * nin + k]);
-            }
-            if (fabs(out[(size_t)s * nout + o] - exact) > size * 1e-6)
+            const double exact =
+                exact_dot(in + (size_t)s * nin, 1, W + (size_t)o * nin, 1, nin, b[o], &size);
+            const float got = out[(size_t)s * nout + o];
+            if (fabs(got - exact) > size * 1e-6)
                 fail_msg("linear %dx%d->%d out[%d][%d]: %.9g vs exact %.9g", n, nin, nout, s, o,
-                         (double)out[(size_t)s * nout + o], exact);
+                         (double)got, exact);
         }
     for (int o = 0; o < nout; o++)
         for (int k = 0; k < nin; k++) {
-            double exact = 0, size = 0;
-            for (int s = 0; s < n; s++) {
-                exact += (double)dout[(size_t)s * nout + o] * in[(size_t)s * nin + k];
-                size += fabs((double)dout[(size_t)s * nout + o] * in[(size_t)s * nin + k]);
-            }
-            if (fabs(dW[(size_t)o * nin + k] - exact) > size * 1e-6)
+            const double exact =
+                exact_dot(dout + o, (size_t)nout, in + k, (size_t)nin, n, 0, &size);
+            const float got = dW[(size_t)o * nin + k];
+            if (fabs(got - exact) > size * 1e-6)
                 fail_msg("linear %dx%d->%d dW[%d][%d]: %.9g vs exact %.9g", n, nin, nout, o, k,
-                         (double)dW[(size_t)o * nin + k], exact);
+                         (double)got, exact);
         }
 }
 

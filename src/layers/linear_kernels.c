@@ -132,7 +132,7 @@ AVX512_INLINE void dots_column(const float *in, const float *W, const float *b, 
 }
 
 /* Samples in blocks whose inputs stay in cache while every weight row passes over them once;
-   the last outputs (fewer than 4) in one column of tiles of their own width. */
+   the last outputs (fewer than 4) in columns of tiles 2 and 1 wide. */
 AVX512 static void dots_avx512(const float *in, const float *W, const float *b, float *out, int n,
                                int nin, int nout) {
     enum { BLOCK_BYTES = 128 * 1024 };
@@ -142,17 +142,8 @@ AVX512 static void dots_avx512(const float *in, const float *W, const float *b, 
         const int s1 = s0 + block < n ? s0 + block : n;
         int o = 0;
         for (; o + 4 <= nout; o += 4) dots_column(in, W, b, out, nin, nout, s0, s1, o, 4);
-        switch (nout - o) {
-        case 3:
-            dots_column(in, W, b, out, nin, nout, s0, s1, o, 3);
-            break;
-        case 2:
-            dots_column(in, W, b, out, nin, nout, s0, s1, o, 2);
-            break;
-        case 1:
-            dots_column(in, W, b, out, nin, nout, s0, s1, o, 1);
-            break;
-        }
+        if (nout - o >= 2) dots_column(in, W, b, out, nin, nout, s0, s1, o, 2), o += 2;
+        if (nout - o >= 1) dots_column(in, W, b, out, nin, nout, s0, s1, o, 1);
     }
 }
 
@@ -184,29 +175,15 @@ AVX512_INLINE void weight_grad_tile(const float *dout, const float *in, float *d
             _mm512_mask_storeu_ps(dW + (size_t)(o + j) * nin + i + v * LANES, m[v], acc[j][v]);
 }
 
-/* Every output x the V vectors of inputs from i: tiles of 6 outputs, then one of the rest. */
+/* Every output x the V vectors of inputs from i: tiles of 6 outputs, then of 4, 2, 1. */
 AVX512_INLINE void weight_grad_columns(const float *dout, const float *in, float *dW, int n,
                                        int nin, int nout, int i, int V) {
     const __mmask16 m[2] = {dpt_lanes(nin - i), dpt_lanes(nin - i - LANES)};
     int o = 0;
     for (; o + 6 <= nout; o += 6) weight_grad_tile(dout, in, dW, n, nin, nout, o, i, m, 6, V);
-    switch (nout - o) {
-    case 5:
-        weight_grad_tile(dout, in, dW, n, nin, nout, o, i, m, 5, V);
-        break;
-    case 4:
-        weight_grad_tile(dout, in, dW, n, nin, nout, o, i, m, 4, V);
-        break;
-    case 3:
-        weight_grad_tile(dout, in, dW, n, nin, nout, o, i, m, 3, V);
-        break;
-    case 2:
-        weight_grad_tile(dout, in, dW, n, nin, nout, o, i, m, 2, V);
-        break;
-    case 1:
-        weight_grad_tile(dout, in, dW, n, nin, nout, o, i, m, 1, V);
-        break;
-    }
+    if (nout - o >= 4) weight_grad_tile(dout, in, dW, n, nin, nout, o, i, m, 4, V), o += 4;
+    if (nout - o >= 2) weight_grad_tile(dout, in, dW, n, nin, nout, o, i, m, 2, V), o += 2;
+    if (nout - o >= 1) weight_grad_tile(dout, in, dW, n, nin, nout, o, i, m, 1, V);
 }
 
 /* Inputs 32 at a time; a last 16 or fewer in one vector. */
