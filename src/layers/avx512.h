@@ -1,6 +1,6 @@
-/* AVX-512 for the kernels that have a fast twin (conv_direct.c, maxpool_2x2.c, row_sums.c):
-   whether the CPU runs it, and, for x86 compilers, the target attribute their functions carry
-   and a 16 x 16 transpose in registers. Internal to the library. */
+/* AVX-512 for the kernels that have a fast twin (conv_direct.c, linear_kernels.c, maxpool_2x2.c,
+   row_sums.c): whether the CPU runs it, and, for x86 compilers, the target attribute their
+   functions carry and a 16 x 16 transpose in registers. Internal to the library. */
 #ifndef DPTRAIN_SRC_LAYERS_AVX512_H
 #define DPTRAIN_SRC_LAYERS_AVX512_H
 
@@ -10,7 +10,8 @@ int dpt_avx512(void);
 /* Whether dptrain's own kernels replace OpenBLAS's sgemm where they are faster (direct
    convolutions, conv_direct.h; Linear's forward and weight gradient, linear_kernels.h): the CPU
    runs them (AVX-512) and the environment does not turn them off. Their last bits differ from
-   sgemm's; DPTRAIN_OWN_KERNELS=0 gives the bits of a CPU without AVX-512 (for comparisons). */
+   sgemm's; DPTRAIN_OWN_KERNELS=0 takes sgemm's path, as a CPU without AVX-512 does (for
+   comparisons). */
 int dpt_own_kernels(void);
 
 #if defined(__x86_64__) && defined(__GNUC__)

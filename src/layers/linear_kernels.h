@@ -9,7 +9,7 @@
 /* out (n, nout) = in (n, nin) W^T + b, W (nout, nin): out[s][o] = b[o] + the dot product of input
    row s and weight row o, computed in 16 lanes (value k into lane k mod 16 by a fused
    multiply-add, in the order of k), the lanes then added 8 apart, 4, 2, 1, the bias last.
-   fast: the AVX-512 kernel (4 samples x 6 outputs in registers; only where dpt_avx512()), else
+   fast: the AVX-512 kernel (4 samples x 4 outputs in registers; only where dpt_avx512()), else
    the plain one. Linear uses them where dpt_own_kernels() (avx512.h). */
 void dpt_linear_dots(const float *in, const float *W, const float *b, float *out, int n, int nin,
                      int nout, int fast);
