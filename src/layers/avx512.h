@@ -14,6 +14,15 @@ int dpt_avx512(void);
    comparisons). */
 int dpt_own_kernels(void);
 
+/* The sum of 16 lanes (s is overwritten): lanes 8 apart added, then 4, 2, 1, the order in which
+   the kernels with lanes (conv_direct.c's weight gradient, linear_kernels.c's dot products) add
+   them up. */
+static inline float dpt_lane_sum(float s[16]) {
+    for (int h = 8; h; h /= 2)
+        for (int l = 0; l < h; l++) s[l] += s[l + h];
+    return s[0];
+}
+
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 

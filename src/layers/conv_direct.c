@@ -142,13 +142,6 @@ static size_t tap_offset(const dpt_direct *d, const plan *p, int t) {
     return (t / kk) * p->plane + (size_t)(r / d->k) * p->wp + r % d->k;
 }
 
-/* The sum of 16 lanes: lanes 8 apart added, then 4, 2, 1. */
-static float lane_sum(float s[16]) {
-    for (int h = 8; h; h /= 2)
-        for (int l = 0; l < h; l++) s[l] += s[l + h];
-    return s[0];
-}
-
 /* The samples of a weight gradient: padded inputs and flat output gradients, `stride` floats
    from one sample to the next. */
 typedef struct samples {
@@ -442,5 +435,5 @@ void dpt_direct_weight_grad(const dpt_direct *d, int n, const float *in, const f
         b.flat = flats;
         (fast ? grad_avx512 : grad_plain)(d, &p, &b, lanes);
     }
-    for (size_t w = 0; w < weights; w++) dw[w] = lane_sum(lanes + 16 * w);
+    for (size_t w = 0; w < weights; w++) dw[w] = dpt_lane_sum(lanes + 16 * w);
 }

@@ -8,13 +8,6 @@
 
 enum { LANES = 16 };
 
-/* The 16 lanes added 8 apart, 4, 2, 1: lane 0 holds the sum. */
-static float add_lanes(float lane[LANES]) {
-    for (int half = LANES / 2; half >= 1; half /= 2)
-        for (int l = 0; l < half; l++) lane[l] += lane[l + half];
-    return lane[0];
-}
-
 static void dots_plain(const float *in, const float *W, const float *b, float *out, int n, int nin,
                        int nout) {
     for (int s = 0; s < n; s++)
@@ -22,7 +15,7 @@ static void dots_plain(const float *in, const float *W, const float *b, float *o
             const float *x = in + (size_t)s * nin, *w = W + (size_t)o * nin;
             float lane[LANES] = {0};
             for (int k = 0; k < nin; k++) lane[k % LANES] = fmaf(x[k], w[k], lane[k % LANES]);
-            out[(size_t)s * nout + o] = b[o] + add_lanes(lane);
+            out[(size_t)s * nout + o] = b[o] + dpt_lane_sum(lane);
         }
 }
 
@@ -38,7 +31,7 @@ static void weight_grad_plain(const float *dout, const float *in, float *dW, int
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-/* add_lanes on a vector. */
+/* dpt_lane_sum on a vector. */
 AVX512_INLINE float add_lanes16(__m512 v) {
     v = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(1, 0, 3, 2)));
     v = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(2, 3, 0, 1)));
@@ -47,7 +40,7 @@ AVX512_INLINE float add_lanes16(__m512 v) {
     return _mm512_cvtss_f32(v);
 }
 
-/* add_lanes on 16 vectors at once, by shuffles of pairs: lane 4k + j of the result holds the sum
+/* dpt_lane_sum on 16 vectors at once, by shuffles of pairs: lane 4k + j of the result holds the sum
    of v[4j + k]. */
 AVX512_INLINE __m512 add_lanes16x16(const __m512 v[16]) {
     __m512 half[8], quarter[4], pair[2];
